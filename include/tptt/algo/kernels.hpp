@@ -1,0 +1,53 @@
+#pragma once
+// Stateless kernels over one time segment (see segment.hpp for the indexing). Each is a
+// free function over explicit buffers; recurrent state enters and leaves through the
+// boundary blocks of Hs, Ht and the (H × B) gradient `dh`, never through hidden state.
+//
+// Equation numbers are the paper's (SPEC §3). Local losses are sums over steps of
+// MSE(a, b) = mean over all B·H elements, so their gradients carry 2/(B·H).
+#include <vector>
+
+#include "tptt/algo/segment.hpp"
+#include "tptt/core/activation.hpp"
+#include "tptt/model/params.hpp"
+
+namespace tptt {
+
+// U = W_xh X for all n steps in one product. X: (I × n·B) inputs x_a … x_b.
+template <class S>
+void input_projection(const Params<S>& p, const ConstMatRef<S>& X, SegmentBuffers<S>& seg);
+
+// Eq. 1 for t = a..b: h_t = σ(W_xh x_t + W_hh h_{t−1} + b_h). Hs block 0 (h_{a−1}) is set on entry.
+template <class S>
+void forward_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg);
+
+// Eq. 7 on the forward states: Gh block j−1 = G(x_t, h_t) = σ(W_xh x_t + V_hh h_t + c_h), one product.
+template <class S>
+void feedback_of_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg);
+
+// Eq. 8 from t = b−1 down to a−1: ĥ_{t} = h_t − G(x_{t+1}, h_{t+1}) + G(x_{t+1}, ĥ_{t+1}).
+// Ht block n (ĥ_b) is set on entry; Gh must hold feedback_of_states with the same V_hh, c_h.
+template <class S>
+void propagate_targets(const Params<S>& p, Activation act, SegmentBuffers<S>& seg);
+
+// G phase, eq. 9: L_G = Σ_t MSE(G(x_t, F(x_t, h̃_{t−1})), h̃_{t−1}), h̃ = h + ε.
+// Adds ∂L_G/∂V_hh, ∂L_G/∂c_h into grad. `noise` (H × n·B, block j−1 = ε for h_{t−1}) may be
+// null (σ = 0): then F(x_t, h_{t−1}) = h_t and G of it is Gh, reused. Returns L_G; per_step
+// (if given) receives the n per-step MSEs.
+template <class S>
+S feedback_gradient(const Params<S>& p, Activation act, const Mat<S>* noise, SegmentBuffers<S>& seg, Params<S>& grad,
+                    std::vector<S>* per_step = nullptr);
+
+// F phase, eq. 10 (and eq. 13 when input_weights_local): L_F = Σ_t MSE(h_t, ĥ_t), h_{t−1}, ĥ_t constant.
+// Adds ∂L_F/∂W_hh, ∂L_F/∂b_h (and ∂L_F/∂W_xh) into grad. X as for input_projection. Returns L_F.
+template <class S>
+S forward_local_gradient(const Params<S>& p, Activation act, const ConstMatRef<S>& X, bool input_weights_local,
+                         SegmentBuffers<S>& seg, Params<S>& grad, std::vector<S>* per_step = nullptr);
+
+// Backpropagation through the segment's steps. dh (H × B): ∂E/∂h_b on entry, ∂E/∂h_{a−1} on
+// exit. Always adds ∂E/∂W_xh (eq. 12); adds ∂E/∂W_hh and ∂E/∂b_h when recurrent_weights (BPTT).
+template <class S>
+void backprop_through_time(const Params<S>& p, Activation act, const ConstMatRef<S>& X, bool recurrent_weights,
+                           SegmentBuffers<S>& seg, MatRef<S> dh, Params<S>& grad);
+
+}  // namespace tptt

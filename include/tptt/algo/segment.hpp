@@ -1,0 +1,44 @@
+#pragma once
+// A time segment: the contiguous global steps a..b of an unrolled SRN, with explicit boundary
+// values in and out. The single-process trainer is the one-segment case (a = 1, b = T).
+//
+// Local indexing: local step j = 1..n is global step t = a − 1 + j.
+//   U,  Gh, D : block j−1 belongs to step t   (n blocks)
+//   Hs, Ht    : block j   holds h_t / ĥ_t, block 0 holds h_{a−1} / ĥ_{a−1}   (n+1 blocks)
+// Block k of a matrix is middleCols(k·B, B).
+#include "tptt/core/types.hpp"
+
+namespace tptt {
+
+struct SegmentRange {
+  int first = 1;  // a (global, 1-based)
+  int last = 0;   // b
+  int steps() const { return last - first + 1; }
+};
+
+// Segment of rank k of K over T steps: contiguous, lengths differ by at most one, the
+// longer segments first. Requires 1 ≤ K ≤ T.
+SegmentRange segment_of(int total_steps, int segments, int index);
+
+template <class S>
+struct SegmentBuffers {
+  int hidden = 0, steps = 0, batch = 0;  // H, n, B
+  Mat<S> U;   // (H × n·B)      W_xh x_t (no bias)
+  Mat<S> Hs;  // (H × (n+1)·B)  h_{a−1} … h_b
+  Mat<S> Gh;  // (H × n·B)      G(x_t, h_t)
+  Mat<S> Ht;  // (H × (n+1)·B)  ĥ_{a−1} … ĥ_b
+  Mat<S> D;   // (H × n·B)      per-step deltas: local-loss errors, BPTT ∂E/∂z_t
+  Mat<S> Hn;  // (H × n·B)      noisy states h̃_{t−1} = h_{t−1} + ε (G phase with noise)
+  Mat<S> Fn;  // (H × n·B)      F(x_t, h̃_{t−1})                     (G phase with noise)
+
+  // Sizes the buffers; reallocates only when a dimension changes.
+  void resize(int hidden_size, int segment_steps, int batch_size);
+
+  auto block(Mat<S>& m, int k) { return m.middleCols(static_cast<Eigen::Index>(k) * batch, batch); }
+  auto block(const Mat<S>& m, int k) const { return m.middleCols(static_cast<Eigen::Index>(k) * batch, batch); }
+  // The n blocks of Hs holding h_{a−1} … h_{b−1} (previous states) and h_a … h_b (states).
+  auto previous_states() const { return Hs.leftCols(static_cast<Eigen::Index>(steps) * batch); }
+  auto states() const { return Hs.rightCols(static_cast<Eigen::Index>(steps) * batch); }
+};
+
+}  // namespace tptt

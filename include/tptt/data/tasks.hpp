@@ -1,0 +1,38 @@
+#pragma once
+// The paper's synthetic long-lag tasks (SPEC §5), generated exactly as the reference does.
+// A batch is a pure function of (task, length, batch size, rng stream): every rank and
+// thread that asks for iteration n of seed s gets the same data without messages.
+#include <string>
+
+#include "tptt/core/rng.hpp"
+#include "tptt/core/types.hpp"
+
+namespace tptt {
+
+enum class TaskKind { Temporal, Temporal3, Adding, Perm };
+
+TaskKind parse_task(const std::string& name);  // throws UsageError
+std::string to_string(TaskKind t);
+
+struct TaskInfo {
+  int inputs = 0;          // I
+  int outputs = 0;         // O
+  bool regression = false; // linear output + squared error (adding) instead of softmax
+  int min_length = 1;      // shortest L the generator is defined for
+};
+TaskInfo task_info(TaskKind t);
+
+struct Batch {
+  int steps = 0;  // T (for adding: the actual length l, which may exceed the requested L)
+  int batch = 0;  // B
+  MatF X;         // (I × T·B)  column (t−1)·B + b holds x_t of sequence b
+  MatF Y;         // (O × B)    one-hot class, or the regression target
+};
+
+// One batch of `batch` sequences at requested length `length` (≥ task_info().min_length).
+Batch generate_batch(TaskKind task, int length, int batch, CounterRng& rng);
+
+// Class index of each sequence (argmax of Y); −1 for regression tasks.
+std::vector<int> batch_labels(TaskKind task, const Batch& b);
+
+}  // namespace tptt

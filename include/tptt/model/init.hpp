@@ -1,0 +1,27 @@
+#pragma once
+// Parameter initialisation (SPEC §2).
+#include <cstdint>
+#include <string>
+
+#include "tptt/model/params.hpp"
+
+namespace tptt {
+
+enum class InitScheme {
+  Orthogonal,  // reference "tanh-randorth": U·Vᵀ of the SVD of a Glorot-uniform matrix
+  Gaussian,    // N(0, scale²)
+};
+
+InitScheme parse_init_scheme(const std::string& name);  // throws UsageError
+std::string to_string(InitScheme s);
+
+// Weights W_xh, W_hh, W_hy, V_hh drawn from the scheme, biases zero. Depends only on
+// (seed, shape): every rank builds the same replica.
+template <class S>
+void initialise(Params<S>& params, InitScheme scheme, double gaussian_std, std::uint64_t seed);
+
+// max |λ| over the eigenvalues of a square matrix.
+template <class S>
+double spectral_radius(const ConstMatMap<S>& m);
+
+}  // namespace tptt

@@ -1,0 +1,69 @@
+#pragma once
+// Everything a training run is configured by. Filled by io/options (command line and INI
+// files); validate() rejects out-of-range and contradictory values with UsageError.
+#include <cstdint>
+#include <string>
+
+#include "tptt/core/activation.hpp"
+#include "tptt/data/tasks.hpp"
+#include "tptt/model/init.hpp"
+#include "tptt/optim/optimizer.hpp"
+
+namespace tptt {
+
+enum class Algorithm { Bptt, Tptt, TpttHx };
+Algorithm parse_algorithm(const std::string& name);  // throws UsageError
+std::string to_string(Algorithm a);
+
+enum class Schedule { Alternate, Random };
+Schedule parse_schedule(const std::string& name);
+std::string to_string(Schedule s);
+
+struct TrainConfig {
+  // Task and data
+  TaskKind task = TaskKind::Temporal;
+  int length = 60;      // requested sequence length L
+  int min_length = 0;   // with max_length: L drawn per batch from [min, max]; 0 = fixed length
+  int max_length = 0;
+  int batch = 20;       // B
+  std::uint64_t seed = 1;
+
+  // Model
+  int hidden = 100;  // H
+  Activation activation = Activation::Tanh;
+  InitScheme init = InitScheme::Orthogonal;
+  double init_std = 0.1;  // Gaussian initialisation
+
+  // Algorithm and optimiser
+  Algorithm algorithm = Algorithm::Tptt;
+  OptimizerKind optimizer = OptimizerKind::Nesterov;
+  double momentum = 0.9;
+  double lr = 1e-3;        // α of BPTT
+  double clip_norm = 0;    // BPTT gradient-norm clipping threshold; 0 = off
+  double alpha_i = 0.1;    // first-target step (eq. 3)
+  double alpha_f = 0.01;   // forward set
+  double alpha_g = 0.001;  // feedback set
+  double noise = 0;        // σ of the G-phase noise
+  Schedule schedule = Schedule::Alternate;
+  double p_g = 1.0;        // probability of a G update (random schedule)
+
+  // Protocol (SPEC §6)
+  long max_iterations = 100000;
+  int check_every = 100;
+  int validation_samples = 10000;
+  int validation_batch = 1000;
+  double solved_error = 1e-4;
+  int patience = 300;  // consecutive checks without a new best error
+  double max_spectral_radius = 20;
+
+  // Output
+  std::string log_path;  // JSON-lines metrics; empty = none
+  bool progress = true;  // progress line on stderr
+
+  bool varying_length() const { return max_length > 0; }
+  int longest_length() const { return varying_length() ? max_length : length; }
+
+  void validate() const;  // throws UsageError naming the option
+};
+
+}  // namespace tptt

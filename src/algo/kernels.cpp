@@ -1,0 +1,142 @@
+#include "tptt/algo/kernels.hpp"
+
+namespace tptt {
+
+namespace {
+
+template <class S>
+S local_loss_scale(const SegmentBuffers<S>& seg) {
+  return S(2) / (static_cast<S>(seg.batch) * static_cast<S>(seg.hidden));
+}
+
+// Per-step MSEs of the (H × n·B) difference d before it is scaled into a delta.
+template <class S, class D>
+S record_step_losses(const Eigen::MatrixBase<D>& diff, int steps, int batch, std::vector<S>* per_step) {
+  const S denom = static_cast<S>(diff.rows()) * static_cast<S>(batch);
+  if (!per_step) return diff.squaredNorm() / denom;
+  per_step->assign(steps, S(0));
+  S total = 0;
+  for (int j = 0; j < steps; ++j) {
+    const S l = diff.middleCols(static_cast<Eigen::Index>(j) * batch, batch).squaredNorm() / denom;
+    (*per_step)[j] = l;
+    total += l;
+  }
+  return total;
+}
+
+}  // namespace
+
+template <class S>
+void input_projection(const Params<S>& p, const ConstMatRef<S>& X, SegmentBuffers<S>& seg) {
+  seg.U.noalias() = p.Wxh() * X;
+}
+
+template <class S>
+void forward_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg) {
+  const auto W = p.Whh();
+  const auto b = p.bh();
+  for (int j = 1; j <= seg.steps; ++j) {
+    auto h = seg.block(seg.Hs, j);
+    h = seg.block(seg.U, j - 1).colwise() + b;
+    h.noalias() += W * seg.block(seg.Hs, j - 1);
+    activate_inplace<S>(act, h);
+  }
+}
+
+template <class S>
+void feedback_of_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg) {
+  seg.Gh = seg.U.colwise() + p.ch();
+  seg.Gh.noalias() += p.Vhh() * seg.states();
+  activate_inplace<S>(act, seg.Gh);
+}
+
+template <class S>
+void propagate_targets(const Params<S>& p, Activation act, SegmentBuffers<S>& seg) {
+  const auto V = p.Vhh();
+  const auto c = p.ch();
+  for (int j = seg.steps; j >= 1; --j) {
+    auto target = seg.block(seg.Ht, j - 1);
+    target = seg.block(seg.U, j - 1).colwise() + c;   // G(x_t, ĥ_t) where t = a−1+j
+    target.noalias() += V * seg.block(seg.Ht, j);
+    activate_inplace<S>(act, target);
+    target += seg.block(seg.Hs, j - 1) - seg.block(seg.Gh, j - 1);  // difference correction
+  }
+}
+
+template <class S>
+S feedback_gradient(const Params<S>& p, Activation act, const Mat<S>* noise, SegmentBuffers<S>& seg, Params<S>& grad,
+                    std::vector<S>* per_step) {
+  S loss;
+  if (!noise) {
+    // E = G(x_t, h_t) − h_{t−1}; inputs of G are h_t.
+    seg.D = seg.Gh - seg.previous_states();
+    loss = record_step_losses(seg.D, seg.steps, seg.batch, per_step);
+    seg.D *= local_loss_scale(seg);
+    multiply_by_derivative<S>(act, seg.Gh, seg.D);
+    grad.Vhh().noalias() += seg.D * seg.states().transpose();
+  } else {
+    seg.Hn = seg.previous_states() + *noise;  // h̃_{t−1}
+    seg.Fn = seg.U.colwise() + p.bh();        // F(x_t, h̃_{t−1})
+    seg.Fn.noalias() += p.Whh() * seg.Hn;
+    activate_inplace<S>(act, seg.Fn);
+    Mat<S> g = seg.U.colwise() + p.ch();  // G(x_t, F(x_t, h̃_{t−1})), (H × n·B)
+    g.noalias() += p.Vhh() * seg.Fn;
+    activate_inplace<S>(act, g);
+    seg.D = g - seg.Hn;
+    loss = record_step_losses(seg.D, seg.steps, seg.batch, per_step);
+    seg.D *= local_loss_scale(seg);
+    multiply_by_derivative<S>(act, g, seg.D);
+    grad.Vhh().noalias() += seg.D * seg.Fn.transpose();
+  }
+  grad.ch() += seg.D.rowwise().sum();
+  return loss;
+}
+
+template <class S>
+S forward_local_gradient(const Params<S>& p, Activation act, const ConstMatRef<S>& X, bool input_weights_local,
+                         SegmentBuffers<S>& seg, Params<S>& grad, std::vector<S>* per_step) {
+  (void)p;
+  const Eigen::Index nb = static_cast<Eigen::Index>(seg.steps) * seg.batch;
+  seg.D = seg.states() - seg.Ht.rightCols(nb);  // h_t − ĥ_t
+  const S loss = record_step_losses(seg.D, seg.steps, seg.batch, per_step);
+  seg.D *= local_loss_scale(seg);
+  multiply_by_derivative<S>(act, seg.states(), seg.D);
+  grad.Whh().noalias() += seg.D * seg.previous_states().transpose();
+  grad.bh() += seg.D.rowwise().sum();
+  if (input_weights_local) grad.Wxh().noalias() += seg.D * X.transpose();
+  return loss;
+}
+
+template <class S>
+void backprop_through_time(const Params<S>& p, Activation act, const ConstMatRef<S>& X, bool recurrent_weights,
+                           SegmentBuffers<S>& seg, MatRef<S> dh, Params<S>& grad) {
+  const auto Wt = p.Whh().transpose();
+  for (int j = seg.steps; j >= 1; --j) {
+    auto dz = seg.block(seg.D, j - 1);  // ∂E/∂z_t = ∂E/∂h_t ⊙ σ'(z_t)
+    dz = dh;
+    multiply_by_derivative<S>(act, seg.block(seg.Hs, j), dz);
+    dh.noalias() = Wt * dz;  // ∂E/∂h_{t−1}
+  }
+  grad.Wxh().noalias() += seg.D * X.transpose();
+  if (recurrent_weights) {
+    grad.Whh().noalias() += seg.D * seg.previous_states().transpose();
+    grad.bh() += seg.D.rowwise().sum();
+  }
+}
+
+#define TPTT_INSTANTIATE_KERNELS(S)                                                                                  \
+  template void input_projection<S>(const Params<S>&, const ConstMatRef<S>&, SegmentBuffers<S>&);                  \
+  template void forward_states<S>(const Params<S>&, Activation, SegmentBuffers<S>&);                               \
+  template void feedback_of_states<S>(const Params<S>&, Activation, SegmentBuffers<S>&);                           \
+  template void propagate_targets<S>(const Params<S>&, Activation, SegmentBuffers<S>&);                            \
+  template S feedback_gradient<S>(const Params<S>&, Activation, const Mat<S>*, SegmentBuffers<S>&, Params<S>&,      \
+                                  std::vector<S>*);                                                                 \
+  template S forward_local_gradient<S>(const Params<S>&, Activation, const ConstMatRef<S>&, bool, SegmentBuffers<S>&, \
+                                       Params<S>&, std::vector<S>*);                                                \
+  template void backprop_through_time<S>(const Params<S>&, Activation, const ConstMatRef<S>&, bool,                \
+                                         SegmentBuffers<S>&, MatRef<S>, Params<S>&);
+
+TPTT_INSTANTIATE_KERNELS(float)
+TPTT_INSTANTIATE_KERNELS(double)
+
+}  // namespace tptt

@@ -1,0 +1,116 @@
+// `tptt bench`: time one training iteration and compare it with the machine's measured
+// matrix-product roofline. Not a test: prints figures for docs/performance.md.
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli_commands.hpp"
+#include "tptt/algo/work_count.hpp"
+#include "tptt/core/error.hpp"
+#include "tptt/train/trainer.hpp"
+
+namespace po = boost::program_options;
+
+namespace tptt {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Best-of-`repeats` seconds per call of f, each repeat running for at least `min_seconds`.
+template <class F>
+double seconds_per_call(F&& f, int repeats, double min_seconds) {
+  f();  // warm-up: page in buffers, size workspaces
+  double best = 1e300;
+  for (int r = 0; r < repeats; ++r) {
+    long calls = 0;
+    const auto start = Clock::now();
+    double elapsed = 0;
+    do {
+      f();
+      ++calls;
+      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    } while (elapsed < min_seconds);
+    best = std::min(best, elapsed / calls);
+  }
+  return best;
+}
+
+// Single-precision GEMM rate (GFLOP/s, 2 flops per multiply-add) of C(m×n) = A(m×k)·B(k×n).
+double gemm_gflops(int m, int k, int n, int repeats, double min_seconds) {
+  MatF a = MatF::Random(m, k), b = MatF::Random(k, n), c(m, n);
+  const double s = seconds_per_call([&] { c.noalias() = a * b; }, repeats, min_seconds);
+  return 2.0 * m * k * n / s / 1e9;
+}
+
+struct BenchCase {
+  Algorithm algorithm;
+  int hidden;
+};
+
+}  // namespace
+
+int run_bench(const std::vector<std::string>& args) {
+  int steps = 100, batch = 20, repeats = 5;
+  double min_seconds = 0.5;
+  bool skip_large = false;
+  po::options_description desc("tptt bench [options]");
+  desc.add_options()
+      ("length,T", po::value(&steps)->default_value(steps), "sequence length T")
+      ("batch,B", po::value(&batch)->default_value(batch), "minibatch size B")
+      ("repeats", po::value(&repeats)->default_value(repeats), "timed repeats (best is reported)")
+      ("min-seconds", po::value(&min_seconds)->default_value(min_seconds), "minimum duration of one repeat")
+      ("skip-large", "skip the H = 1024 case")
+      ("help,h", "this help");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  if (vm.count("help")) {
+    std::printf("%s", (std::ostringstream() << desc).str().c_str());
+    return 0;
+  }
+  skip_large = vm.count("skip-large") > 0;
+  if (steps < 10 || batch < 1 || repeats < 1 || !(min_seconds > 0))
+    throw UsageError("bench: need --length >= 10, --batch >= 1, --repeats >= 1, --min-seconds > 0");
+
+  const double roof_large = gemm_gflops(1024, 1024, 1024, repeats, min_seconds);
+  const double roof_step = gemm_gflops(100, 100, batch, repeats, min_seconds);
+  std::printf("roofline (Eigen sgemm, 1 thread): %.1f GFLOP/s at 1024^3, %.1f GFLOP/s at 100x100x%d\n", roof_large,
+              roof_step, batch);
+  std::printf("%-8s %6s %5s %4s %10s %10s %12s %12s\n", "algo", "H", "T", "B", "ms/iter", "GFLOP/s", "/roof(step)",
+              "/roof(1024)");
+
+  std::vector<BenchCase> cases = {{Algorithm::Bptt, 100}, {Algorithm::Tptt, 100}, {Algorithm::TpttHx, 100}};
+  if (!skip_large) cases.push_back({Algorithm::Tptt, 1024});
+  SoloCommunicator solo;
+  for (const BenchCase& bc : cases) {
+    TrainConfig cfg;
+    cfg.task = TaskKind::Temporal;
+    cfg.length = steps;
+    cfg.batch = batch;
+    cfg.hidden = bc.hidden;
+    cfg.algorithm = bc.algorithm;
+    cfg.lr = 1e-5;  // keep the weights bounded while timing many iterations
+    cfg.alpha_f = 1e-5;
+    cfg.alpha_g = 1e-5;
+    Trainer trainer(cfg, solo);
+    long it = 0;
+    const double large_factor = bc.hidden > 200 ? 0.2 : 1.0;
+    const double s = seconds_per_call([&] { trainer.step(it++); }, bc.hidden > 200 ? 2 : repeats,
+                                      min_seconds * (bc.hidden > 200 ? 4 : 1) * large_factor + 1e-3);
+    const TaskInfo info = task_info(cfg.task);
+    const double macs = iteration_multiply_adds(bc.algorithm, {steps, batch, info.inputs, bc.hidden, info.outputs});
+    const double gflops = 2.0 * macs / s / 1e9;
+    std::printf("%-8s %6d %5d %4d %10.3f %10.1f %12.2f %12.2f\n", to_string(bc.algorithm).c_str(), bc.hidden, steps,
+                batch, s * 1e3, gflops, gflops / roof_step, gflops / roof_large);
+  }
+  return 0;
+}
+
+}  // namespace tptt

@@ -1,0 +1,48 @@
+// tptt: command dispatch and the mapping of errors to exit codes.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli_commands.hpp"
+#include "tptt/core/error.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: tptt <command> [options]\n"
+    "commands:\n"
+    "  train   train an SRN with bptt, tptt or tptt_hx on a synthetic task\n"
+    "  bench   time one training iteration against the machine's matrix-product roofline\n"
+    "`tptt <command> --help` lists the command's options.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return tptt::kExitUsage;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    if (command == "train") return tptt::run_train(args);
+    if (command == "bench") return tptt::run_bench(args);
+    if (command == "--help" || command == "-h" || command == "help") {
+      std::cout << kUsage;
+      return 0;
+    }
+    std::cerr << "tptt: unknown command '" << command << "'\n" << kUsage;
+    return tptt::kExitUsage;
+  } catch (const tptt::UsageError& e) {
+    std::cerr << "tptt: " << e.what() << "\n";
+    return tptt::kExitUsage;
+  } catch (const tptt::FileError& e) {
+    std::cerr << "tptt: " << e.what() << "\n";
+    return tptt::kExitBadFile;
+  } catch (const std::exception& e) {
+    std::cerr << "tptt: error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,79 @@
+#include "tptt/train/config.hpp"
+
+#include <cmath>
+
+#include "tptt/core/error.hpp"
+
+namespace tptt {
+
+Algorithm parse_algorithm(const std::string& name) {
+  if (name == "bptt") return Algorithm::Bptt;
+  if (name == "tptt") return Algorithm::Tptt;
+  if (name == "tptt_hx" || name == "tptt-hx") return Algorithm::TpttHx;
+  throw UsageError("--algorithm: unknown algorithm '" + name + "' (expected bptt, tptt or tptt_hx)");
+}
+
+std::string to_string(Algorithm a) {
+  switch (a) {
+    case Algorithm::Bptt: return "bptt";
+    case Algorithm::Tptt: return "tptt";
+    case Algorithm::TpttHx: return "tptt_hx";
+  }
+  return "?";
+}
+
+Schedule parse_schedule(const std::string& name) {
+  if (name == "alternate") return Schedule::Alternate;
+  if (name == "random") return Schedule::Random;
+  throw UsageError("--schedule: unknown schedule '" + name + "' (expected alternate or random)");
+}
+
+std::string to_string(Schedule s) { return s == Schedule::Alternate ? "alternate" : "random"; }
+
+namespace {
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw UsageError(message);
+}
+
+bool finite_positive(double v) { return std::isfinite(v) && v > 0; }
+bool finite_nonnegative(double v) { return std::isfinite(v) && v >= 0; }
+
+}  // namespace
+
+void TrainConfig::validate() const {
+  const TaskInfo info = task_info(task);
+  const std::string min_len = std::to_string(info.min_length);
+  require(length >= info.min_length,
+          "--length: task " + to_string(task) + " needs a length of at least " + min_len + ", got " +
+              std::to_string(length));
+  require((min_length == 0) == (max_length == 0), "--min-length and --max-length must be given together");
+  if (varying_length()) {
+    require(min_length >= info.min_length, "--min-length: task " + to_string(task) + " needs at least " + min_len);
+    require(max_length >= min_length, "--max-length must not be below --min-length");
+  }
+  require(batch >= 1, "--batch: must be at least 1, got " + std::to_string(batch));
+  require(hidden >= 1, "--hidden: must be at least 1, got " + std::to_string(hidden));
+  require(finite_positive(init_std), "--init-std: must be positive");
+  require(std::isfinite(momentum) && momentum >= 0 && momentum < 1, "--momentum: must be in [0, 1)");
+  require(finite_positive(lr), "--lr: must be positive");
+  require(finite_nonnegative(clip_norm), "--clip: must be non-negative (0 = off)");
+  require(finite_nonnegative(alpha_i), "--alpha-i: must be non-negative");
+  require(finite_positive(alpha_f), "--alpha-f: must be positive");
+  require(finite_positive(alpha_g), "--alpha-g: must be positive");
+  require(finite_nonnegative(noise), "--noise: must be non-negative");
+  require(std::isfinite(p_g) && p_g >= 0 && p_g <= 1, "--p-g: must be in [0, 1]");
+  require(schedule == Schedule::Random || p_g == 1.0, "--p-g needs --schedule random (alternate runs both phases)");
+  require(algorithm != Algorithm::Bptt || (noise == 0 && schedule == Schedule::Alternate),
+          "--noise and --schedule apply to tptt and tptt_hx only, not to --algorithm bptt");
+  require(clip_norm == 0 || algorithm == Algorithm::Bptt, "--clip applies to --algorithm bptt only");
+  require(max_iterations >= 1, "--max-iterations: must be at least 1");
+  require(check_every >= 1, "--check-every: must be at least 1");
+  require(validation_samples >= 1, "--validation-samples: must be at least 1");
+  require(validation_batch >= 1, "--validation-batch: must be at least 1");
+  require(std::isfinite(solved_error) && solved_error > 0 && solved_error <= 1, "--solved-error: must be in (0, 1]");
+  require(patience >= 1, "--patience: must be at least 1");
+  require(finite_positive(max_spectral_radius), "--max-spectral-radius: must be positive");
+}
+
+}  // namespace tptt
