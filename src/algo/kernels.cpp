@@ -69,26 +69,24 @@ S feedback_gradient(const Params<S>& p, Activation act, const Mat<S>* noise, Seg
   S loss;
   if (!noise) {
     // E = G(x_t, h_t) − h_{t−1}; inputs of G are h_t.
-    seg.D = seg.Gh - seg.previous_states();
-    loss = record_step_losses(seg.D, seg.steps, seg.batch, per_step);
-    seg.D *= local_loss_scale(seg);
-    multiply_by_derivative<S>(act, seg.Gh, seg.D);
-    grad.Vhh().noalias() += seg.D * seg.states().transpose();
+    seg.Dg = seg.Gh - seg.previous_states();
+    loss = record_step_losses(seg.Dg, seg.steps, seg.batch, per_step);
+    scaled_derivative_product<S>(act, seg.Gh, seg.Dg, local_loss_scale(seg), seg.Dg);
+    grad.Vhh().noalias() += seg.Dg * seg.states().transpose();
   } else {
     seg.Hn = seg.previous_states() + *noise;  // h̃_{t−1}
     seg.Fn = seg.U.colwise() + p.bh();        // F(x_t, h̃_{t−1})
     seg.Fn.noalias() += p.Whh() * seg.Hn;
     activate_inplace<S>(act, seg.Fn);
-    Mat<S> g = seg.U.colwise() + p.ch();  // G(x_t, F(x_t, h̃_{t−1})), (H × n·B)
-    g.noalias() += p.Vhh() * seg.Fn;
-    activate_inplace<S>(act, g);
-    seg.D = g - seg.Hn;
-    loss = record_step_losses(seg.D, seg.steps, seg.batch, per_step);
-    seg.D *= local_loss_scale(seg);
-    multiply_by_derivative<S>(act, g, seg.D);
-    grad.Vhh().noalias() += seg.D * seg.Fn.transpose();
+    seg.Gn = seg.U.colwise() + p.ch();  // G(x_t, F(x_t, h̃_{t−1}))
+    seg.Gn.noalias() += p.Vhh() * seg.Fn;
+    activate_inplace<S>(act, seg.Gn);
+    seg.Dg = seg.Gn - seg.Hn;
+    loss = record_step_losses(seg.Dg, seg.steps, seg.batch, per_step);
+    scaled_derivative_product<S>(act, seg.Gn, seg.Dg, local_loss_scale(seg), seg.Dg);
+    grad.Vhh().noalias() += seg.Dg * seg.Fn.transpose();
   }
-  grad.ch() += seg.D.rowwise().sum();
+  grad.ch() += seg.Dg.rowwise().sum();
   return loss;
 }
 
@@ -97,13 +95,12 @@ S forward_local_gradient(const Params<S>& p, Activation act, const ConstMatRef<S
                          SegmentBuffers<S>& seg, Params<S>& grad, std::vector<S>* per_step) {
   (void)p;
   const Eigen::Index nb = static_cast<Eigen::Index>(seg.steps) * seg.batch;
-  seg.D = seg.states() - seg.Ht.rightCols(nb);  // h_t − ĥ_t
-  const S loss = record_step_losses(seg.D, seg.steps, seg.batch, per_step);
-  seg.D *= local_loss_scale(seg);
-  multiply_by_derivative<S>(act, seg.states(), seg.D);
-  grad.Whh().noalias() += seg.D * seg.previous_states().transpose();
-  grad.bh() += seg.D.rowwise().sum();
-  if (input_weights_local) grad.Wxh().noalias() += seg.D * X.transpose();
+  seg.Df = seg.states() - seg.Ht.rightCols(nb);  // h_t − ĥ_t
+  const S loss = record_step_losses(seg.Df, seg.steps, seg.batch, per_step);
+  scaled_derivative_product<S>(act, seg.states(), seg.Df, local_loss_scale(seg), seg.Df);
+  grad.Whh().noalias() += seg.Df * seg.previous_states().transpose();
+  grad.bh() += seg.Df.rowwise().sum();
+  if (input_weights_local) grad.Wxh().noalias() += seg.Df * X.transpose();
   return loss;
 }
 
@@ -112,15 +109,14 @@ void backprop_through_time(const Params<S>& p, Activation act, const ConstMatRef
                            SegmentBuffers<S>& seg, MatRef<S> dh, Params<S>& grad) {
   const auto Wt = p.Whh().transpose();
   for (int j = seg.steps; j >= 1; --j) {
-    auto dz = seg.block(seg.D, j - 1);  // ∂E/∂z_t = ∂E/∂h_t ⊙ σ'(z_t)
-    dz = dh;
-    multiply_by_derivative<S>(act, seg.block(seg.Hs, j), dz);
+    auto dz = seg.block(seg.Dz, j - 1);  // ∂E/∂z_t = ∂E/∂h_t ⊙ σ'(z_t)
+    scaled_derivative_product<S>(act, seg.block(seg.Hs, j), dh, S(1), dz);
     dh.noalias() = Wt * dz;  // ∂E/∂h_{t−1}
   }
-  grad.Wxh().noalias() += seg.D * X.transpose();
+  grad.Wxh().noalias() += seg.Dz * X.transpose();
   if (recurrent_weights) {
-    grad.Whh().noalias() += seg.D * seg.previous_states().transpose();
-    grad.bh() += seg.D.rowwise().sum();
+    grad.Whh().noalias() += seg.Dz * seg.previous_states().transpose();
+    grad.bh() += seg.Dz.rowwise().sum();
   }
 }
 

@@ -25,9 +25,12 @@ void SegmentBuffers<S>::resize(int hidden_size, int segment_steps, int batch_siz
   Hs.resize(hidden, nb + batch);
   Gh.resize(hidden, nb);
   Ht.resize(hidden, nb + batch);
-  D.resize(hidden, nb);
+  Dg.resize(hidden, nb);
+  Df.resize(hidden, nb);
+  Dz.resize(hidden, nb);
   Hn.resize(0, 0);  // sized on first use: most runs have no noise
   Fn.resize(0, 0);
+  Gn.resize(0, 0);
 }
 
 template struct SegmentBuffers<float>;

@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,26 @@ double gemm_gflops(int m, int k, int n, int repeats, double min_seconds) {
 struct BenchCase {
   Algorithm algorithm;
   int hidden;
+  int threads;
 };
+
+std::vector<int> parse_thread_list(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      std::size_t used = 0;
+      const int n = std::stoi(item, &used);
+      if (used != item.size() || n < 1) throw std::invalid_argument(item);
+      out.push_back(n);
+    } catch (const std::exception&) {
+      throw UsageError("--threads: expected a comma-separated list of positive counts, got '" + text + "'");
+    }
+  }
+  if (out.empty()) throw UsageError("--threads: empty list");
+  return out;
+}
 
 }  // namespace
 
@@ -56,6 +76,7 @@ int run_bench(const std::vector<std::string>& args) {
   int steps = 100, batch = 20, repeats = 5;
   double min_seconds = 0.5;
   bool skip_large = false;
+  std::string thread_list = "1";
   po::options_description desc("tptt bench [options]");
   desc.add_options()
       ("length,T", po::value(&steps)->default_value(steps), "sequence length T")
@@ -63,6 +84,7 @@ int run_bench(const std::vector<std::string>& args) {
       ("repeats", po::value(&repeats)->default_value(repeats), "timed repeats (best is reported)")
       ("min-seconds", po::value(&min_seconds)->default_value(min_seconds), "minimum duration of one repeat")
       ("skip-large", "skip the H = 1024 case")
+      ("threads", po::value(&thread_list)->default_value(thread_list), "comma-separated thread counts, e.g. 1,2")
       ("help,h", "this help");
   po::variables_map vm;
   try {
@@ -83,11 +105,15 @@ int run_bench(const std::vector<std::string>& args) {
   const double roof_step = gemm_gflops(100, 100, batch, repeats, min_seconds);
   std::printf("roofline (Eigen sgemm, 1 thread): %.1f GFLOP/s at 1024^3, %.1f GFLOP/s at 100x100x%d\n", roof_large,
               roof_step, batch);
-  std::printf("%-8s %6s %5s %4s %10s %10s %12s %12s\n", "algo", "H", "T", "B", "ms/iter", "GFLOP/s", "/roof(step)",
-              "/roof(1024)");
+  std::printf("%-8s %6s %5s %4s %7s %10s %10s %12s %12s\n", "algo", "H", "T", "B", "threads", "ms/iter", "GFLOP/s",
+              "/roof(step)", "/roof(1024)");
 
-  std::vector<BenchCase> cases = {{Algorithm::Bptt, 100}, {Algorithm::Tptt, 100}, {Algorithm::TpttHx, 100}};
-  if (!skip_large) cases.push_back({Algorithm::Tptt, 1024});
+  const std::vector<int> threads = parse_thread_list(thread_list);
+  std::vector<BenchCase> cases;
+  for (int n : threads)
+    for (Algorithm a : {Algorithm::Bptt, Algorithm::Tptt, Algorithm::TpttHx}) cases.push_back({a, 100, n});
+  if (!skip_large)
+    for (int n : threads) cases.push_back({Algorithm::Tptt, 1024, n});
   SoloCommunicator solo;
   for (const BenchCase& bc : cases) {
     TrainConfig cfg;
@@ -99,6 +125,7 @@ int run_bench(const std::vector<std::string>& args) {
     cfg.lr = 1e-5;  // keep the weights bounded while timing many iterations
     cfg.alpha_f = 1e-5;
     cfg.alpha_g = 1e-5;
+    cfg.threads = bc.threads;
     Trainer trainer(cfg, solo);
     long it = 0;
     const double large_factor = bc.hidden > 200 ? 0.2 : 1.0;
@@ -107,8 +134,19 @@ int run_bench(const std::vector<std::string>& args) {
     const TaskInfo info = task_info(cfg.task);
     const double macs = iteration_multiply_adds(bc.algorithm, {steps, batch, info.inputs, bc.hidden, info.outputs});
     const double gflops = 2.0 * macs / s / 1e9;
-    std::printf("%-8s %6d %5d %4d %10.3f %10.1f %12.2f %12.2f\n", to_string(bc.algorithm).c_str(), bc.hidden, steps,
-                batch, s * 1e3, gflops, gflops / roof_step, gflops / roof_large);
+    std::printf("%-8s %6d %5d %4d %7d %10.3f %10.1f %12.2f %12.2f\n", to_string(bc.algorithm).c_str(), bc.hidden,
+                steps, batch, bc.threads, s * 1e3, gflops, gflops / roof_step, gflops / roof_large);
+  }
+  // A full validation pass: 10,000 sequences of length T in batches of 1,000 (H = 100).
+  for (int n : threads) {
+    TrainConfig cfg;
+    cfg.length = steps;
+    cfg.threads = n;
+    Trainer trainer(cfg, solo);
+    const double s = seconds_per_call([&] { trainer.validate(); }, 2, min_seconds);
+    const double macs = double(cfg.validation_samples) * steps * cfg.hidden * (cfg.hidden + 6);
+    std::printf("validate H=100 T=%d 10000 samples, %d threads: %.1f ms  (%.1f GFLOP/s)\n", steps, n, s * 1e3,
+                2.0 * macs / s / 1e9);
   }
   return 0;
 }

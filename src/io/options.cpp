@@ -17,7 +17,7 @@ struct RawOptions {
   unsigned long long seed = 1;
 };
 
-po::options_description describe_options(TrainConfig& c, RawOptions& raw) {
+po::options_description describe_options(TrainConfig& c, RunOptions& run, RawOptions& raw) {
   po::options_description data("Task and data");
   data.add_options()
       ("task", po::value(&raw.task)->default_value("temporal"), "task: temporal, temporal3, adding, perm")
@@ -43,8 +43,9 @@ po::options_description describe_options(TrainConfig& c, RawOptions& raw) {
       ("alpha-f", po::value(&c.alpha_f)->default_value(c.alpha_f), "TPTT learning rate of the forward set alpha_f")
       ("alpha-g", po::value(&c.alpha_g)->default_value(c.alpha_g), "TPTT learning rate of the feedback set alpha_g")
       ("noise", po::value(&c.noise)->default_value(0.0), "sigma of the Gaussian noise injected in the G phase")
-      ("schedule", po::value(&raw.schedule)->default_value("alternate"), "alternate (G then F) or random (one phase per iteration)")
-      ("p-g", po::value(&c.p_g)->default_value(1.0), "probability of the G phase under --schedule random");
+      ("schedule", po::value(&raw.schedule)->default_value("alternate"), "alternate (G then F), random (one phase per iteration, G with probability p-g) or concurrent (G loop beside the F iterations, oneTBB tasks; needs --threads >= 2)")
+      ("p-g", po::value(&c.p_g)->default_value(1.0), "random: probability of the G phase; concurrent: G updates p/(1-p) per F update")
+      ("threads", po::value(&c.threads)->default_value(c.threads), "threads of each rank (oneTBB); results do not depend on it");
   po::options_description protocol("Protocol");
   protocol.add_options()
       ("max-iterations", po::value(&c.max_iterations)->default_value(c.max_iterations), "iteration budget")
@@ -60,8 +61,17 @@ po::options_description describe_options(TrainConfig& c, RawOptions& raw) {
       ("no-progress", "no progress line on stderr")
       ("config", po::value(&raw.config_file), "INI-style file of options (key = value); the command line wins")
       ("help,h", "this help");
+  po::options_description dist("Distributed runs (MPI; see docs/distributed.md)");
+  dist.add_options()
+      ("mpi", po::value(&run.mpi)->default_value(run.mpi), "auto (use MPI when started by mpirun/mpiexec/srun), on (always; MPI singleton without a launcher), off")
+      ("log-all-ranks", "with --log: rank k > 0 also writes its own log to <log>.rank<k>")
+      ("save-params", po::value(&run.save_params), "rank 0 writes the final parameters to this .npy file (float32, flat buffer)")
+      ("param-hash", "every rank prints a hash of its final parameters; the summary says whether all replicas are identical")
+      ("fail-at-iteration", po::value(&run.fail_at_iteration)->default_value(-1), "fault test: rank --fail-rank fails at this iteration (0-based; needs more than one rank)")
+      ("fail-rank", po::value(&run.fail_rank)->default_value(0), "fault test: the rank that fails")
+      ("fail-kind", po::value(&run.fail_kind)->default_value(run.fail_kind), "fault test: throw (an exception) or kill (SIGKILL to itself)");
   po::options_description all("tptt train [options]");
-  all.add(data).add(model).add(algo).add(protocol).add(output);
+  all.add(data).add(model).add(algo).add(protocol).add(output).add(dist);
   return all;
 }
 
@@ -70,7 +80,7 @@ po::options_description describe_options(TrainConfig& c, RawOptions& raw) {
 TrainCommand parse_train_command(const std::vector<std::string>& args) {
   TrainCommand cmd;
   RawOptions raw;
-  po::options_description desc = describe_options(cmd.config, raw);
+  po::options_description desc = describe_options(cmd.config, cmd.run, raw);
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(desc).run(), vm);
@@ -84,7 +94,7 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
     if (vm.count("config")) {
       const std::string path = vm["config"].as<std::string>();
       std::ifstream in(path);
-      if (!in) throw FileError("--config: cannot read config file '" + path + "'");
+      if (!in) throw UsageError("--config: cannot read config file '" + path + "'");
       try {
         po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
       } catch (const po::error& e) {
@@ -104,6 +114,13 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
   c.schedule = parse_schedule(raw.schedule);
   c.seed = raw.seed;
   c.progress = !vm.count("no-progress");
+  cmd.run.log_all_ranks = vm.count("log-all-ranks") > 0;
+  cmd.run.param_hash = vm.count("param-hash") > 0;
+  if (cmd.run.mpi != "auto" && cmd.run.mpi != "on" && cmd.run.mpi != "off")
+    throw UsageError("--mpi: expected auto, on or off, got '" + cmd.run.mpi + "'");
+  if (cmd.run.fail_kind != "throw" && cmd.run.fail_kind != "kill")
+    throw UsageError("--fail-kind: expected throw or kill, got '" + cmd.run.fail_kind + "'");
+  if (cmd.run.fail_rank < 0) throw UsageError("--fail-rank: must be >= 0");
   c.validate();
   return cmd;
 }
@@ -131,6 +148,7 @@ JsonObject config_to_json(const TrainConfig& c) {
       .add("noise", c.noise)
       .add("schedule", to_string(c.schedule))
       .add("p_g", c.p_g)
+      .add("threads", c.threads)
       .add("max_iterations", c.max_iterations)
       .add("check_every", c.check_every)
       .add("validation_samples", c.validation_samples)

@@ -25,10 +25,18 @@ std::string to_string(Algorithm a) {
 Schedule parse_schedule(const std::string& name) {
   if (name == "alternate") return Schedule::Alternate;
   if (name == "random") return Schedule::Random;
-  throw UsageError("--schedule: unknown schedule '" + name + "' (expected alternate or random)");
+  if (name == "concurrent") return Schedule::Concurrent;
+  throw UsageError("--schedule: unknown schedule '" + name + "' (expected alternate, random or concurrent)");
 }
 
-std::string to_string(Schedule s) { return s == Schedule::Alternate ? "alternate" : "random"; }
+std::string to_string(Schedule s) {
+  switch (s) {
+    case Schedule::Alternate: return "alternate";
+    case Schedule::Random: return "random";
+    case Schedule::Concurrent: return "concurrent";
+  }
+  return "?";
+}
 
 namespace {
 
@@ -63,10 +71,17 @@ void TrainConfig::validate() const {
   require(finite_positive(alpha_g), "--alpha-g: must be positive");
   require(finite_nonnegative(noise), "--noise: must be non-negative");
   require(std::isfinite(p_g) && p_g >= 0 && p_g <= 1, "--p-g: must be in [0, 1]");
-  require(schedule == Schedule::Random || p_g == 1.0, "--p-g needs --schedule random (alternate runs both phases)");
+  require(schedule != Schedule::Alternate || p_g == 1.0,
+          "--p-g needs --schedule random or concurrent (alternate runs both phases)");
+  require(schedule != Schedule::Concurrent || (p_g > 0 && p_g < 1),
+          "--schedule concurrent needs --p-g in (0, 1): the G loop makes p_G/(1-p_G) updates per F update "
+          "(0.5: one each)");
+  require(schedule != Schedule::Concurrent || threads >= 2,
+          "--schedule concurrent needs --threads >= 2 (the G loop runs on a thread of its own)");
   require(algorithm != Algorithm::Bptt || (noise == 0 && schedule == Schedule::Alternate),
           "--noise and --schedule apply to tptt and tptt_hx only, not to --algorithm bptt");
   require(clip_norm == 0 || algorithm == Algorithm::Bptt, "--clip applies to --algorithm bptt only");
+  require(threads >= 1 && threads <= 1024, "--threads: must be in [1, 1024], got " + std::to_string(threads));
   require(max_iterations >= 1, "--max-iterations: must be at least 1");
   require(check_every >= 1, "--check-every: must be at least 1");
   require(validation_samples >= 1, "--validation-samples: must be at least 1");

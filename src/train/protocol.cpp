@@ -34,6 +34,8 @@ JsonObject CheckRecord::to_json() const {
       .add("update_norm", norms)
       .add("g_updates", g_updates)
       .add("f_updates", f_updates)
+      .add("g_staleness", g_staleness)
+      .add("f_staleness", f_staleness)
       .add("elapsed_s", elapsed_s)
       .add("iterations_per_s", iterations_per_s);
   return j;
@@ -64,6 +66,7 @@ RunSummary run_protocol(Trainer& trainer, const std::vector<RunObserver*>& obser
   VecF before_last;  // parameters before the last iteration of a check interval
   auto window_start = Clock::now();
   long window_first = 0;
+  PhaseStats last_stats = trainer.phase_stats();
 
   for (long it = 0; it < cfg.max_iterations; ++it) {
     const bool check_after = (it + 1) % cfg.check_every == 0 || it + 1 == cfg.max_iterations;
@@ -96,8 +99,15 @@ RunSummary run_protocol(Trainer& trainer, const std::vector<RunObserver*>& obser
     }
     rec.rho_whh = spectral_radius<Scalar>(p.Whh());
     rec.rho_vhh = spectral_radius<Scalar>(p.Vhh());
-    rec.g_updates = trainer.g_updates();
-    rec.f_updates = trainer.f_updates();
+    const PhaseStats stats = trainer.phase_stats();
+    rec.g_updates = stats.g_updates;
+    rec.f_updates = stats.f_updates;
+    const auto mean_since = [](double sum_now, double sum_then, long n_now, long n_then) {
+      return n_now > n_then ? (sum_now - sum_then) / static_cast<double>(n_now - n_then) : 0.0;
+    };
+    rec.g_staleness = mean_since(stats.g_staleness_sum, last_stats.g_staleness_sum, stats.g_updates, last_stats.g_updates);
+    rec.f_staleness = mean_since(stats.f_staleness_sum, last_stats.f_staleness_sum, stats.f_updates, last_stats.f_updates);
+    last_stats = stats;
     rec.elapsed_s = seconds_since(start);
     rec.iterations_per_s = (it + 1 - window_first) / std::max(seconds_since(window_start), 1e-9);
     window_start = Clock::now();
@@ -132,6 +142,7 @@ RunSummary run_protocol(Trainer& trainer, const std::vector<RunObserver*>& obser
       break;
     }
   }
+  trainer.stop_concurrent();  // joins the G loop; its final θ_G lands in the parameters
   summary.seconds = seconds_since(start);
   for (auto* o : observers) o->on_finish(summary);
   return summary;

@@ -1,6 +1,14 @@
 #include "tptt/train/trainer.hpp"
 
+#include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
+#include <tbb/parallel_invoke.h>
+
+#include <array>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 
 #include "tptt/algo/kernels.hpp"
 #include "tptt/core/error.hpp"
@@ -15,23 +23,77 @@ std::span<float> block_span(MatF& m, Eigen::Index first_col, Eigen::Index cols) 
   return {m.data() + first_col * m.rows(), static_cast<std::size_t>(cols * m.rows())};
 }
 
+const TrainConfig& validated(const TrainConfig& config) {
+  config.validate();
+  return config;
+}
+
 }  // namespace
 
+// Concurrent schedule: the G phase runs as a long-lived oneTBB task in its own arena, on its
+// own replica (own θ_G, a snapshot of θ_F), while the protocol's iterations run F updates.
+// The two exchange whole snapshots under a mutex — never a torn read. The G loop makes
+// p_G/(1−p_G) G updates per F update: it waits when it is one update ahead of that share,
+// and the F strand waits when the G loop is more than kMaxLag F iterations behind it, so
+// the staleness of either snapshot stays bounded.
+struct Trainer::Concurrent {
+  static constexpr double kMaxLag = 2;  // F iterations the G loop may fall behind
+
+  bool g_may_run() const { return stop || static_cast<double>(stats.g_updates) < ratio * version_f + 1.0; }
+  bool f_may_run() const { return finished || ratio * (version_f - kMaxLag) < stats.g_updates + 1.0; }
+
+  Concurrent(const Params<Scalar>& initial, int threads, double p_g)
+      : ratio(p_g / (1.0 - p_g)),
+        control(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads)),
+        g_params(initial),
+        ws(initial.shape()),
+        published_f(initial.flat().head(initial.layout().forward_size())),
+        published_g(initial.flat().tail(initial.layout().feedback_size())) {}
+
+  double ratio;                 // G updates per F update
+  tbb::global_control control;  // room for the G loop's thread beside the F strand
+  tbb::task_arena g_arena{1, 0};  // one slot, none reserved: a worker thread runs the loop
+  Params<Scalar> g_params;        // the G loop's replica
+  Workspace ws;
+  SoloCommunicator solo;
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  VecF published_f;  // latest θ_F, written by the F strand
+  VecF published_g;  // latest θ_G, written by the G loop
+  long version_f = 0, version_g = 0;
+  long g_iteration = 0;
+  bool started = false, stop = false, finished = false;
+  std::exception_ptr error;
+  PhaseStats stats;
+};
+
 Trainer::Trainer(const TrainConfig& config, Communicator& comm)
-    : config_(config),
+    : config_(validated(config)),
       comm_(comm),
       task_(task_info(config.task)),
       output_kind_(task_.regression ? OutputKind::Linear : OutputKind::Softmax),
       params_(ModelShape{task_.inputs, config.hidden, task_.outputs}),
-      grad_(params_.shape()),
+      ws_(params_.shape()),
       forward_opt_(config.optimizer, params_.layout().forward_size(), static_cast<Scalar>(config.momentum)),
-      feedback_opt_(config.optimizer, params_.layout().feedback_size(), static_cast<Scalar>(config.momentum)) {
-  config_.validate();
-  if (comm_.size() > (config_.varying_length() ? config_.min_length : config_.length))
-    throw UsageError("more ranks (" + std::to_string(comm_.size()) + ") than time steps (" +
-                     std::to_string(config_.varying_length() ? config_.min_length : config_.length) +
+      feedback_opt_(config.optimizer, params_.layout().feedback_size(), static_cast<Scalar>(config.momentum)),
+      arena_(config.schedule == Schedule::Concurrent ? std::max(1, config.threads - 1) : config.threads) {
+  const int shortest = config_.varying_length() ? config_.min_length : config_.length;
+  if (comm_.size() > shortest)
+    throw UsageError("more ranks (" + std::to_string(comm_.size()) + ") than time steps (" + std::to_string(shortest) +
                      "): every segment needs at least one step");
+  if (config_.schedule == Schedule::Concurrent && comm_.size() > 1)
+    throw UsageError("--schedule concurrent runs on one rank (the G loop would need its own communicator); use "
+                     "--schedule random or alternate with several ranks");
   initialise(params_, config_.init, config_.init_std, config_.seed);
+  if (config_.schedule == Schedule::Concurrent) concurrent_ = std::make_unique<Concurrent>(params_, config_.threads, config_.p_g);
+}
+
+Trainer::~Trainer() {
+  try {
+    stop_concurrent();
+  } catch (...) {  // the error was reported by the step that saw it
+  }
 }
 
 Batch Trainer::training_batch(long iteration) const {
@@ -44,38 +106,80 @@ Batch Trainer::training_batch(long iteration) const {
   return generate_batch(config_.task, length, config_.batch, rng);
 }
 
-void Trainer::forward_segment(const Batch& batch, const SegmentRange& range) {
+void Trainer::forward_segment(const Batch& batch, const SegmentRange& range, const Params<Scalar>& params,
+                              Workspace& ws, Communicator& comm) const {
   const int B = batch.batch;
-  seg_.resize(config_.hidden, range.steps(), B);
+  ws.seg.resize(config_.hidden, range.steps(), B);
   const auto X = batch.X.middleCols(static_cast<Eigen::Index>(range.first - 1) * B,
                                     static_cast<Eigen::Index>(range.steps()) * B);
-  input_projection<Scalar>(params_, X, seg_);
-  auto h_in = seg_.block(seg_.Hs, 0);
-  if (comm_.rank() == 0) {
-    h_in.setZero();  // h_0 = 0
+  input_projection<Scalar>(params, X, ws.seg);
+  if (comm.rank() == 0) {
+    ws.seg.block(ws.seg.Hs, 0).setZero();  // h_0 = 0
   } else {
-    comm_.recv(comm_.rank() - 1, MessageTag::State, block_span(seg_.Hs, 0, B));
+    comm.recv(comm.rank() - 1, MessageTag::State, block_span(ws.seg.Hs, 0, B));
   }
-  forward_states<Scalar>(params_, config_.activation, seg_);
-  if (comm_.rank() + 1 < comm_.size())
-    comm_.send(comm_.rank() + 1, MessageTag::State, block_span(seg_.Hs, static_cast<Eigen::Index>(range.steps()) * B, B));
+  forward_states<Scalar>(params, config_.activation, ws.seg);
+  if (comm.rank() + 1 < comm.size())
+    comm.send(comm.rank() + 1, MessageTag::State,
+              block_span(ws.seg.Hs, static_cast<Eigen::Index>(range.steps()) * B, B));
 }
 
-void Trainer::fill_noise(long iteration, const SegmentRange& range) {
+void Trainer::fill_noise(long iteration, const SegmentRange& range, Workspace& ws) const {
   // ε for h̃_{t−1}, one stream per global step t: identical for any segmentation.
-  const int B = seg_.batch;
-  noise_.resize(config_.hidden, static_cast<Eigen::Index>(range.steps()) * B);
+  const int B = ws.seg.batch;
+  ws.noise.resize(config_.hidden, static_cast<Eigen::Index>(range.steps()) * B);
   for (int t = range.first; t <= range.last; ++t) {
     CounterRng rng(config_.seed, RngPurpose::Noise, static_cast<std::uint64_t>(iteration), static_cast<std::uint64_t>(t));
-    auto block = noise_.middleCols(static_cast<Eigen::Index>(t - range.first) * B, B);
+    auto block = ws.noise.middleCols(static_cast<Eigen::Index>(t - range.first) * B, B);
     for (Eigen::Index j = 0; j < block.cols(); ++j)
       for (Eigen::Index i = 0; i < block.rows(); ++i) block(i, j) = static_cast<Scalar>(config_.noise * rng.normal());
   }
 }
 
+template <class A, class B>
+void Trainer::run_both(A&& a, B&& b) const {
+  if (config_.threads == 1) {
+    a();
+    b();
+  } else {
+    tbb::parallel_invoke(a, b);
+  }
+}
+
+Phases Trainer::draw_phases(long iteration) const {
+  if (config_.algorithm == Algorithm::Bptt) return {false, true};
+  switch (config_.schedule) {
+    case Schedule::Alternate: return {true, true};
+    case Schedule::Concurrent: return {false, true};  // this strand updates F; the G loop runs beside it
+    case Schedule::Random: {
+      CounterRng coin(config_.seed, RngPurpose::Schedule, static_cast<std::uint64_t>(iteration));
+      const bool g = coin.uniform() < config_.p_g;
+      return {g, !g};
+    }
+  }
+  return {};
+}
+
 IterationResult Trainer::step(long iteration) {
+  if (concurrent_) return concurrent_step(iteration);
+  IterationResult result;
+  const auto run = [&] {
+    result = compute(iteration, draw_phases(iteration), params_, ws_, comm_);
+    if (comm_.size() > 1) reduce_across_ranks(result, ws_);
+  };
+  if (config_.threads == 1) {
+    run();
+  } else {
+    arena_.execute(run);
+  }
+  apply_updates(result);
+  return result;
+}
+
+IterationResult Trainer::compute(long iteration, Phases phases, const Params<Scalar>& params, Workspace& ws,
+                                 Communicator& comm) {
   const Batch batch = training_batch(iteration);
-  const int K = comm_.size(), k = comm_.rank(), B = batch.batch;
+  const int K = comm.size(), k = comm.rank(), B = batch.batch;
   if (K > batch.steps)
     throw UsageError("more ranks (" + std::to_string(K) + ") than time steps (" + std::to_string(batch.steps) + ")");
   const SegmentRange range = segment_of(batch.steps, K, k);
@@ -83,89 +187,93 @@ IterationResult Trainer::step(long iteration) {
   const auto X = batch.X.middleCols(static_cast<Eigen::Index>(range.first - 1) * B,
                                     static_cast<Eigen::Index>(range.steps()) * B);
   const Eigen::Index nB = static_cast<Eigen::Index>(range.steps()) * B;
+  SegmentBuffers<Scalar>& seg = ws.seg;
 
   IterationResult result;
-  if (config_.algorithm == Algorithm::Bptt) {
-    result.did_f = true;
-  } else if (config_.schedule == Schedule::Alternate) {
-    result.did_g = result.did_f = true;
-  } else {
-    CounterRng coin(config_.seed, RngPurpose::Schedule, static_cast<std::uint64_t>(iteration));
-    result.did_g = coin.uniform() < config_.p_g;
-    result.did_f = !result.did_g;
-  }
+  result.did_g = phases.g;
+  result.did_f = phases.f;
+  const bool bptt = config_.algorithm == Algorithm::Bptt;
+  const bool targets = !bptt && phases.f;                                               // eq. 3, 8, 10
+  const bool chain = bptt || (config_.algorithm == Algorithm::Tptt && phases.f);        // ∂E/∂h through W_hh
+  const bool noisy_g = phases.g && config_.noise > 0;
+  const bool states_through_g = targets || (phases.g && !noisy_g);  // G(x_t, h_t) is needed
 
-  forward_segment(batch, range);
-  grad_.set_zero();
-  dh_.resize(config_.hidden, B);
+  forward_segment(batch, range, params, ws, comm);
+  ws.grad.set_zero();
+  ws.dh.resize(config_.hidden, B);
   if (last) {
-    const auto hT = seg_.block(seg_.Hs, range.steps());
-    output_pass<Scalar>(params_, output_kind_, hT, batch.Y, out_);
-    output_backward<Scalar>(params_, hT, out_, grad_, dh_);  // dh_ = ∂E/∂h_T
-    result.cost = out_.cost;
+    const auto hT = seg.block(seg.Hs, range.steps());
+    output_pass<Scalar>(params, output_kind_, hT, batch.Y, ws.out);
+    output_backward<Scalar>(params, hT, ws.out, ws.grad, ws.dh);  // ws.dh = ∂E/∂h_T
+    result.cost = ws.out.cost;
   }
 
-  const auto receive_from_next = [&](MessageTag tag, MatF& m, Eigen::Index first_col) {
-    comm_.recv(k + 1, tag, block_span(m, first_col, B));
-  };
-  const auto send_to_previous = [&](MessageTag tag, MatF& m, Eigen::Index first_col) {
-    if (k > 0) comm_.send(k - 1, tag, block_span(m, first_col, B));
-  };
-  // ∂E/∂h chain through the segment (BPTT, and eq. 12 of TPTT).
-  const auto backprop = [&](bool recurrent_weights) {
-    if (!last) receive_from_next(MessageTag::Gradient, dh_, 0);
-    backprop_through_time<Scalar>(params_, config_.activation, X, recurrent_weights, seg_, dh_, grad_);
-    send_to_previous(MessageTag::Gradient, dh_, 0);
-  };
+  // Boundary values from the next segment, received on this thread: communication stays on
+  // one thread, the tasks below only compute.
+  if (targets) {
+    if (last) {
+      seg.block(seg.Ht, range.steps()) =
+          seg.block(seg.Hs, range.steps()) - static_cast<Scalar>(config_.alpha_i) * ws.dh;  // eq. 3
+    } else {
+      comm.recv(k + 1, MessageTag::Target, block_span(seg.Ht, nB, B));
+    }
+  }
+  if (chain && !last) comm.recv(k + 1, MessageTag::Gradient, block_span(ws.dh, 0, B));
+  if (noisy_g) fill_noise(iteration, range, ws);
 
-  if (config_.algorithm == Algorithm::Bptt) {
-    backprop(true);
+  // Two independent strands; each task writes its own delta buffer and its own gradient
+  // tensors (chain: W_xh [+ W_hh, b_h for BPTT]; F: W_hh, b_h [+ W_xh for TPTT_hx]; G: V_hh,
+  // c_h), so the result is the same bits whatever runs first and on however many threads.
+  const auto chain_strand = [&] {
+    if (chain) backprop_through_time<Scalar>(params, config_.activation, X, bptt, seg, ws.dh, ws.grad);
+  };
+  const auto target_strand = [&] {
+    if (states_through_g) feedback_of_states<Scalar>(params, config_.activation, seg);
+    run_both(
+        [&] {
+          if (!targets) return;
+          propagate_targets<Scalar>(params, config_.activation, seg);
+          result.loss_f = forward_local_gradient<Scalar>(params, config_.activation, X,
+                                                         config_.algorithm == Algorithm::TpttHx, seg, ws.grad);
+        },
+        [&] {
+          if (!phases.g) return;
+          result.loss_g = feedback_gradient<Scalar>(params, config_.activation, noisy_g ? &ws.noise : nullptr, seg,
+                                                    ws.grad);
+        });
+  };
+  if (bptt) {
+    chain_strand();
   } else {
-    if (result.did_f || (result.did_g && config_.noise == 0))
-      feedback_of_states<Scalar>(params_, config_.activation, seg_);
-    if (result.did_f) {
-      auto first_target = seg_.block(seg_.Ht, range.steps());
-      if (last) {
-        first_target = seg_.block(seg_.Hs, range.steps()) - static_cast<Scalar>(config_.alpha_i) * dh_;  // eq. 3
-      } else {
-        receive_from_next(MessageTag::Target, seg_.Ht, nB);
-      }
-      propagate_targets<Scalar>(params_, config_.activation, seg_);
-      send_to_previous(MessageTag::Target, seg_.Ht, 0);
-      result.loss_f = forward_local_gradient<Scalar>(params_, config_.activation, X,
-                                                     config_.algorithm == Algorithm::TpttHx, seg_, grad_);
-      if (config_.algorithm == Algorithm::Tptt) backprop(false);
-    }
-    if (result.did_g) {
-      if (config_.noise > 0) fill_noise(iteration, range);
-      result.loss_g = feedback_gradient<Scalar>(params_, config_.activation, config_.noise > 0 ? &noise_ : nullptr,
-                                                seg_, grad_);
-    }
+    run_both(chain_strand, target_strand);
   }
-  if (K > 1) reduce_across_ranks(result);
-  apply_updates(result);
+
+  if (k > 0) {
+    if (targets) comm.send(k - 1, MessageTag::Target, block_span(seg.Ht, 0, B));
+    if (chain) comm.send(k - 1, MessageTag::Gradient, block_span(ws.dh, 0, B));
+  }
   return result;
 }
 
-void Trainer::reduce_across_ranks(IterationResult& result) {
-  const Eigen::Index n = grad_.flat().size();
-  reduce_buf_.resize(static_cast<std::size_t>(n) + 3);
-  std::copy(grad_.flat().data(), grad_.flat().data() + n, reduce_buf_.begin());
-  reduce_buf_[n] = static_cast<float>(result.cost);
-  reduce_buf_[n + 1] = static_cast<float>(result.loss_g);
-  reduce_buf_[n + 2] = static_cast<float>(result.loss_f);
-  comm_.allreduce_sum(std::span<float>(reduce_buf_));
-  std::copy(reduce_buf_.begin(), reduce_buf_.begin() + n, grad_.flat().data());
-  result.cost = reduce_buf_[n];
-  result.loss_g = reduce_buf_[n + 1];
-  result.loss_f = reduce_buf_[n + 2];
+void Trainer::reduce_across_ranks(IterationResult& result, Workspace& ws) {
+  const Eigen::Index n = ws.grad.flat().size();
+  ws.reduce_buf.resize(static_cast<std::size_t>(n) + 3);
+  std::copy(ws.grad.flat().data(), ws.grad.flat().data() + n, ws.reduce_buf.begin());
+  ws.reduce_buf[n] = static_cast<float>(result.cost);
+  ws.reduce_buf[n + 1] = static_cast<float>(result.loss_g);
+  ws.reduce_buf[n + 2] = static_cast<float>(result.loss_f);
+  comm_.allreduce_sum(std::span<float>(ws.reduce_buf));
+  std::copy(ws.reduce_buf.begin(), ws.reduce_buf.begin() + n, ws.grad.flat().data());
+  result.cost = ws.reduce_buf[n];
+  result.loss_g = ws.reduce_buf[n + 1];
+  result.loss_f = ws.reduce_buf[n + 2];
 }
 
 void Trainer::apply_updates(const IterationResult& result) {
   const Eigen::Index nf = params_.layout().forward_size();
   const Eigen::Index ng = params_.layout().feedback_size();
-  auto theta = params_.flat();
-  auto g = grad_.flat();
+  auto& theta = params_.flat();
+  auto& g = ws_.grad.flat();
   if (config_.algorithm == Algorithm::Bptt) {
     if (config_.clip_norm > 0) {
       const double norm = g.head(nf).norm();
@@ -185,26 +293,130 @@ void Trainer::apply_updates(const IterationResult& result) {
   }
 }
 
+PhaseStats Trainer::phase_stats() const {
+  if (!concurrent_) return {g_updates_, f_updates_, 0, 0, 0, 0};
+  std::lock_guard lock(concurrent_->mutex);
+  PhaseStats s = concurrent_->stats;
+  s.f_updates = f_updates_;
+  return s;
+}
+
+IterationResult Trainer::concurrent_step(long iteration) {
+  Concurrent& c = *concurrent_;
+  const Eigen::Index nf = params_.layout().forward_size();
+  const Eigen::Index ng = params_.layout().feedback_size();
+  long used_g_version;
+  {
+    std::unique_lock lock(c.mutex);
+    if (!c.started) {
+      c.started = true;
+      c.g_arena.enqueue([this] { feedback_loop(); });
+    }
+    c.changed.wait(lock, [&] { return c.f_may_run(); });
+    if (c.error) std::rethrow_exception(c.error);
+    params_.flat().tail(ng) = c.published_g;  // consistent snapshot of θ_G for the targets
+    used_g_version = c.version_g;
+  }
+  IterationResult result;
+  arena_.execute([&] { result = compute(iteration, {false, true}, params_, ws_, comm_); });
+  apply_updates(result);
+  {
+    std::lock_guard lock(c.mutex);
+    c.published_f = params_.flat().head(nf);
+    ++c.version_f;
+    const long staleness = c.version_g - used_g_version;
+    c.stats.f_staleness_sum += static_cast<double>(staleness);
+    c.stats.f_staleness_max = std::max(c.stats.f_staleness_max, staleness);
+  }
+  c.changed.notify_all();
+  return result;
+}
+
+void Trainer::feedback_loop() {
+  Concurrent& c = *concurrent_;
+  const Eigen::Index nf = params_.layout().forward_size();
+  const Eigen::Index ng = params_.layout().feedback_size();
+  try {
+    for (;;) {
+      long used_f_version, iteration;
+      {
+        std::unique_lock lock(c.mutex);
+        c.changed.wait(lock, [&] { return c.g_may_run(); });
+        if (c.stop) break;
+        c.g_params.flat().head(nf) = c.published_f;  // consistent snapshot of θ_F
+        used_f_version = c.version_f;
+        iteration = c.g_iteration++;
+      }
+      // G iteration g trains on minibatch g, as the alternate schedule's G phase does.
+      compute(iteration, {true, false}, c.g_params, c.ws, c.solo);
+      feedback_opt_.step(c.g_params.flat().tail(ng), c.ws.grad.flat().tail(ng), static_cast<Scalar>(config_.alpha_g));
+      {
+        std::lock_guard lock(c.mutex);
+        c.published_g = c.g_params.flat().tail(ng);
+        ++c.version_g;
+        ++c.stats.g_updates;
+        const long staleness = c.version_f - used_f_version;
+        c.stats.g_staleness_sum += static_cast<double>(staleness);
+        c.stats.g_staleness_max = std::max(c.stats.g_staleness_max, staleness);
+      }
+      c.changed.notify_all();
+    }
+  } catch (...) {
+    std::lock_guard lock(c.mutex);
+    c.error = std::current_exception();
+  }
+  {
+    std::lock_guard lock(c.mutex);
+    c.finished = true;
+  }
+  c.changed.notify_all();
+}
+
+void Trainer::stop_concurrent() {
+  if (!concurrent_) return;
+  Concurrent& c = *concurrent_;
+  std::unique_lock lock(c.mutex);
+  if (!c.started) return;
+  c.stop = true;
+  c.changed.notify_all();
+  c.changed.wait(lock, [&] { return c.finished; });
+  const Eigen::Index ng = params_.layout().feedback_size();
+  params_.flat().tail(ng) = c.published_g;  // the final θ_G
+  if (c.error) std::rethrow_exception(c.error);
+}
+
 ValidationResult Trainer::validate(int length) {
   if (length == 0) length = config_.longest_length();
   const int batches = (config_.validation_samples + config_.validation_batch - 1) / config_.validation_batch;
-  SegmentBuffers<Scalar> seg;
-  MatF y;
-  double sums[3] = {0, 0, 0};  // errors, summed loss, samples
-  // Batches are dealt round-robin over the ranks; each rank runs whole sequences.
-  for (int v = comm_.rank(); v < batches; v += comm_.size()) {
+  // Batches are dealt round-robin over the ranks; each rank runs whole sequences, its batches
+  // in parallel on its threads. Per-batch results are summed in batch order: the same bits
+  // for any number of threads.
+  std::vector<int> mine;
+  for (int v = comm_.rank(); v < batches; v += comm_.size()) mine.push_back(v);
+  std::vector<std::array<double, 3>> per_batch(mine.size());  // errors, summed loss, samples
+  const auto evaluate = [&](std::size_t i) {
+    const int v = mine[i];
     const int size = std::min(config_.validation_batch, config_.validation_samples - v * config_.validation_batch);
     CounterRng rng(config_.seed, RngPurpose::ValidationData, static_cast<std::uint64_t>(v));
     const Batch batch = generate_batch(config_.task, length, size, rng);
+    SegmentBuffers<Scalar> seg;
     seg.resize(config_.hidden, batch.steps, size);
     input_projection<Scalar>(params_, batch.X, seg);
     seg.block(seg.Hs, 0).setZero();
     forward_states<Scalar>(params_, config_.activation, seg);
+    MatF y;
     output_forward<Scalar>(params_, output_kind_, seg.block(seg.Hs, batch.steps), y);
-    sums[0] += count_errors<Scalar>(output_kind_, y, batch.Y);
-    sums[1] += summed_loss<Scalar>(output_kind_, y, batch.Y);
-    sums[2] += size;
+    per_batch[i] = {static_cast<double>(count_errors<Scalar>(output_kind_, y, batch.Y)),
+                    summed_loss<Scalar>(output_kind_, y, batch.Y), static_cast<double>(size)};
+  };
+  if (config_.threads == 1) {
+    for (std::size_t i = 0; i < mine.size(); ++i) evaluate(i);
+  } else {
+    arena_.execute([&] { tbb::parallel_for(std::size_t(0), mine.size(), evaluate); });
   }
+  double sums[3] = {0, 0, 0};
+  for (const auto& r : per_batch)
+    for (int j = 0; j < 3; ++j) sums[j] += r[j];
   comm_.allreduce_sum(std::span<double>(sums, 3));
   return {sums[0] / sums[2], sums[1] / sums[2]};
 }

@@ -3,7 +3,7 @@
 // values in and out. The single-process trainer is the one-segment case (a = 1, b = T).
 //
 // Local indexing: local step j = 1..n is global step t = a − 1 + j.
-//   U,  Gh, D : block j−1 belongs to step t   (n blocks)
+//   U, Gh, Dg, Df, Dz : block j−1 belongs to step t   (n blocks)
 //   Hs, Ht    : block j   holds h_t / ĥ_t, block 0 holds h_{a−1} / ĥ_{a−1}   (n+1 blocks)
 // Block k of a matrix is middleCols(k·B, B).
 #include "tptt/core/types.hpp"
@@ -27,7 +27,11 @@ struct SegmentBuffers {
   Mat<S> Hs;  // (H × (n+1)·B)  h_{a−1} … h_b
   Mat<S> Gh;  // (H × n·B)      G(x_t, h_t)
   Mat<S> Ht;  // (H × (n+1)·B)  ĥ_{a−1} … ĥ_b
-  Mat<S> D;   // (H × n·B)      per-step deltas: local-loss errors, BPTT ∂E/∂z_t
+  // Per-step deltas, one buffer per phase so that the phases can run as concurrent tasks.
+  Mat<S> Dg;  // (H × n·B)      G-phase errors, scaled by σ'
+  Mat<S> Df;  // (H × n·B)      F-phase errors, scaled by σ'
+  Mat<S> Dz;  // (H × n·B)      BPTT ∂E/∂z_t
+  Mat<S> Gn;  // (H × n·B)      G(x_t, F(x_t, h̃_{t−1}))              (G phase with noise)
   Mat<S> Hn;  // (H × n·B)      noisy states h̃_{t−1} = h_{t−1} + ε (G phase with noise)
   Mat<S> Fn;  // (H × n·B)      F(x_t, h̃_{t−1})                     (G phase with noise)
 

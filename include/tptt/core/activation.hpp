@@ -21,13 +21,14 @@ void activate_inplace(Activation act, Eigen::MatrixBase<Derived>& a) {
   }
 }
 
-// d ← d ⊙ σ'(z), with σ'(z) written through a = σ(z): tanh → 1 − a², logistic → a(1 − a).
-template <class S, class DA, class DD>
-void multiply_by_derivative(Activation act, const Eigen::MatrixBase<DA>& a, Eigen::MatrixBase<DD>& d) {
+// out ← scale · g ⊙ σ'(z), with σ'(z) written through a = σ(z); out may alias g.
+template <class S, class DA, class DG, class DO>
+void scaled_derivative_product(Activation act, const Eigen::MatrixBase<DA>& a, const Eigen::MatrixBase<DG>& g, S scale,
+                               Eigen::MatrixBase<DO>& out) {
   if (act == Activation::Tanh) {
-    d.array() *= S(1) - a.array().square();
+    out.array() = g.array() * (scale - scale * a.array().square());
   } else {
-    d.array() *= a.array() * (S(1) - a.array());
+    out.array() = g.array() * (scale * a.array() * (S(1) - a.array()));
   }
 }
 

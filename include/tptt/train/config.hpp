@@ -15,7 +15,7 @@ enum class Algorithm { Bptt, Tptt, TpttHx };
 Algorithm parse_algorithm(const std::string& name);  // throws UsageError
 std::string to_string(Algorithm a);
 
-enum class Schedule { Alternate, Random };
+enum class Schedule { Alternate, Random, Concurrent };
 Schedule parse_schedule(const std::string& name);
 std::string to_string(Schedule s);
 
@@ -45,7 +45,12 @@ struct TrainConfig {
   double alpha_g = 0.001;  // feedback set
   double noise = 0;        // σ of the G-phase noise
   Schedule schedule = Schedule::Alternate;
-  double p_g = 1.0;        // probability of a G update (random schedule)
+  double p_g = 1.0;        // random: probability of a G update; concurrent: G share p_G/(1−p_G) per F update
+
+  // Threads of this rank (oneTBB arena): the independent parts of an iteration and the
+  // validation batches run in parallel; alternate and random schedules give bit-identical
+  // results for any thread count.
+  int threads = 1;
 
   // Protocol (SPEC §6)
   long max_iterations = 100000;

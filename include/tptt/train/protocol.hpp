@@ -23,6 +23,9 @@ struct CheckRecord {
   double rho_whh = 0, rho_vhh = 0;            // spectral radii
   std::array<double, kTensorCount> update_norm{};  // ‖Δθ‖ of each tensor in the last iteration
   long g_updates = 0, f_updates = 0;
+  // Concurrent schedule: mean staleness (updates of the other phase published meanwhile) of the
+  // snapshots the G and F updates of this interval used; 0 otherwise.
+  double g_staleness = 0, f_staleness = 0;
   double elapsed_s = 0;
   double iterations_per_s = 0;
   JsonObject to_json() const;

@@ -6,6 +6,8 @@
 #include <memory>
 #include <vector>
 
+#include <tbb/task_arena.h>
+
 #include "tptt/algo/output.hpp"
 #include "tptt/algo/segment.hpp"
 #include "tptt/comm/communicator.hpp"
@@ -27,9 +29,35 @@ struct ValidationResult {
   double cost = 0;   // mean loss per sample
 };
 
+// Which update phases an iteration performs.
+struct Phases {
+  bool g = false;
+  bool f = false;
+};
+
+// Cumulative counts of the phases, and in concurrent mode the staleness of the snapshot each
+// phase used: the number of updates the other phase published while this one was computing.
+struct PhaseStats {
+  long g_updates = 0, f_updates = 0;
+  double g_staleness_sum = 0, f_staleness_sum = 0;
+  long g_staleness_max = 0, f_staleness_max = 0;
+};
+
+// Buffers of one strand of work (the main iteration, or the concurrent G loop).
+struct Workspace {
+  explicit Workspace(ModelShape shape) : grad(shape) {}
+  Params<Scalar> grad;             // same layout as the parameters
+  SegmentBuffers<Scalar> seg;
+  OutputPass<Scalar> out;
+  MatF dh;                         // (H × B) ∂E/∂h at the segment's upper boundary, then lower
+  MatF noise;                      // (H × n·B) ε for the G phase
+  std::vector<float> reduce_buf;   // (|θ| + 3) gradient and the three costs, for one all-reduce
+};
+
 class Trainer {
  public:
   Trainer(const TrainConfig& config, Communicator& comm);
+  ~Trainer();  // stops the concurrent G loop, if any
 
   // Iteration n (0-based): the minibatch is a function of (seed, n) alone.
   IterationResult step(long iteration);
@@ -42,33 +70,48 @@ class Trainer {
   const Params<Scalar>& params() const { return params_; }
   const TrainConfig& config() const { return config_; }
   OutputKind output_kind() const { return output_kind_; }
-  long g_updates() const { return g_updates_; }
-  long f_updates() const { return f_updates_; }
+  PhaseStats phase_stats() const;
+  long g_updates() const { return phase_stats().g_updates; }
+  long f_updates() const { return phase_stats().f_updates; }
 
   // The training minibatch of iteration n (same on every rank).
   Batch training_batch(long iteration) const;
 
+  // Concurrent schedule: stops the G loop and waits for it (idempotent). Rethrows its error.
+  void stop_concurrent();
+
  private:
-  void forward_segment(const Batch& batch, const SegmentRange& range);
-  void fill_noise(long iteration, const SegmentRange& range);
-  void reduce_across_ranks(IterationResult& result);
+  struct Concurrent;  // state shared between the F iteration and the G loop
+
+  Phases draw_phases(long iteration) const;
+  // Gradients of one iteration over this rank's segment into ws.grad; boundary messages with
+  // the neighbours through comm. Reads only `params`, so strands with their own workspaces can
+  // run it at the same time.
+  IterationResult compute(long iteration, Phases phases, const Params<Scalar>& params, Workspace& ws,
+                          Communicator& comm);
+  void forward_segment(const Batch& batch, const SegmentRange& range, const Params<Scalar>& params, Workspace& ws,
+                       Communicator& comm) const;
+  void fill_noise(long iteration, const SegmentRange& range, Workspace& ws) const;
+  // Runs a and b, in parallel when this rank has more than one thread.
+  template <class A, class B>
+  void run_both(A&& a, B&& b) const;
+  void reduce_across_ranks(IterationResult& result, Workspace& ws);
   void apply_updates(const IterationResult& result);
+  IterationResult concurrent_step(long iteration);
+  void feedback_loop();
 
   TrainConfig config_;
   Communicator& comm_;
   TaskInfo task_;
   OutputKind output_kind_;
   Params<Scalar> params_;
-  Params<Scalar> grad_;          // same layout as params_
-  Optimizer forward_opt_;        // θ_F
-  Optimizer feedback_opt_;       // θ_G
-  SegmentBuffers<Scalar> seg_;
-  OutputPass<Scalar> out_;
-  MatF dh_;                      // (H × B) ∂E/∂h at the segment's upper boundary, then lower
-  MatF noise_;                   // (H × n·B) ε for the G phase
-  std::vector<float> reduce_buf_;  // (|θ| + 3) gradient and the three costs, for one all-reduce
+  Workspace ws_;
+  Optimizer forward_opt_;   // θ_F
+  Optimizer feedback_opt_;  // θ_G (used by the G loop in concurrent mode)
+  tbb::task_arena arena_;   // this rank's threads (the F strand's, in concurrent mode)
   long g_updates_ = 0;
   long f_updates_ = 0;
+  std::unique_ptr<Concurrent> concurrent_;
 };
 
 }  // namespace tptt

@@ -1,0 +1,120 @@
+#pragma once
+// The synchronisation modes of a distributed run (SPEC §8, docs/distributed.md): how the
+// K time segments overlap their work across minibatches.
+//
+//   exact       every rank finishes minibatch n (forward, targets, all-reduce, update) before
+//               minibatch n+1 starts: the single-process result for any K.
+//   pipelined   exact semantics; the minibatch is split into M micro-batches that flow through
+//               the ranks GPipe-style (all forwards, then all backwards), gradients accumulate,
+//               one update per minibatch.
+//   stale(S)    minibatch n's gradient is applied after iteration n+S (exactly S late, on
+//               every rank). Rank k runs the backward pass of minibatch n at iteration
+//               n + d_k, d_k = min(S, K−1−k), with the parameters θ_n it used forward (kept
+//               for S iterations), and all-reduces it without blocking (the all-reduce
+//               completes while later forward passes run). So the trajectory is delayed SGD,
+//               θ_{n+1} = θ_n − step(g(θ_{n−S}, batch_{n−S})), the same for every K; S = 0 is
+//               exact. Replicas stay bitwise identical.
+//   decoupled   (with exact or stale) a segment does not wait for its downstream neighbour's
+//               target: its boundary target is h_b + P h_b + p, a linear prediction of the
+//               target correction ĥ_b − h_b from the boundary state (DNI-style, zero at
+//               start); the real target of minibatch n, which the neighbour still sends, is
+//               folded into (P, p) one iteration later by a normalised least-mean-squares step.
+//               tptt_hx only (every update is local in time; BPTT and TPTT's eq. 12 need the
+//               downstream ∂E/∂h). Depends on K by design: an ablation.
+//
+// SegmentPipeline runs these over one rank's segment with the kernels of algo/; it reads the
+// configuration, minibatches and parameters of a Trainer and updates the Trainer's
+// parameters with optimiser state of its own.
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tptt/comm/communicator.hpp"
+#include "tptt/io/json.hpp"
+#include "tptt/optim/optimizer.hpp"
+#include "tptt/train/trainer.hpp"
+
+namespace tptt {
+
+enum class SyncMode { Exact, Pipelined, Stale };
+SyncMode parse_sync_mode(const std::string& name);  // exact | pipelined | stale; throws UsageError
+std::string to_string(SyncMode mode);
+
+struct DistributedConfig {
+  SyncMode sync = SyncMode::Exact;
+  int staleness = 0;             // S (stale): minibatch n's gradient is applied after iteration n+S
+  int micro_batches = 1;         // M (pipelined, stale): micro-batches per minibatch
+  bool decoupled = false;        // decoupled boundary targets (tptt_hx)
+  double decoupled_rate = 0.5;   // η of the boundary predictor's normalised LMS step, in (0, 2)
+
+  // Throws UsageError naming the option (--sync, --staleness, --micro-batches, --decoupled).
+  void validate(const TrainConfig& config) const;
+  // The default exact mode: Trainer::step does it without a pipeline.
+  bool is_plain_exact() const { return sync == SyncMode::Exact && micro_batches == 1 && !decoupled; }
+  // Iterations between a minibatch's forward pass and its update (S; 0 unless stale).
+  int delay() const { return sync == SyncMode::Stale ? staleness : 0; }
+  // "exact", "pipelined", "stale" (+ the numbers in to_json()).
+  std::string mode_name() const { return to_string(sync); }
+  JsonObject to_json() const;  // {"mode", "staleness", "micro_batches", "decoupled"}
+};
+
+class SegmentPipeline {
+ public:
+  // `trainer` provides the configuration, the minibatch of each iteration and the parameters
+  // (updated in place); its own step() is not used. Throws UsageError for a bad mode.
+  SegmentPipeline(Trainer& trainer, const DistributedConfig& dist, Communicator& comm);
+  ~SegmentPipeline();
+  SegmentPipeline(const SegmentPipeline&) = delete;
+  SegmentPipeline& operator=(const SegmentPipeline&) = delete;
+
+  // Iteration n (call with n = 0, 1, 2, … in turn): the forward pass of minibatch n, this
+  // rank's backward pass of minibatch n − d_k, and the update with the all-reduced gradient of
+  // minibatch n − S. Returns that minibatch's reduced result (cost, local losses, phases), or
+  // nothing while n < S (no gradient due yet).
+  std::optional<IterationResult> step(long iteration);
+
+  // Completes the work still in flight after the last step — the backward passes and
+  // messages that neighbours expect, the started all-reduces — without applying the
+  // gradients that were not due yet. Collective: every rank calls it after the same last
+  // iteration, before MPI is finalised. Idempotent.
+  void drain();
+
+  long g_updates() const { return g_updates_; }
+  long f_updates() const { return f_updates_; }
+  int lag() const { return lag_; }  // d_k of this rank
+  const DistributedConfig& dist() const { return dist_; }
+
+ private:
+  struct MicroBatch;
+  struct InFlight;
+
+  void forward(InFlight& f);
+  void backward(InFlight& f);
+  void start_reduce(InFlight& f);
+  IterationResult finish_reduce(InFlight& f);
+  void apply(const InFlight& f);
+  void fold_in_real_target(InFlight& f);  // decoupled: train the boundary predictor
+  InFlight* find(long iteration);
+  void retire(long iteration);
+
+  Trainer& trainer_;
+  const TrainConfig& config_;
+  DistributedConfig dist_;
+  Communicator& comm_;
+  Params<Scalar>& params_;
+  Optimizer forward_opt_;   // θ_F
+  Optimizer feedback_opt_;  // θ_G
+  Params<Scalar> scratch_;  // one micro-batch's gradient, before weighting
+  int lag_ = 0;
+  long next_iteration_ = 0;
+  bool drained_ = false;
+  std::deque<std::unique_ptr<InFlight>> in_flight_;  // by iteration, oldest first
+  MatF predictor_;  // (H × (H+1)) decoupled boundary predictor [P | p]; empty if unused
+  long g_updates_ = 0;
+  long f_updates_ = 0;
+};
+
+}  // namespace tptt

@@ -1,0 +1,381 @@
+#include "tptt/train/distributed_modes.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "tptt/algo/kernels.hpp"
+#include "tptt/core/error.hpp"
+#include "tptt/core/rng.hpp"
+
+namespace tptt {
+
+namespace {
+
+std::span<float> block_span(MatF& m, Eigen::Index first_col, Eigen::Index cols) {
+  return {m.data() + first_col * m.rows(), static_cast<std::size_t>(cols * m.rows())};
+}
+
+// Columns [first, first + cols) of every (rows × B) step block of a (rows × n·B) matrix,
+// as a (rows × n·cols) matrix: one micro-batch of a segment's steps.
+MatF micro_columns(const Eigen::Ref<const MatF>& m, int B, int n, int first, int cols) {
+  MatF out(m.rows(), static_cast<Eigen::Index>(n) * cols);
+  for (int j = 0; j < n; ++j)
+    out.middleCols(static_cast<Eigen::Index>(j) * cols, cols) =
+        m.middleCols(static_cast<Eigen::Index>(j) * B + first, cols);
+  return out;
+}
+
+}  // namespace
+
+SyncMode parse_sync_mode(const std::string& name) {
+  if (name == "exact") return SyncMode::Exact;
+  if (name == "pipelined") return SyncMode::Pipelined;
+  if (name == "stale") return SyncMode::Stale;
+  throw UsageError("--sync: expected exact, pipelined or stale, got '" + name + "'");
+}
+
+std::string to_string(SyncMode mode) {
+  switch (mode) {
+    case SyncMode::Exact: return "exact";
+    case SyncMode::Pipelined: return "pipelined";
+    case SyncMode::Stale: return "stale";
+  }
+  return "?";
+}
+
+void DistributedConfig::validate(const TrainConfig& c) const {
+  const auto require = [](bool ok, const std::string& message) {
+    if (!ok) throw UsageError(message);
+  };
+  require(staleness >= 0, "--staleness: must be at least 0, got " + std::to_string(staleness));
+  require(sync == SyncMode::Stale || staleness == 0, "--staleness applies to --sync stale only");
+  require(micro_batches >= 1, "--micro-batches: must be at least 1, got " + std::to_string(micro_batches));
+  require(micro_batches <= c.batch, "--micro-batches: at most the minibatch size (--batch " + std::to_string(c.batch) +
+                                        "), got " + std::to_string(micro_batches));
+  require(sync != SyncMode::Exact || micro_batches == 1,
+          "--micro-batches needs --sync pipelined or stale (exact runs whole minibatches)");
+  require(sync != SyncMode::Pipelined || micro_batches >= 2, "--sync pipelined needs --micro-batches M >= 2");
+  require(!decoupled || c.algorithm == Algorithm::TpttHx,
+          "--decoupled needs --algorithm tptt_hx: bptt and tptt (eq. 12) need the downstream gradient dE/dh");
+  require(!decoupled || sync != SyncMode::Pipelined,
+          "--decoupled works with --sync exact or stale (a decoupled segment never waits for micro-batches)");
+  require(std::isfinite(decoupled_rate) && decoupled_rate > 0 && decoupled_rate < 2,
+          "--decoupled-rate: must be in (0, 2)");
+  require(c.schedule != Schedule::Concurrent || is_plain_exact(),
+          "--schedule concurrent runs with --sync exact only (one rank)");
+}
+
+JsonObject DistributedConfig::to_json() const {
+  JsonObject j;
+  j.add("mode", mode_name()).add("staleness", staleness).add("micro_batches", micro_batches).add("decoupled", decoupled);
+  if (decoupled) j.add("decoupled_rate", decoupled_rate);
+  return j;
+}
+
+// One micro-batch of an in-flight minibatch: its slice of the data and its segment buffers.
+struct SegmentPipeline::MicroBatch {
+  int first_col = 0, cols = 0;  // columns of the minibatch it holds
+  double weight = 1;            // cols / B: the kernels normalise by cols, the minibatch by B
+  MatF X;                       // (I × n·cols) inputs of this segment's steps
+  MatF Y;                       // (O × cols) targets (last rank)
+  MatF noise;                   // (H × n·cols) ε of the G phase (σ > 0)
+  SegmentBuffers<Scalar> seg;
+  OutputPass<Scalar> out;       // last rank
+  MatF dh;                      // (H × cols) ∂E/∂h at the upper boundary, then the lower one
+};
+
+// A minibatch between its forward pass and the end of its all-reduce.
+struct SegmentPipeline::InFlight {
+  explicit InFlight(ModelShape shape) : grad(shape) {}
+  long iteration = 0;
+  SegmentRange range;
+  bool did_g = false, did_f = false;
+  std::unique_ptr<Params<Scalar>> stash;  // θ of the forward pass, when the backward runs later
+  std::vector<MicroBatch> micro;
+  Params<Scalar> grad;                    // this rank's gradient sum, then the all-reduced one
+  double cost = 0, loss_g = 0, loss_f = 0;
+  std::vector<float> reduce;              // (|θ| + 3) gradient and costs, during the all-reduce
+  std::optional<Communicator::ReduceHandle> handle;
+  bool backward_done = false, applied = false, folded = false;
+
+  const Params<Scalar>& theta(const Params<Scalar>& live) const { return stash ? *stash : live; }
+};
+
+SegmentPipeline::SegmentPipeline(Trainer& trainer, const DistributedConfig& dist, Communicator& comm)
+    : trainer_(trainer),
+      config_(trainer.config()),
+      dist_(dist),
+      comm_(comm),
+      params_(trainer.params()),
+      forward_opt_(config_.optimizer, params_.layout().forward_size(), static_cast<Scalar>(config_.momentum)),
+      feedback_opt_(config_.optimizer, params_.layout().feedback_size(), static_cast<Scalar>(config_.momentum)),
+      scratch_(params_.shape()) {
+  dist_.validate(config_);
+  const int K = comm_.size(), k = comm_.rank();
+  lag_ = dist_.decoupled ? 0 : std::min(dist_.delay(), K - 1 - k);
+  if (dist_.decoupled && k + 1 < K) predictor_ = MatF::Zero(config_.hidden, config_.hidden + 1);
+}
+
+SegmentPipeline::~SegmentPipeline() = default;
+
+SegmentPipeline::InFlight* SegmentPipeline::find(long iteration) {
+  for (auto& f : in_flight_)
+    if (f->iteration == iteration) return f.get();
+  return nullptr;
+}
+
+std::optional<IterationResult> SegmentPipeline::step(long iteration) {
+  if (drained_) throw std::logic_error("SegmentPipeline::step after drain()");
+  if (iteration != next_iteration_)
+    throw std::logic_error("SegmentPipeline::step: expected iteration " + std::to_string(next_iteration_) + ", got " +
+                           std::to_string(iteration));
+  ++next_iteration_;
+  const int K = comm_.size(), k = comm_.rank();
+
+  auto slot = std::make_unique<InFlight>(params_.shape());
+  slot->iteration = iteration;
+  if (lag_ > 0) slot->stash = std::make_unique<Params<Scalar>>(params_);  // θ_n, for the late backward
+  in_flight_.push_back(std::move(slot));
+  forward(*in_flight_.back());
+
+  if (InFlight* b = find(iteration - lag_)) {
+    backward(*b);
+    start_reduce(*b);
+  }
+  if (dist_.decoupled && k + 1 < K)
+    if (InFlight* p = find(iteration - 1)) fold_in_real_target(*p);
+
+  std::optional<IterationResult> result;
+  if (InFlight* a = find(iteration - dist_.delay())) {
+    result = finish_reduce(*a);
+    apply(*a);
+    a->applied = true;
+  }
+  // Retire the minibatches that nothing refers to any more.
+  const bool folds = dist_.decoupled && k + 1 < K;
+  while (!in_flight_.empty() && in_flight_.front()->applied && (!folds || in_flight_.front()->folded))
+    in_flight_.pop_front();
+  return result;
+}
+
+void SegmentPipeline::forward(InFlight& f) {
+  const Batch batch = trainer_.training_batch(f.iteration);
+  const int K = comm_.size(), k = comm_.rank(), B = batch.batch;
+  if (K > batch.steps)
+    throw UsageError("more ranks (" + std::to_string(K) + ") than time steps (" + std::to_string(batch.steps) + ")");
+  f.range = segment_of(batch.steps, K, k);
+  const int n = f.range.steps();
+  const bool last = (k == K - 1);
+
+  // Phases of minibatch m: as Trainer (the same coin for the same m on every rank).
+  if (config_.algorithm == Algorithm::Bptt) {
+    f.did_f = true;
+  } else if (config_.schedule == Schedule::Random) {
+    CounterRng coin(config_.seed, RngPurpose::Schedule, static_cast<std::uint64_t>(f.iteration));
+    f.did_g = coin.uniform() < config_.p_g;
+    f.did_f = !f.did_g;
+  } else {
+    f.did_g = f.did_f = true;
+  }
+
+  const auto segX = batch.X.middleCols(static_cast<Eigen::Index>(f.range.first - 1) * B, static_cast<Eigen::Index>(n) * B);
+  MatF noise;  // (H × n·B) ε for h̃_{t−1}, one stream per global step t (as Trainer::fill_noise)
+  if (f.did_g && config_.noise > 0) {
+    noise.resize(config_.hidden, static_cast<Eigen::Index>(n) * B);
+    for (int t = f.range.first; t <= f.range.last; ++t) {
+      CounterRng rng(config_.seed, RngPurpose::Noise, static_cast<std::uint64_t>(f.iteration),
+                     static_cast<std::uint64_t>(t));
+      auto block = noise.middleCols(static_cast<Eigen::Index>(t - f.range.first) * B, B);
+      for (Eigen::Index j = 0; j < block.cols(); ++j)
+        for (Eigen::Index i = 0; i < block.rows(); ++i) block(i, j) = static_cast<Scalar>(config_.noise * rng.normal());
+    }
+  }
+
+  const int M = std::min(dist_.micro_batches, B);
+  f.micro.resize(static_cast<std::size_t>(M));
+  int col = 0;
+  for (int u = 0; u < M; ++u) {
+    MicroBatch& mb = f.micro[static_cast<std::size_t>(u)];
+    mb.cols = B / M + (u < B % M ? 1 : 0);
+    mb.first_col = col;
+    col += mb.cols;
+    mb.weight = static_cast<double>(mb.cols) / B;
+    mb.X = M == 1 ? MatF(segX) : micro_columns(segX, B, n, mb.first_col, mb.cols);
+    if (noise.size() > 0) mb.noise = M == 1 ? noise : micro_columns(noise, B, n, mb.first_col, mb.cols);
+    if (last) mb.Y = batch.Y.middleCols(mb.first_col, mb.cols);
+
+    mb.seg.resize(config_.hidden, n, mb.cols);
+    input_projection<Scalar>(params_, mb.X, mb.seg);
+    if (k == 0) {
+      mb.seg.block(mb.seg.Hs, 0).setZero();  // h_0 = 0
+    } else {
+      comm_.recv(k - 1, MessageTag::State, block_span(mb.seg.Hs, 0, mb.cols));
+    }
+    forward_states<Scalar>(params_, config_.activation, mb.seg);
+    if (k + 1 < K)
+      comm_.send(k + 1, MessageTag::State, block_span(mb.seg.Hs, static_cast<Eigen::Index>(n) * mb.cols, mb.cols));
+    if (last) output_pass<Scalar>(params_, trainer_.output_kind(), mb.seg.block(mb.seg.Hs, n), mb.Y, mb.out);
+  }
+}
+
+void SegmentPipeline::backward(InFlight& f) {
+  const Params<Scalar>& theta = f.theta(params_);
+  const int K = comm_.size(), k = comm_.rank(), n = f.range.steps();
+  const bool last = (k == K - 1);
+  const bool bptt = config_.algorithm == Algorithm::Bptt;
+  const bool targets = !bptt && f.did_f;                                          // eq. 3, 8, 10
+  const bool chain = bptt || (config_.algorithm == Algorithm::Tptt && f.did_f);   // ∂E/∂h through W_hh
+  const bool noisy_g = f.did_g && config_.noise > 0;
+  const bool states_through_g = targets || (f.did_g && !noisy_g);
+  const bool single = f.micro.size() == 1;
+
+  f.grad.set_zero();
+  f.cost = f.loss_g = f.loss_f = 0;
+  for (MicroBatch& mb : f.micro) {
+    // One micro-batch alone writes straight into f.grad: the same operations as Trainer.
+    Params<Scalar>& g = single ? f.grad : scratch_;
+    if (!single) scratch_.set_zero();
+    SegmentBuffers<Scalar>& seg = mb.seg;
+    mb.dh.resize(config_.hidden, mb.cols);
+    if (last) {
+      const auto hT = seg.block(seg.Hs, n);
+      output_backward<Scalar>(theta, hT, mb.out, g, mb.dh);  // ∂E_u/∂h_T (normalised by cols)
+      f.cost += mb.weight * mb.out.cost;
+    }
+    if (targets) {
+      auto boundary = seg.block(seg.Ht, n);
+      if (last) {
+        // eq. 3 with ∂E/∂h_T of the whole minibatch: the micro-batch's, times cols / B.
+        boundary = seg.block(seg.Hs, n) - static_cast<Scalar>(config_.alpha_i * mb.weight) * mb.dh;
+      } else if (dist_.decoupled) {
+        const auto hb = seg.block(seg.Hs, n);
+        const auto P = predictor_.leftCols(config_.hidden);
+        const auto p = predictor_.col(config_.hidden);
+        boundary = hb + P * hb;
+        boundary.colwise() += p;
+      } else {
+        comm_.recv(k + 1, MessageTag::Target, block_span(seg.Ht, static_cast<Eigen::Index>(n) * mb.cols, mb.cols));
+      }
+    }
+    if (chain && !last) comm_.recv(k + 1, MessageTag::Gradient, block_span(mb.dh, 0, mb.cols));
+
+    if (chain) backprop_through_time<Scalar>(theta, config_.activation, mb.X, bptt, seg, mb.dh, g);
+    if (states_through_g) feedback_of_states<Scalar>(theta, config_.activation, seg);
+    if (targets) {
+      propagate_targets<Scalar>(theta, config_.activation, seg);
+      f.loss_f += mb.weight * forward_local_gradient<Scalar>(theta, config_.activation, mb.X,
+                                                             config_.algorithm == Algorithm::TpttHx, seg, g);
+    }
+    if (f.did_g)
+      f.loss_g += mb.weight * feedback_gradient<Scalar>(theta, config_.activation, noisy_g ? &mb.noise : nullptr, seg, g);
+
+    if (k > 0) {
+      if (targets) comm_.send(k - 1, MessageTag::Target, block_span(seg.Ht, 0, mb.cols));
+      if (chain) comm_.send(k - 1, MessageTag::Gradient, block_span(mb.dh, 0, mb.cols));
+    }
+    if (!single) f.grad.flat() += static_cast<Scalar>(mb.weight) * scratch_.flat();
+  }
+  f.backward_done = true;
+  f.stash.reset();  // θ_m is not needed any more
+}
+
+void SegmentPipeline::start_reduce(InFlight& f) {
+  if (comm_.size() == 1) return;
+  const Eigen::Index n = f.grad.flat().size();
+  f.reduce.resize(static_cast<std::size_t>(n) + 3);
+  std::copy(f.grad.flat().data(), f.grad.flat().data() + n, f.reduce.begin());
+  f.reduce[static_cast<std::size_t>(n)] = static_cast<float>(f.cost);
+  f.reduce[static_cast<std::size_t>(n) + 1] = static_cast<float>(f.loss_g);
+  f.reduce[static_cast<std::size_t>(n) + 2] = static_cast<float>(f.loss_f);
+  f.handle = comm_.start_allreduce_sum(std::span<float>(f.reduce));
+}
+
+IterationResult SegmentPipeline::finish_reduce(InFlight& f) {
+  if (f.handle) {
+    comm_.wait_allreduce(*f.handle);
+    f.handle.reset();
+    const Eigen::Index n = f.grad.flat().size();
+    std::copy(f.reduce.begin(), f.reduce.begin() + n, f.grad.flat().data());
+    f.cost = f.reduce[static_cast<std::size_t>(n)];
+    f.loss_g = f.reduce[static_cast<std::size_t>(n) + 1];
+    f.loss_f = f.reduce[static_cast<std::size_t>(n) + 2];
+  }
+  IterationResult r;
+  r.cost = f.cost;
+  r.did_g = f.did_g;
+  r.did_f = f.did_f;
+  r.loss_g = f.loss_g;
+  r.loss_f = f.loss_f;
+  return r;
+}
+
+// As Trainer::apply_updates.
+void SegmentPipeline::apply(const InFlight& f) {
+  const Eigen::Index nf = params_.layout().forward_size();
+  const Eigen::Index ng = params_.layout().feedback_size();
+  auto& theta = params_.flat();
+  VecF g = f.grad.flat();
+  if (config_.algorithm == Algorithm::Bptt) {
+    if (config_.clip_norm > 0) {
+      const double norm = g.head(nf).norm();
+      if (norm > config_.clip_norm) g.head(nf) *= static_cast<Scalar>(config_.clip_norm / norm);
+    }
+    forward_opt_.step(theta.head(nf), g.head(nf), static_cast<Scalar>(config_.lr));
+    ++f_updates_;
+    return;
+  }
+  if (f.did_g) {
+    feedback_opt_.step(theta.tail(ng), g.tail(ng), static_cast<Scalar>(config_.alpha_g));
+    ++g_updates_;
+  }
+  if (f.did_f) {
+    forward_opt_.step(theta.head(nf), g.head(nf), static_cast<Scalar>(config_.alpha_f));
+    ++f_updates_;
+  }
+}
+
+// Decoupled boundary: the neighbour's real target for minibatch m (sent during its backward
+// pass of m) trains the predictor of the target correction, Δ̂ = P h_b + p, by one
+// normalised LMS step on z = [h_b; 1]:  W ← W + η (Δ − W z) zᵀ / ‖z‖².
+void SegmentPipeline::fold_in_real_target(InFlight& f) {
+  if (f.folded) return;
+  f.folded = true;
+  if (!f.did_f || !f.backward_done) return;  // no target was computed for this minibatch
+  const int n = f.range.steps(), H = config_.hidden;
+  for (MicroBatch& mb : f.micro) {
+    MatF real(H, mb.cols);
+    comm_.recv(comm_.rank() + 1, MessageTag::Target, std::span<float>(real.data(), static_cast<std::size_t>(real.size())));
+    MatF z(H + 1, mb.cols);
+    z.topRows(H) = mb.seg.block(mb.seg.Hs, n);
+    z.row(H).setOnes();
+    const MatF residual = real - z.topRows(H) - predictor_ * z;
+    const double norm2 = static_cast<double>(z.squaredNorm());
+    predictor_.noalias() += static_cast<Scalar>(dist_.decoupled_rate / norm2) * residual * z.transpose();
+  }
+}
+
+void SegmentPipeline::drain() {
+  if (drained_) return;
+  drained_ = true;
+  const int K = comm_.size(), k = comm_.rank();
+  // Backward passes this rank still owes its upstream neighbour, in iteration order, and their
+  // all-reduces, so that every rank has started the same all-reduces in the same order.
+  for (auto& f : in_flight_) {
+    if (!f->backward_done) {
+      backward(*f);
+      start_reduce(*f);
+    }
+  }
+  if (dist_.decoupled && k + 1 < K)
+    for (auto& f : in_flight_) fold_in_real_target(*f);
+  for (auto& f : in_flight_) {
+    if (f->handle) {
+      comm_.wait_allreduce(*f->handle);
+      f->handle.reset();
+    }
+  }
+  in_flight_.clear();
+}
+
+}  // namespace tptt

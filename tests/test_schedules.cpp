@@ -1,0 +1,133 @@
+// Phase schedules (SPEC §9) and threads: alternate and random are deterministic and do not
+// depend on the thread count; concurrent runs the G loop beside the F iterations.
+#include <doctest/doctest.h>
+
+#include <cstring>
+
+#include "tptt/core/error.hpp"
+#include "tptt/train/protocol.hpp"
+
+using namespace tptt;
+
+namespace {
+
+TrainConfig small_config() {
+  TrainConfig cfg;
+  cfg.length = 20;
+  cfg.hidden = 32;
+  cfg.validation_samples = 500;
+  cfg.validation_batch = 100;
+  return cfg;
+}
+
+VecF parameters_after(const TrainConfig& cfg, long iterations, PhaseStats* stats = nullptr) {
+  SoloCommunicator solo;
+  Trainer trainer(cfg, solo);
+  for (long i = 0; i < iterations; ++i) trainer.step(i);
+  trainer.stop_concurrent();
+  if (stats) *stats = trainer.phase_stats();
+  return trainer.params().flat();
+}
+
+bool same_bits(const VecF& a, const VecF& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("alternate and random schedules give the same bits for 1, 2 and 3 threads") {
+  for (Algorithm algo : {Algorithm::Bptt, Algorithm::Tptt, Algorithm::TpttHx}) {
+    for (Schedule schedule : {Schedule::Alternate, Schedule::Random}) {
+      if (algo == Algorithm::Bptt && schedule == Schedule::Random) continue;
+      TrainConfig cfg = small_config();
+      cfg.algorithm = algo;
+      cfg.schedule = schedule;
+      if (schedule == Schedule::Random) cfg.p_g = 0.5;
+      cfg.noise = (algo == Algorithm::TpttHx) ? 0.1 : 0.0;
+      if (algo == Algorithm::Bptt) cfg.noise = 0;
+      cfg.threads = 1;
+      const VecF one = parameters_after(cfg, 25);
+      for (int threads : {2, 3}) {
+        cfg.threads = threads;
+        INFO(to_string(algo) << " " << to_string(schedule) << " threads " << threads);
+        CHECK(same_bits(one, parameters_after(cfg, 25)));
+      }
+    }
+  }
+}
+
+TEST_CASE("validation gives the same numbers for any thread count") {
+  TrainConfig cfg = small_config();
+  SoloCommunicator solo;
+  Trainer one(cfg, solo);
+  cfg.threads = 2;
+  Trainer two(cfg, solo);
+  for (long i = 0; i < 5; ++i) {
+    one.step(i);
+    two.step(i);
+  }
+  const ValidationResult a = one.validate(), b = two.validate();
+  CHECK(a.error == b.error);
+  CHECK(a.cost == b.cost);
+}
+
+TEST_CASE("random schedule: one phase per iteration, G with probability p_G, reproducible") {
+  TrainConfig cfg = small_config();
+  cfg.schedule = Schedule::Random;
+  cfg.p_g = 1.0 / 3.0;
+  PhaseStats s1, s2;
+  const VecF a = parameters_after(cfg, 600, &s1);
+  const VecF b = parameters_after(cfg, 600, &s2);
+  CHECK(same_bits(a, b));
+  CHECK(s1.g_updates + s1.f_updates == 600);
+  CHECK(s1.g_updates == s2.g_updates);
+  // Binomial(600, 1/3): mean 200, sd ≈ 11.5; ±5 sd.
+  CHECK(s1.g_updates > 142);
+  CHECK(s1.g_updates < 258);
+}
+
+TEST_CASE("concurrent schedule: the G loop runs beside the F iterations at the p_G ratio") {
+  TrainConfig cfg = small_config();
+  cfg.schedule = Schedule::Concurrent;
+  cfg.threads = 2;
+  for (double p_g : {0.5, 1.0 / 3.0}) {
+    cfg.p_g = p_g;
+    PhaseStats s;
+    const VecF params = parameters_after(cfg, 60, &s);
+    CHECK(params.allFinite());
+    CHECK(s.f_updates == 60);
+    // G keeps its share p_G/(1−p_G) of the F updates within the lag bounds of both sides.
+    const double ratio = p_g / (1 - p_g);
+    CHECK(s.g_updates <= static_cast<long>(ratio * 60 + 1.0 + 1e-9));
+    CHECK(s.g_updates >= static_cast<long>(ratio * (60 - 2) - 1.0 - 1e-9));
+    CHECK(s.f_staleness_max >= 0);
+    CHECK(s.g_staleness_max <= 3);
+  }
+}
+
+TEST_CASE("concurrent schedule learns temporal order at T = 20") {
+  TrainConfig cfg = small_config();
+  cfg.hidden = 100;
+  cfg.schedule = Schedule::Concurrent;
+  cfg.threads = 2;
+  cfg.p_g = 0.5;
+  cfg.max_iterations = 3000;
+  cfg.validation_samples = 2000;
+  cfg.validation_batch = 1000;
+  SoloCommunicator solo;
+  Trainer trainer(cfg, solo);
+  const RunSummary s = run_protocol(trainer);
+  CHECK(s.solved);
+  MESSAGE("concurrent TPTT temporal T=20 solved at " << s.solved_at << ", G updates " << trainer.g_updates());
+}
+
+TEST_CASE("concurrent schedule rejects a configuration it cannot run") {
+  TrainConfig cfg = small_config();
+  cfg.schedule = Schedule::Concurrent;
+  cfg.p_g = 0.5;
+  cfg.threads = 1;
+  CHECK_THROWS_AS(cfg.validate(), UsageError);
+  cfg.threads = 2;
+  cfg.p_g = 1.0;
+  CHECK_THROWS_AS(cfg.validate(), UsageError);
+}
