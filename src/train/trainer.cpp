@@ -1,9 +1,5 @@
 #include "tptt/train/trainer.hpp"
 
-#include <tbb/global_control.h>
-#include <tbb/parallel_for.h>
-#include <tbb/parallel_invoke.h>
-
 #include <array>
 #include <cmath>
 #include <condition_variable>
@@ -44,15 +40,14 @@ struct Trainer::Concurrent {
 
   Concurrent(const Params<Scalar>& initial, int threads, double p_g)
       : ratio(p_g / (1.0 - p_g)),
-        control(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads)),
+        g_task(threads),
         g_params(initial),
         ws(initial.shape()),
         published_f(initial.flat().head(initial.layout().forward_size())),
         published_g(initial.flat().tail(initial.layout().feedback_size())) {}
 
   double ratio;                 // G updates per F update
-  tbb::global_control control;  // room for the G loop's thread beside the F strand
-  tbb::task_arena g_arena{1, 0};  // one slot, none reserved: a worker thread runs the loop
+  BackgroundTask g_task;        // runs feedback_loop()
   Params<Scalar> g_params;        // the G loop's replica
   Workspace ws;
   SoloCommunicator solo;
@@ -136,16 +131,6 @@ void Trainer::fill_noise(long iteration, const SegmentRange& range, Workspace& w
   }
 }
 
-template <class A, class B>
-void Trainer::run_both(A&& a, B&& b) const {
-  if (config_.threads == 1) {
-    a();
-    b();
-  } else {
-    tbb::parallel_invoke(a, b);
-  }
-}
-
 Phases Trainer::draw_phases(long iteration) const {
   if (config_.algorithm == Algorithm::Bptt) return {false, true};
   switch (config_.schedule) {
@@ -163,15 +148,10 @@ Phases Trainer::draw_phases(long iteration) const {
 IterationResult Trainer::step(long iteration) {
   if (concurrent_) return concurrent_step(iteration);
   IterationResult result;
-  const auto run = [&] {
+  arena_.execute([&] {
     result = compute(iteration, draw_phases(iteration), params_, ws_, comm_);
     if (comm_.size() > 1) reduce_across_ranks(result, ws_);
-  };
-  if (config_.threads == 1) {
-    run();
-  } else {
-    arena_.execute(run);
-  }
+  });
   apply_updates(result);
   return result;
 }
@@ -229,7 +209,7 @@ IterationResult Trainer::compute(long iteration, Phases phases, const Params<Sca
   };
   const auto target_strand = [&] {
     if (states_through_g) feedback_of_states<Scalar>(params, config_.activation, seg);
-    run_both(
+    arena_.invoke(
         [&] {
           if (!targets) return;
           propagate_targets<Scalar>(params, config_.activation, seg);
@@ -245,7 +225,7 @@ IterationResult Trainer::compute(long iteration, Phases phases, const Params<Sca
   if (bptt) {
     chain_strand();
   } else {
-    run_both(chain_strand, target_strand);
+    arena_.invoke(chain_strand, target_strand);
   }
 
   if (k > 0) {
@@ -310,7 +290,7 @@ IterationResult Trainer::concurrent_step(long iteration) {
     std::unique_lock lock(c.mutex);
     if (!c.started) {
       c.started = true;
-      c.g_arena.enqueue([this] { feedback_loop(); });
+      c.g_task.start([this] { feedback_loop(); });
     }
     c.changed.wait(lock, [&] { return c.f_may_run(); });
     if (c.error) std::rethrow_exception(c.error);
@@ -365,10 +345,10 @@ void Trainer::feedback_loop() {
     std::lock_guard lock(c.mutex);
     c.error = std::current_exception();
   }
-  {
-    std::lock_guard lock(c.mutex);
-    c.finished = true;
-  }
+  // Notify under the lock: once it is released, stop_concurrent() may return and the
+  // Trainer (with this condition variable) may be destroyed.
+  std::lock_guard lock(c.mutex);
+  c.finished = true;
   c.changed.notify_all();
 }
 
@@ -409,11 +389,7 @@ ValidationResult Trainer::validate(int length) {
     per_batch[i] = {static_cast<double>(count_errors<Scalar>(output_kind_, y, batch.Y)),
                     summed_loss<Scalar>(output_kind_, y, batch.Y), static_cast<double>(size)};
   };
-  if (config_.threads == 1) {
-    for (std::size_t i = 0; i < mine.size(); ++i) evaluate(i);
-  } else {
-    arena_.execute([&] { tbb::parallel_for(std::size_t(0), mine.size(), evaluate); });
-  }
+  arena_.for_each_index(mine.size(), evaluate);
   double sums[3] = {0, 0, 0};
   for (const auto& r : per_batch)
     for (int j = 0; j < 3; ++j) sums[j] += r[j];

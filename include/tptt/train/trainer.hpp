@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include <tbb/task_arena.h>
+#include "tptt/core/parallel.hpp"
 
 #include "tptt/algo/output.hpp"
 #include "tptt/algo/segment.hpp"
@@ -92,9 +92,6 @@ class Trainer {
   void forward_segment(const Batch& batch, const SegmentRange& range, const Params<Scalar>& params, Workspace& ws,
                        Communicator& comm) const;
   void fill_noise(long iteration, const SegmentRange& range, Workspace& ws) const;
-  // Runs a and b, in parallel when this rank has more than one thread.
-  template <class A, class B>
-  void run_both(A&& a, B&& b) const;
   void reduce_across_ranks(IterationResult& result, Workspace& ws);
   void apply_updates(const IterationResult& result);
   IterationResult concurrent_step(long iteration);
@@ -108,7 +105,7 @@ class Trainer {
   Workspace ws_;
   Optimizer forward_opt_;   // θ_F
   Optimizer feedback_opt_;  // θ_G (used by the G loop in concurrent mode)
-  tbb::task_arena arena_;   // this rank's threads (the F strand's, in concurrent mode)
+  ThreadArena arena_;       // this rank's threads (the F strand's, in concurrent mode)
   long g_updates_ = 0;
   long f_updates_ = 0;
   std::unique_ptr<Concurrent> concurrent_;

@@ -1,0 +1,131 @@
+#pragma once
+// The few parallel primitives tptt uses, on oneTBB.
+//
+// ThreadSanitizer cannot see oneTBB's synchronisation (libtbb is not instrumented, so every
+// task handoff looks like a race). A build with -fsanitize=thread therefore runs the same
+// task structure on std::thread, which TSan understands, and so checks tptt's own shared
+// state — workspaces, gradient tensors, the concurrent schedule's snapshots — not oneTBB's.
+#include <cstddef>
+#include <functional>
+
+#if defined(__SANITIZE_THREAD__)
+#define TPTT_PARALLEL_STD_THREADS 1
+#include <thread>
+#include <vector>
+#else
+#include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
+#include <tbb/parallel_invoke.h>
+#include <tbb/task_arena.h>
+#endif
+
+namespace tptt {
+
+// A rank's threads: work run through it uses at most `threads` threads.
+class ThreadArena {
+ public:
+  explicit ThreadArena(int threads)
+      : threads_(threads)
+#if !defined(TPTT_PARALLEL_STD_THREADS)
+        ,
+        arena_(threads)
+#endif
+  {
+  }
+
+  int threads() const { return threads_; }
+
+  // Runs f inside the arena (its nested parallel work uses the arena's threads).
+  template <class F>
+  void execute(F&& f) {
+#if defined(TPTT_PARALLEL_STD_THREADS)
+    f();
+#else
+    if (threads_ == 1) {
+      f();
+    } else {
+      arena_.execute(f);
+    }
+#endif
+  }
+
+  // Runs a and b, concurrently when the arena has more than one thread.
+  template <class A, class B>
+  void invoke(A&& a, B&& b) const {
+    if (threads_ == 1) {
+      a();
+      b();
+      return;
+    }
+#if defined(TPTT_PARALLEL_STD_THREADS)
+    std::thread other(std::ref(b));
+    a();
+    other.join();
+#else
+    tbb::parallel_invoke(a, b);
+#endif
+  }
+
+  // f(i) for i in [0, n), in parallel; f must not depend on the order.
+  template <class F>
+  void for_each_index(std::size_t n, F&& f) {
+    if (threads_ == 1) {
+      for (std::size_t i = 0; i < n; ++i) f(i);
+      return;
+    }
+#if defined(TPTT_PARALLEL_STD_THREADS)
+    std::vector<std::thread> pool;
+    for (std::size_t i = 0; i < n; ++i) pool.emplace_back([&f, i] { f(i); });
+    for (auto& t : pool) t.join();
+#else
+    arena_.execute([&] { tbb::parallel_for(std::size_t(0), n, f); });
+#endif
+  }
+
+ private:
+  int threads_;
+#if !defined(TPTT_PARALLEL_STD_THREADS)
+  tbb::task_arena arena_;
+#endif
+};
+
+// One long-running task beside the caller's work (the concurrent schedule's G loop): a oneTBB
+// task enqueued in an arena of its own, with one slot and none reserved for the caller, so a
+// worker thread runs it and the caller's parallel work never picks it up. The owner waits for
+// it to finish through its own synchronisation before destroying this object.
+class BackgroundTask {
+ public:
+  // `threads`: all threads the process uses meanwhile, this task's included (≥ 2).
+  explicit BackgroundTask(int threads)
+#if !defined(TPTT_PARALLEL_STD_THREADS)
+      : control_(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads))
+#endif
+  {
+    (void)threads;
+  }
+  BackgroundTask(const BackgroundTask&) = delete;
+  BackgroundTask& operator=(const BackgroundTask&) = delete;
+  ~BackgroundTask() {
+#if defined(TPTT_PARALLEL_STD_THREADS)
+    if (thread_.joinable()) thread_.join();
+#endif
+  }
+
+  void start(std::function<void()> f) {
+#if defined(TPTT_PARALLEL_STD_THREADS)
+    thread_ = std::thread(std::move(f));
+#else
+    arena_.enqueue(std::move(f));
+#endif
+  }
+
+ private:
+#if defined(TPTT_PARALLEL_STD_THREADS)
+  std::thread thread_;
+#else
+  tbb::global_control control_;  // room for the task's worker beside the caller's threads
+  tbb::task_arena arena_{1, 0};
+#endif
+};
+
+}  // namespace tptt
