@@ -19,3 +19,4 @@ run tptt-temporal-60   --algorithm tptt --task temporal  --length 60
 run tptt-temporal-120  --algorithm tptt --task temporal  --length 120
 run tptt-temporal3-70  --algorithm tptt --task temporal3 --length 70
 run tptt-perm-70       --algorithm tptt --task perm      --length 70
+run bptt-temporal-60   --algorithm bptt --lr 1e-4 --task temporal --length 60

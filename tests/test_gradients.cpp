@@ -294,3 +294,11 @@ TEST_CASE("segments chained by their boundary values reproduce the one-segment p
   CHECK((g.flat() - g_whole.flat()).norm() < 1e-12 * std::max(1.0, g_whole.flat().norm()));
   CHECK((dh - dh_whole).norm() < 1e-14);
 }
+
+TEST_CASE("final_state (evaluation) gives the forward pass's h_T") {
+  Problem pr;
+  SegmentBuffers<double> seg = pr.forward(pr.p);
+  MatD h, scratch;
+  final_state<double>(pr.p, pr.act, pr.X, pr.B, h, scratch);
+  CHECK((h - seg.block(seg.Hs, pr.T)).cwiseAbs().maxCoeff() < 1e-13);
+}

@@ -9,10 +9,11 @@ S local_loss_scale(const SegmentBuffers<S>& seg) {
   return S(2) / (static_cast<S>(seg.batch) * static_cast<S>(seg.hidden));
 }
 
-// Per-step MSEs of the (H × n·B) difference d before it is scaled into a delta.
+// Per-step MSEs (over all H·B elements) of the (rows × n·B) difference d — all H rows or a
+// slice of them — before it is scaled into a delta.
 template <class S, class D>
-S record_step_losses(const Eigen::MatrixBase<D>& diff, int steps, int batch, std::vector<S>* per_step) {
-  const S denom = static_cast<S>(diff.rows()) * static_cast<S>(batch);
+S record_step_losses(const Eigen::MatrixBase<D>& diff, int hidden, int steps, int batch, std::vector<S>* per_step) {
+  const S denom = static_cast<S>(hidden) * static_cast<S>(batch);
   if (!per_step) return diff.squaredNorm() / denom;
   per_step->assign(steps, S(0));
   S total = 0;
@@ -44,6 +45,20 @@ void forward_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg) 
 }
 
 template <class S>
+void final_state(const Params<S>& p, Activation act, const ConstMatRef<S>& X, int batch, Mat<S>& h, Mat<S>& scratch) {
+  const Eigen::Index steps = X.cols() / batch;
+  h.setZero(p.Whh().rows(), batch);
+  scratch.resize(p.Whh().rows(), batch);
+  for (Eigen::Index t = 0; t < steps; ++t) {
+    scratch.noalias() = p.Wxh() * X.middleCols(t * batch, batch);
+    scratch.colwise() += p.bh();
+    scratch.noalias() += p.Whh() * h;
+    activate_inplace<S>(act, scratch);
+    h.swap(scratch);
+  }
+}
+
+template <class S>
 void feedback_of_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg) {
   seg.Gh = seg.U.colwise() + p.ch();
   seg.Gh.noalias() += p.Vhh() * seg.states();
@@ -70,7 +85,7 @@ S feedback_gradient(const Params<S>& p, Activation act, const Mat<S>* noise, Seg
   if (!noise) {
     // E = G(x_t, h_t) − h_{t−1}; inputs of G are h_t.
     seg.Dg = seg.Gh - seg.previous_states();
-    loss = record_step_losses(seg.Dg, seg.steps, seg.batch, per_step);
+    loss = record_step_losses(seg.Dg, seg.hidden, seg.steps, seg.batch, per_step);
     scaled_derivative_product<S>(act, seg.Gh, seg.Dg, local_loss_scale(seg), seg.Dg);
     grad.Vhh().noalias() += seg.Dg * seg.states().transpose();
   } else {
@@ -82,7 +97,7 @@ S feedback_gradient(const Params<S>& p, Activation act, const Mat<S>* noise, Seg
     seg.Gn.noalias() += p.Vhh() * seg.Fn;
     activate_inplace<S>(act, seg.Gn);
     seg.Dg = seg.Gn - seg.Hn;
-    loss = record_step_losses(seg.Dg, seg.steps, seg.batch, per_step);
+    loss = record_step_losses(seg.Dg, seg.hidden, seg.steps, seg.batch, per_step);
     scaled_derivative_product<S>(act, seg.Gn, seg.Dg, local_loss_scale(seg), seg.Dg);
     grad.Vhh().noalias() += seg.Dg * seg.Fn.transpose();
   }
@@ -92,15 +107,18 @@ S feedback_gradient(const Params<S>& p, Activation act, const Mat<S>* noise, Seg
 
 template <class S>
 S forward_local_gradient(const Params<S>& p, Activation act, const ConstMatRef<S>& X, bool input_weights_local,
-                         SegmentBuffers<S>& seg, Params<S>& grad, std::vector<S>* per_step) {
+                         SegmentBuffers<S>& seg, Params<S>& grad, std::vector<S>* per_step, RowRange rows) {
   (void)p;
   const Eigen::Index nb = static_cast<Eigen::Index>(seg.steps) * seg.batch;
-  seg.Df = seg.states() - seg.Ht.rightCols(nb);  // h_t − ĥ_t
-  const S loss = record_step_losses(seg.Df, seg.steps, seg.batch, per_step);
-  scaled_derivative_product<S>(act, seg.states(), seg.Df, local_loss_scale(seg), seg.Df);
-  grad.Whh().noalias() += seg.Df * seg.previous_states().transpose();
-  grad.bh() += seg.Df.rowwise().sum();
-  if (input_weights_local) grad.Wxh().noalias() += seg.Df * X.transpose();
+  const Eigen::Index r0 = rows.first, nr = rows.count < 0 ? seg.hidden - rows.first : rows.count;
+  auto delta = seg.Df.middleRows(r0, nr);
+  const auto states = seg.states().middleRows(r0, nr);
+  delta = states - seg.Ht.rightCols(nb).middleRows(r0, nr);  // h_t − ĥ_t
+  const S loss = record_step_losses(delta, seg.hidden, seg.steps, seg.batch, per_step);
+  scaled_derivative_product<S>(act, states, delta, local_loss_scale(seg), delta);
+  grad.Whh().middleRows(r0, nr).noalias() += delta * seg.previous_states().transpose();
+  grad.bh().segment(r0, nr) += delta.rowwise().sum();
+  if (input_weights_local) grad.Wxh().middleRows(r0, nr).noalias() += delta * X.transpose();
   return loss;
 }
 
@@ -123,12 +141,13 @@ void backprop_through_time(const Params<S>& p, Activation act, const ConstMatRef
 #define TPTT_INSTANTIATE_KERNELS(S)                                                                                  \
   template void input_projection<S>(const Params<S>&, const ConstMatRef<S>&, SegmentBuffers<S>&);                  \
   template void forward_states<S>(const Params<S>&, Activation, SegmentBuffers<S>&);                               \
+  template void final_state<S>(const Params<S>&, Activation, const ConstMatRef<S>&, int, Mat<S>&, Mat<S>&);  \
   template void feedback_of_states<S>(const Params<S>&, Activation, SegmentBuffers<S>&);                           \
   template void propagate_targets<S>(const Params<S>&, Activation, SegmentBuffers<S>&);                            \
   template S feedback_gradient<S>(const Params<S>&, Activation, const Mat<S>*, SegmentBuffers<S>&, Params<S>&,      \
                                   std::vector<S>*);                                                                 \
   template S forward_local_gradient<S>(const Params<S>&, Activation, const ConstMatRef<S>&, bool, SegmentBuffers<S>&, \
-                                       Params<S>&, std::vector<S>*);                                                \
+                                       Params<S>&, std::vector<S>*, RowRange);                                                \
   template void backprop_through_time<S>(const Params<S>&, Activation, const ConstMatRef<S>&, bool,                \
                                          SegmentBuffers<S>&, MatRef<S>, Params<S>&);
 

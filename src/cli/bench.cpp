@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,19 @@ double gemm_gflops(int m, int k, int n, int repeats, double min_seconds) {
   MatF a = MatF::Random(m, k), b = MatF::Random(k, n), c(m, n);
   const double s = seconds_per_call([&] { c.noalias() = a * b; }, repeats, min_seconds);
   return 2.0 * m * k * n / s / 1e9;
+}
+
+// Aggregate GEMM rate of `threads` threads each multiplying its own matrices: the machine's
+// multi-core roofline, which shared caches, memory and clocks keep below threads × one core.
+double parallel_gemm_gflops(int threads, int m, int k, int n, double min_seconds) {
+  std::vector<double> rates(threads);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] { rates[t] = gemm_gflops(m, k, n, 2, min_seconds); });
+  for (auto& th : pool) th.join();
+  double total = 0;
+  for (double r : rates) total += r;
+  return total;
 }
 
 struct BenchCase {
@@ -109,6 +123,13 @@ int run_bench(const std::vector<std::string>& args) {
               "/roof(step)", "/roof(1024)");
 
   const std::vector<int> threads = parse_thread_list(thread_list);
+  for (int n : threads) {
+    if (n == 1) continue;
+    const double agg = parallel_gemm_gflops(n, 100, 100, 1000, min_seconds);
+    const double one = gemm_gflops(100, 100, 1000, repeats, min_seconds);
+    std::printf("roofline %d threads (independent sgemm 100x100x1000 each): %.1f GFLOP/s = %.2fx one thread (%.1f)\n", n,
+                agg, agg / one, one);
+  }
   std::vector<BenchCase> cases;
   for (int n : threads)
     for (Algorithm a : {Algorithm::Bptt, Algorithm::Tptt, Algorithm::TpttHx}) cases.push_back({a, 100, n});

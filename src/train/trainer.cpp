@@ -213,8 +213,21 @@ IterationResult Trainer::compute(long iteration, Phases phases, const Params<Sca
         [&] {
           if (!targets) return;
           propagate_targets<Scalar>(params, config_.activation, seg);
-          result.loss_f = forward_local_gradient<Scalar>(params, config_.activation, X,
-                                                         config_.algorithm == Algorithm::TpttHx, seg, ws.grad);
+          // Two fixed halves of the hidden units: parallel when threads allow, and the same
+          // bits for any thread count.
+          const bool hx = config_.algorithm == Algorithm::TpttHx;
+          const int half = config_.hidden / 2;
+          Scalar loss_low = 0, loss_high = 0;
+          arena_.invoke(
+              [&] {
+                loss_low = forward_local_gradient<Scalar>(params, config_.activation, X, hx, seg, ws.grad, nullptr,
+                                                          {0, half});
+              },
+              [&] {
+                loss_high = forward_local_gradient<Scalar>(params, config_.activation, X, hx, seg, ws.grad, nullptr,
+                                                           {half, -1});
+              });
+          result.loss_f = loss_low + loss_high;
         },
         [&] {
           if (!phases.g) return;
@@ -379,13 +392,9 @@ ValidationResult Trainer::validate(int length) {
     const int size = std::min(config_.validation_batch, config_.validation_samples - v * config_.validation_batch);
     CounterRng rng(config_.seed, RngPurpose::ValidationData, static_cast<std::uint64_t>(v));
     const Batch batch = generate_batch(config_.task, length, size, rng);
-    SegmentBuffers<Scalar> seg;
-    seg.resize(config_.hidden, batch.steps, size);
-    input_projection<Scalar>(params_, batch.X, seg);
-    seg.block(seg.Hs, 0).setZero();
-    forward_states<Scalar>(params_, config_.activation, seg);
-    MatF y;
-    output_forward<Scalar>(params_, output_kind_, seg.block(seg.Hs, batch.steps), y);
+    MatF h, scratch, y;  // (H × size), (H × size), (O × size)
+    final_state<Scalar>(params_, config_.activation, batch.X, size, h, scratch);
+    output_forward<Scalar>(params_, output_kind_, h, y);
     per_batch[i] = {static_cast<double>(count_errors<Scalar>(output_kind_, y, batch.Y)),
                     summed_loss<Scalar>(output_kind_, y, batch.Y), static_cast<double>(size)};
   };

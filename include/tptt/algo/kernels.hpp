@@ -21,6 +21,11 @@ void input_projection(const Params<S>& p, const ConstMatRef<S>& X, SegmentBuffer
 template <class S>
 void forward_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg);
 
+// h_T of whole sequences from h_0 = 0, keeping only two (H × B) state buffers: evaluation of
+// large batches without the (H × (T+1)·B) state history. X: (I × T·B). h receives h_T.
+template <class S>
+void final_state(const Params<S>& p, Activation act, const ConstMatRef<S>& X, int batch, Mat<S>& h, Mat<S>& scratch);
+
 // Eq. 7 on the forward states: Gh block j−1 = G(x_t, h_t) = σ(W_xh x_t + V_hh h_t + c_h), one product.
 template <class S>
 void feedback_of_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg);
@@ -38,11 +43,20 @@ template <class S>
 S feedback_gradient(const Params<S>& p, Activation act, const Mat<S>* noise, SegmentBuffers<S>& seg, Params<S>& grad,
                     std::vector<S>* per_step = nullptr);
 
+// Hidden units [first, first + count): a slice of the rows of the hidden layer.
+struct RowRange {
+  int first = 0;
+  int count = -1;  // −1: to the last row
+};
+
 // F phase, eq. 10 (and eq. 13 when input_weights_local): L_F = Σ_t MSE(h_t, ĥ_t), h_{t−1}, ĥ_t constant.
 // Adds ∂L_F/∂W_hh, ∂L_F/∂b_h (and ∂L_F/∂W_xh) into grad. X as for input_projection. Returns L_F.
+// With `rows`, only those hidden units' rows (of the deltas and the gradients) and their share
+// of L_F: disjoint row ranges can run as concurrent tasks and their losses add up to L_F.
 template <class S>
 S forward_local_gradient(const Params<S>& p, Activation act, const ConstMatRef<S>& X, bool input_weights_local,
-                         SegmentBuffers<S>& seg, Params<S>& grad, std::vector<S>* per_step = nullptr);
+                         SegmentBuffers<S>& seg, Params<S>& grad, std::vector<S>* per_step = nullptr,
+                         RowRange rows = {});
 
 // Backpropagation through the segment's steps. dh (H × B): ∂E/∂h_b on entry, ∂E/∂h_{a−1} on
 // exit. Always adds ∂E/∂W_xh (eq. 12); adds ∂E/∂W_hh and ∂E/∂b_h when recurrent_weights (BPTT).
