@@ -100,6 +100,10 @@ RunSummary run_protocol(Trainer& trainer, const std::vector<RunObserver*>& obser
     rec.rho_whh = spectral_radius<Scalar>(p.Whh());
     rec.rho_vhh = spectral_radius<Scalar>(p.Vhh());
     const PhaseStats stats = trainer.phase_stats();
+    if (cfg.schedule == Schedule::Concurrent)  // the G loop's updates are not seen by step()
+      rec.loss_g = stats.g_updates > last_stats.g_updates
+                       ? (stats.g_loss_sum - last_stats.g_loss_sum) / double(stats.g_updates - last_stats.g_updates)
+                       : 0.0;
     rec.g_updates = stats.g_updates;
     rec.f_updates = stats.f_updates;
     const auto mean_since = [](double sum_now, double sum_then, long n_now, long n_then) {

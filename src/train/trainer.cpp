@@ -341,13 +341,14 @@ void Trainer::feedback_loop() {
         iteration = c.g_iteration++;
       }
       // G iteration g trains on minibatch g, as the alternate schedule's G phase does.
-      compute(iteration, {true, false}, c.g_params, c.ws, c.solo);
+      const IterationResult r = compute(iteration, {true, false}, c.g_params, c.ws, c.solo);
       feedback_opt_.step(c.g_params.flat().tail(ng), c.ws.grad.flat().tail(ng), static_cast<Scalar>(config_.alpha_g));
       {
         std::lock_guard lock(c.mutex);
         c.published_g = c.g_params.flat().tail(ng);
         ++c.version_g;
         ++c.stats.g_updates;
+        c.stats.g_loss_sum += r.loss_g;
         const long staleness = c.version_f - used_f_version;
         c.stats.g_staleness_sum += static_cast<double>(staleness);
         c.stats.g_staleness_max = std::max(c.stats.g_staleness_max, staleness);

@@ -41,6 +41,7 @@ struct PhaseStats {
   long g_updates = 0, f_updates = 0;
   double g_staleness_sum = 0, f_staleness_sum = 0;
   long g_staleness_max = 0, f_staleness_max = 0;
+  double g_loss_sum = 0;  // concurrent: L_G summed over the G loop's updates
 };
 
 // Buffers of one strand of work (the main iteration, or the concurrent G loop).
