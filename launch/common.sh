@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by launch/run.sh and launch/test.sh (sourced, not executed): installs the Debian
 # packages tptt needs when some are missing, then configures and builds a Release tree.
 #
