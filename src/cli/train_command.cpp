@@ -1,50 +1,234 @@
-// `tptt train`: parse, print the effective configuration, run the protocol, print a summary.
+// `tptt train`: parse, set up the communicator (MPI when started by a launcher), print the
+// effective configuration, run the protocol, print a summary.
+//
+// Failure handling over K ranks (docs/distributed.md):
+// - Setup (options, trainer, files) does no communication. Its failures are agreed on by one
+//   all-reduce: the lowest failing rank prints its message, every rank finalises MPI and
+//   exits with that rank's code (2 usage, 3 file, 1 other) — e.g. K > T exits 2 everywhere.
+// - During training a failure on one rank cannot be agreed on (the others are blocked in
+//   messages of the iteration): that rank prints "tptt: rank K: <what>" and calls MPI_Abort
+//   with the code, which ends every rank of the job.
+#include <cmath>
 #include <cstdio>
+#include <exception>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "cli_commands.hpp"
+#include "tptt/comm/fault_injection.hpp"
+#include "tptt/comm/mpi_communicator.hpp"
+#include "tptt/core/error.hpp"
 #include "tptt/io/options.hpp"
+#include "tptt/io/param_file.hpp"
 #include "tptt/io/reporting.hpp"
+#include "tptt/train/distributed_modes.hpp"
 #include "tptt/train/protocol.hpp"
 
 namespace tptt {
 
-int run_train(const std::vector<std::string>& args) {
-  const TrainCommand cmd = parse_train_command(args);
-  if (cmd.help) {
-    std::cout << cmd.help_text;
-    return 0;
-  }
-  const TrainConfig& cfg = cmd.config;
-  SoloCommunicator comm;
-  Trainer trainer(cfg, comm);  // validates before anything is written
+namespace {
 
-  const JsonObject config_json = config_to_json(cfg);
-  JsonObject run_json;
-  run_json.add("ranks", comm.size()).add("mode", "exact");
-  std::vector<RunObserver*> observers;
-  std::unique_ptr<MetricsLog> log;
-  std::unique_ptr<ProgressLine> progress;
-  if (comm.rank() == 0) {
-    std::cerr << "tptt train: " << config_json.str() << "\n";
-    if (!cfg.log_path.empty()) {
-      log = std::make_unique<MetricsLog>(cfg.log_path, JsonObject().add("config", config_json).add("run", run_json));
-      observers.push_back(log.get());
-    }
-    if (cfg.progress) {
-      progress = std::make_unique<ProgressLine>(cfg.max_iterations);
-      observers.push_back(progress.get());
-    }
+struct Failure {
+  int code = 0;  // 0: none
+  std::string what;
+};
+
+Failure classify(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const UsageError& x) {
+    return {kExitUsage, x.what()};
+  } catch (const FileError& x) {
+    return {kExitBadFile, x.what()};
+  } catch (const std::exception& x) {
+    return {1, std::string("error: ") + x.what()};
+  } catch (...) {
+    return {1, "error: unknown exception"};
   }
-  const RunSummary summary = run_protocol(trainer, observers);
-  if (comm.rank() == 0) {
-    JsonObject out;
-    out.add("algorithm", to_string(cfg.algorithm)).add("task", to_string(cfg.task)).add("length", cfg.length);
-    out.add("seed", cfg.seed).add_raw("result", summary.to_json().str());
-    std::cout << out.str() << std::endl;
+}
+
+// "tptt: <what>" alone, "tptt: rank k: <what>" in a job of several ranks.
+std::string message(const Communicator& comm, const Failure& f) {
+  if (comm.size() == 1) return f.what;
+  std::string what = f.what;
+  if (what.rfind("error: ", 0) == 0) what.erase(0, 7);
+  return "rank " + std::to_string(comm.rank()) + ": " + what;
+}
+
+// Every rank learns every rank's setup result; the lowest failing rank prints its message.
+// Returns that rank's code (0 if none failed). Collective.
+int agree_on_setup(Communicator& comm, const Failure& mine) {
+  std::vector<double> codes(static_cast<std::size_t>(comm.size()), 0.0);
+  codes[static_cast<std::size_t>(comm.rank())] = mine.code;
+  comm.allreduce_sum(std::span<double>(codes));
+  for (int r = 0; r < comm.size(); ++r) {
+    const int code = static_cast<int>(codes[static_cast<std::size_t>(r)]);
+    if (code == 0) continue;
+    if (r == comm.rank()) std::cerr << "tptt: " << message(comm, mine) << std::endl;
+    return code;
   }
   return 0;
+}
+
+// Whether every rank holds the same parameter hash: the all-reduced sums of the hash's four
+// 16-bit pieces and of their squares equal K times this rank's piece (square) only if no
+// rank differs. Exact in double. Collective.
+bool replicas_identical(Communicator& comm, std::uint64_t hash) {
+  double sums[8];
+  for (int j = 0; j < 4; ++j) {
+    const double piece = static_cast<double>((hash >> (16 * j)) & 0xffffu);
+    sums[j] = piece;
+    sums[4 + j] = piece * piece;
+  }
+  comm.allreduce_sum(std::span<double>(sums, 8));
+  const double K = comm.size();
+  for (int j = 0; j < 4; ++j) {
+    const double piece = static_cast<double>((hash >> (16 * j)) & 0xffffu);
+    if (sums[j] != K * piece || sums[4 + j] != K * piece * piece) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int run_train(const std::vector<std::string>& args) {
+  std::optional<TrainCommand> parsed;
+  Failure setup;
+  try {
+    parsed = parse_train_command(args);
+  } catch (...) {
+    setup = classify(std::current_exception());
+  }
+
+  // MPI when a launcher started us (or --mpi on); a plain `tptt train` stays MPI-free.
+  bool use_mpi = launched_by_mpi_launcher();
+  if (parsed) use_mpi = parsed->run.mpi == "on" || (parsed->run.mpi == "auto" && use_mpi);
+  SoloCommunicator solo;
+  std::unique_ptr<MpiCommunicator> mpi;
+  if (use_mpi) {
+    try {
+      mpi = std::make_unique<MpiCommunicator>();
+    } catch (const std::exception& e) {
+      abort_job(1, std::string("error: ") + e.what());
+    }
+  }
+  Communicator& comm = mpi ? static_cast<Communicator&>(*mpi) : solo;
+  const int K = comm.size(), k = comm.rank();
+  const auto finish = [&](int code) {
+    try {
+      if (mpi) mpi->finalize();
+    } catch (const std::exception& e) {
+      abort_job(code ? code : 1, "rank " + std::to_string(k) + ": error: " + e.what());
+    }
+    return code;
+  };
+
+  if (parsed && parsed->help) {
+    if (k == 0) std::cout << parsed->help_text;
+    return finish(0);
+  }
+
+  // Setup: no communication in here, so every rank reaches the agreement below.
+  std::unique_ptr<FaultInjectingCommunicator> faulty;
+  std::unique_ptr<Trainer> trainer;
+  std::unique_ptr<SegmentPipeline> pipeline;  // a distributed mode other than plain exact
+  std::unique_ptr<MetricsLog> log;
+  std::unique_ptr<ProgressLine> progress;
+  std::vector<RunObserver*> observers;
+  std::ofstream params_out;
+  JsonObject config_json, run_json;
+  if (setup.code == 0) {
+    try {
+      const TrainCommand& cmd = *parsed;
+      const RunOptions& run = cmd.run;
+      Communicator* trainer_comm = &comm;
+      if (run.fail_at_iteration >= 0) {
+        if (K < 2) throw UsageError("--fail-at-iteration: needs more than one rank (mpirun -np K, K >= 2)");
+        if (run.fail_rank >= K)
+          throw UsageError("--fail-rank: " + std::to_string(run.fail_rank) + " is not a rank of this job (0.." +
+                           std::to_string(K - 1) + ")");
+        faulty = std::make_unique<FaultInjectingCommunicator>(
+            comm, FaultPlan{run.fail_at_iteration, run.fail_rank, parse_fault_kind(run.fail_kind)});
+        trainer_comm = faulty.get();
+      }
+      trainer = std::make_unique<Trainer>(cmd.config, *trainer_comm);  // validates; refuses K > T
+      if (!run.dist.is_plain_exact()) {
+        pipeline = std::make_unique<SegmentPipeline>(*trainer, run.dist, *trainer_comm);
+        trainer->use_pipeline(pipeline.get());
+      }
+
+      config_json = config_to_json(cmd.config);
+      run_json.add("ranks", K).add("mode", run.dist.mode_name());
+      run_json.add("staleness", run.dist.staleness).add("micro_batches", run.dist.micro_batches);
+      run_json.add("decoupled", run.dist.decoupled).add("transport", mpi ? "mpi" : "solo").add("rank", k);
+      if (mpi) run_json.add("mpi_thread_level", mpi->thread_level()).add("mpi_library", mpi->library_version());
+      const bool writes_log = !cmd.config.log_path.empty() && (k == 0 || run.log_all_ranks);
+      if (writes_log) {
+        const std::string path = k == 0 ? cmd.config.log_path : cmd.config.log_path + ".rank" + std::to_string(k);
+        log = std::make_unique<MetricsLog>(path, JsonObject().add("config", config_json).add("run", run_json));
+        observers.push_back(log.get());
+      }
+      if (k == 0 && !run.save_params.empty()) {
+        params_out.open(run.save_params, std::ios::binary | std::ios::trunc);
+        if (!params_out) throw FileError("--save-params: cannot write parameter file '" + run.save_params + "'");
+      }
+      if (k == 0 && cmd.config.progress) {
+        progress = std::make_unique<ProgressLine>(cmd.config.max_iterations);
+        observers.push_back(progress.get());
+      }
+    } catch (...) {
+      setup = classify(std::current_exception());
+    }
+  }
+  if (mpi) {
+    try {
+      setup.code = agree_on_setup(comm, setup);
+    } catch (const std::exception& e) {
+      abort_job(1, "rank " + std::to_string(k) + ": error: " + e.what());
+    }
+  } else if (setup.code != 0) {
+    std::cerr << "tptt: " << setup.what << std::endl;
+  }
+  if (setup.code != 0) return finish(setup.code);
+
+  const TrainCommand& cmd = *parsed;
+  const TrainConfig& cfg = cmd.config;
+  if (k == 0) {
+    std::cerr << "tptt train: " << config_json.str() << "\n";
+    if (mpi) std::cerr << "tptt train: run " << run_json.str() << "\n";
+  }
+
+  try {
+    const RunSummary summary = run_protocol(*trainer, observers);
+    if (pipeline) pipeline->drain();  // in-flight messages and all-reduces, on every rank
+    const VecF& theta = trainer->params().flat();
+    std::uint64_t hash = 0;
+    bool identical = true;
+    if (cmd.run.param_hash) {
+      hash = param_hash(theta);
+      std::fprintf(stderr, "tptt: rank %d: param_hash %s\n", k, hash_hex(hash).c_str());
+      std::fflush(stderr);
+      identical = replicas_identical(comm, hash);
+    }
+    if (params_out.is_open()) write_params_npy(params_out, theta);
+    if (k == 0) {
+      JsonObject out;
+      out.add("algorithm", to_string(cfg.algorithm)).add("task", to_string(cfg.task)).add("length", cfg.length);
+      out.add("seed", cfg.seed).add("ranks", K).add("mode", cmd.run.dist.mode_name());
+      if (cmd.run.param_hash) out.add("param_hash", hash_hex(hash)).add("replicas_identical", identical);
+      out.add_raw("result", summary.to_json().str());
+      std::cout << out.str() << std::endl;
+    }
+  } catch (...) {
+    const Failure failure = classify(std::current_exception());
+    // Other ranks may be waiting for this one: end them all.
+    if (K > 1) abort_job(failure.code, message(comm, failure));
+    std::cerr << "tptt: " << failure.what << std::endl;
+    return finish(failure.code);
+  }
+  return finish(0);
 }
 
 }  // namespace tptt

@@ -6,6 +6,13 @@
 
 namespace tptt {
 
+Communicator::ReduceHandle Communicator::start_allreduce_sum(std::span<float> data) {
+  allreduce_sum(data);
+  return 0;
+}
+
+void Communicator::wait_allreduce(ReduceHandle) {}
+
 void SoloCommunicator::send(int, MessageTag, std::span<const float>) {
   throw std::logic_error("SoloCommunicator::send: a single segment has no neighbours");
 }

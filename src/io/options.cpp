@@ -13,7 +13,7 @@ namespace tptt {
 namespace {
 
 struct RawOptions {
-  std::string task, activation, init, algorithm, optimizer, schedule, config_file;
+  std::string task, activation, init, algorithm, optimizer, schedule, config_file, sync = "exact";
   unsigned long long seed = 1;
 };
 
@@ -63,6 +63,11 @@ po::options_description describe_options(TrainConfig& c, RunOptions& run, RawOpt
       ("help,h", "this help");
   po::options_description dist("Distributed runs (MPI; see docs/distributed.md)");
   dist.add_options()
+      ("sync", po::value(&raw.sync)->default_value(raw.sync), "exact (K ranks = one rank), pipelined (exact, micro-batches flow through the ranks) or stale (gradient of minibatch n applied after iteration n+S)")
+      ("staleness", po::value(&run.dist.staleness)->default_value(run.dist.staleness), "S of --sync stale (0 = exact)")
+      ("micro-batches", po::value(&run.dist.micro_batches)->default_value(run.dist.micro_batches), "M micro-batches per minibatch (--sync pipelined, stale)")
+      ("decoupled", "decoupled boundary targets (tptt_hx): a segment predicts its boundary target instead of waiting for it")
+      ("decoupled-rate", po::value(&run.dist.decoupled_rate)->default_value(run.dist.decoupled_rate), "step of the boundary-target predictor (normalised LMS, in (0, 2))")
       ("mpi", po::value(&run.mpi)->default_value(run.mpi), "auto (use MPI when started by mpirun/mpiexec/srun), on (always; MPI singleton without a launcher), off")
       ("log-all-ranks", "with --log: rank k > 0 also writes its own log to <log>.rank<k>")
       ("save-params", po::value(&run.save_params), "rank 0 writes the final parameters to this .npy file (float32, flat buffer)")
@@ -115,6 +120,8 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
   c.seed = raw.seed;
   c.progress = !vm.count("no-progress");
   cmd.run.log_all_ranks = vm.count("log-all-ranks") > 0;
+  cmd.run.dist.sync = parse_sync_mode(raw.sync);
+  cmd.run.dist.decoupled = vm.count("decoupled") > 0;
   cmd.run.param_hash = vm.count("param-hash") > 0;
   if (cmd.run.mpi != "auto" && cmd.run.mpi != "on" && cmd.run.mpi != "off")
     throw UsageError("--mpi: expected auto, on or off, got '" + cmd.run.mpi + "'");
@@ -122,6 +129,7 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
     throw UsageError("--fail-kind: expected throw or kill, got '" + cmd.run.fail_kind + "'");
   if (cmd.run.fail_rank < 0) throw UsageError("--fail-rank: must be >= 0");
   c.validate();
+  cmd.run.dist.validate(c);
   return cmd;
 }
 

@@ -264,8 +264,15 @@ void SegmentPipeline::backward(InFlight& f) {
     if (states_through_g) feedback_of_states<Scalar>(theta, config_.activation, seg);
     if (targets) {
       propagate_targets<Scalar>(theta, config_.activation, seg);
-      f.loss_f += mb.weight * forward_local_gradient<Scalar>(theta, config_.activation, mb.X,
-                                                             config_.algorithm == Algorithm::TpttHx, seg, g);
+      // Two fixed halves of the hidden units, as Trainer::compute splits them for its threads:
+      // the same operations, so exact mode here equals Trainer::step bit for bit.
+      const bool hx = config_.algorithm == Algorithm::TpttHx;
+      const int half = config_.hidden / 2;
+      const Scalar loss_low = forward_local_gradient<Scalar>(theta, config_.activation, mb.X, hx, seg, g, nullptr,
+                                                             RowRange{0, half});
+      const Scalar loss_high = forward_local_gradient<Scalar>(theta, config_.activation, mb.X, hx, seg, g, nullptr,
+                                                              RowRange{half, -1});
+      f.loss_f += mb.weight * static_cast<double>(loss_low + loss_high);
     }
     if (f.did_g)
       f.loss_g += mb.weight * feedback_gradient<Scalar>(theta, config_.activation, noisy_g ? &mb.noise : nullptr, seg, g);

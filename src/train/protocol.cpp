@@ -73,11 +73,13 @@ RunSummary run_protocol(Trainer& trainer, const std::vector<RunObserver*>& obser
     if (check_after) before_last = trainer.params().flat();
     const IterationResult r = trainer.step(it);
     summary.iterations = it + 1;
-    cost_sum += r.cost;
-    ++cost_count;
+    if (r.has_cost) {
+      cost_sum += r.cost;
+      ++cost_count;
+    }
     if (r.did_g) loss_g_sum += r.loss_g, ++g_count;
     if (r.did_f) loss_f_sum += r.loss_f, ++f_count;
-    if (!std::isfinite(r.cost)) {
+    if (r.has_cost && !std::isfinite(r.cost)) {
       summary.reason = StopReason::NonFiniteCost;
       break;
     }
@@ -85,7 +87,7 @@ RunSummary run_protocol(Trainer& trainer, const std::vector<RunObserver*>& obser
 
     CheckRecord rec;
     rec.iteration = it + 1;
-    rec.train_cost = cost_sum / cost_count;
+    rec.train_cost = cost_count ? cost_sum / cost_count : std::nan("");  // null in the log
     rec.loss_g = g_count ? loss_g_sum / g_count : 0;
     rec.loss_f = f_count ? loss_f_sum / f_count : 0;
     cost_sum = loss_g_sum = loss_f_sum = 0;

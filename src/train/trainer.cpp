@@ -10,6 +10,7 @@
 #include "tptt/core/error.hpp"
 #include "tptt/core/rng.hpp"
 #include "tptt/model/init.hpp"
+#include "tptt/train/distributed_modes.hpp"
 
 namespace tptt {
 
@@ -147,6 +148,15 @@ Phases Trainer::draw_phases(long iteration) const {
 
 IterationResult Trainer::step(long iteration) {
   if (concurrent_) return concurrent_step(iteration);
+  if (pipeline_) {
+    const std::optional<IterationResult> r = pipeline_->step(iteration);
+    g_updates_ = pipeline_->g_updates();
+    f_updates_ = pipeline_->f_updates();
+    if (r) return *r;
+    IterationResult none;
+    none.has_cost = false;
+    return none;
+  }
   IterationResult result;
   arena_.execute([&] {
     result = compute(iteration, draw_phases(iteration), params_, ws_, comm_);

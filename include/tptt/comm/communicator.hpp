@@ -3,6 +3,7 @@
 // interface (the MPI implementation is in comm/mpi_communicator); the solo communicator is
 // the single-process case, and tests can run several segments in one process.
 #include <span>
+#include <stdexcept>
 #include <string>
 
 namespace tptt {
@@ -14,8 +15,26 @@ enum class MessageTag : int {
   Gradient = 3,  // ∂E/∂h_{a−1}, backward to rank k−1 (BPTT, eq. 12)
 };
 
+// A failed communication (an MPI error, a message of the wrong size, a peer that gave up).
+struct CommError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Semantics every implementation keeps:
+// - send() returns once `data` has been copied (buffered, never waits for the receiver);
+//   messages between one pair of ranks with one tag arrive in the order they were sent.
+// - recv() blocks until the message has arrived; its size must equal data.size() (else
+//   CommError).
+// - allreduce_sum() sums the contributions in rank order, ((x_0 + x_1) + x_2) + …, and
+//   gives every rank the same bits: runs are reproducible and replicas stay identical.
+// - start_allreduce_sum()/wait_allreduce() are the non-blocking form: every rank starts its
+//   non-blocking all-reduces in the same order; each gives the same bits as allreduce_sum.
+//   They are independent of the blocking collectives (an MPI implementation uses its own
+//   communicator for them), so a blocking allreduce_sum may run while some are in flight.
+// - Any failure throws CommError; nothing waits forever once abort() has been called.
 class Communicator {
  public:
+  using ReduceHandle = long;
   virtual ~Communicator() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
@@ -25,6 +44,11 @@ class Communicator {
   // Element-wise sum over all ranks, result on every rank.
   virtual void allreduce_sum(std::span<float> data) = 0;
   virtual void allreduce_sum(std::span<double> data) = 0;
+  // Starts summing `data` over all ranks and returns at once; `data` must stay alive and
+  // untouched until wait_allreduce(handle) has put the sum into it. The default (for
+  // implementations without overlap) sums at once and makes wait_allreduce a no-op.
+  virtual ReduceHandle start_allreduce_sum(std::span<float> data);
+  virtual void wait_allreduce(ReduceHandle handle);
   // Ends the whole job (all ranks) with `code` after printing `why`.
   [[noreturn]] virtual void abort(int code, const std::string& why) = 0;
 };

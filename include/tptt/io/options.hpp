@@ -6,11 +6,26 @@
 
 #include "tptt/io/json.hpp"
 #include "tptt/train/config.hpp"
+#include "tptt/train/distributed_config.hpp"
 
 namespace tptt {
 
+// Options that configure the process rather than the training: MPI, per-rank logs, the final
+// parameters, and fault injection for the fault tests (docs/distributed.md).
+struct RunOptions {
+  DistributedConfig dist;        // --sync, --staleness, --micro-batches, --decoupled
+  std::string mpi = "auto";      // auto (MPI when started by mpirun/srun), on, off
+  bool log_all_ranks = false;    // rank k > 0 also writes <log>.rank<k>
+  std::string save_params;       // rank 0 writes the final parameters (.npy, io/param_file.hpp)
+  bool param_hash = false;       // each rank prints a hash of its final parameters
+  long fail_at_iteration = -1;   // test aid: rank fail_rank fails at this iteration (< 0: never)
+  int fail_rank = 0;
+  std::string fail_kind = "throw";  // throw (an exception) or kill (SIGKILL to itself)
+};
+
 struct TrainCommand {
   TrainConfig config;
+  RunOptions run;
   bool help = false;
   std::string help_text;  // filled when help is true
 };

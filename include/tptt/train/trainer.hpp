@@ -22,6 +22,7 @@ struct IterationResult {
   bool did_f = false;   // an F (forward) update was applied
   double loss_g = 0;    // L_G summed over all steps (0 if no G phase)
   double loss_f = 0;    // L_F summed over all steps (0 if no F phase)
+  bool has_cost = true; // false: no minibatch finished this iteration (the first S of --sync stale)
 };
 
 struct ValidationResult {
@@ -55,8 +56,15 @@ struct Workspace {
   std::vector<float> reduce_buf;   // (|θ| + 3) gradient and the three costs, for one all-reduce
 };
 
+class SegmentPipeline;  // train/distributed_modes.hpp
+
 class Trainer {
  public:
+  // Distributed modes (train/distributed_modes.hpp): step() runs `pipeline` instead of the
+  // exact iteration; the pipeline updates params() with optimiser state of its own and must
+  // outlive its use here. nullptr restores the exact step.
+  void use_pipeline(SegmentPipeline* pipeline) { pipeline_ = pipeline; }
+
   Trainer(const TrainConfig& config, Communicator& comm);
   ~Trainer();  // stops the concurrent G loop, if any
 
@@ -110,6 +118,7 @@ class Trainer {
   long g_updates_ = 0;
   long f_updates_ = 0;
   std::unique_ptr<Concurrent> concurrent_;
+  SegmentPipeline* pipeline_ = nullptr;
 };
 
 }  // namespace tptt

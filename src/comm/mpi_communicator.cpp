@@ -1,0 +1,333 @@
+// The only translation unit of tptt that includes <mpi.h> (with the other files of
+// src/comm/). See include/tptt/comm/mpi_communicator.hpp for the contract.
+#include "tptt/comm/mpi_communicator.hpp"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace tptt {
+
+namespace {
+
+// "src/comm/mpi_communicator.cpp" rather than the build machine's absolute path.
+const char* short_path(const char* file) {
+  const char* p = std::strstr(file, "src/comm/");
+  return p ? p : file;
+}
+
+std::string mpi_error_text(int rc) {
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  if (MPI_Error_string(rc, text, &len) != MPI_SUCCESS) return "MPI error code " + std::to_string(rc);
+  return std::string(text, static_cast<std::size_t>(len));
+}
+
+[[noreturn]] void throw_mpi_error(int rc, const char* call, const char* file, int line) {
+  throw CommError(std::string(call) + " failed (" + short_path(file) + ":" + std::to_string(line) +
+                  "): " + mpi_error_text(rc));
+}
+
+// Every MPI call of this file goes through MPI_CHECK: a failure throws CommError with the
+// call, the file and the line.
+#define MPI_CHECK(call)                                                   \
+  do {                                                                    \
+    const int mpi_check_rc_ = (call);                                     \
+    if (mpi_check_rc_ != MPI_SUCCESS) throw_mpi_error(mpi_check_rc_, #call, __FILE__, __LINE__); \
+  } while (false)
+
+const char* thread_level_name(int level) {
+  switch (level) {
+    case MPI_THREAD_SINGLE: return "MPI_THREAD_SINGLE";
+    case MPI_THREAD_FUNNELED: return "MPI_THREAD_FUNNELED";
+    case MPI_THREAD_SERIALIZED: return "MPI_THREAD_SERIALIZED";
+    case MPI_THREAD_MULTIPLE: return "MPI_THREAD_MULTIPLE";
+  }
+  return "unknown MPI thread level";
+}
+
+int to_int_count(std::size_t n) {
+  if (n > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw CommError("message of " + std::to_string(n) + " elements exceeds MPI's int count");
+  return static_cast<int>(n);
+}
+
+template <class T> MPI_Datatype mpi_type();
+template <> MPI_Datatype mpi_type<float>() { return MPI_FLOAT; }
+template <> MPI_Datatype mpi_type<double>() { return MPI_DOUBLE; }
+
+constexpr int kRequiredThreadLevel = MPI_THREAD_SERIALIZED;
+
+}  // namespace
+
+bool launched_by_mpi_launcher() {
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS",
+                          "MV2_COMM_WORLD_SIZE"})
+    if (std::getenv(var) != nullptr) return true;
+  return false;
+}
+
+struct MpiCommunicator::Impl {
+  MPI_Comm comm = MPI_COMM_NULL;  // a duplicate of MPI_COMM_WORLD: tptt's messages only
+  MPI_Comm async_comm = MPI_COMM_NULL;  // another: the non-blocking all-reduces, so that their
+                                        // order does not interleave with the blocking ones
+  int rank = 0, size = 1;
+  int provided = MPI_THREAD_SINGLE;
+  bool owns_init = false;  // this object called MPI_Init_thread
+  bool finalized = false;
+  std::mutex mutex;  // serialises the MPI calls (MPI_THREAD_SERIALIZED)
+
+  struct PendingSend {
+    MPI_Request request = MPI_REQUEST_NULL;
+    std::vector<float> data;  // the copy being sent; its storage must live until completion
+  };
+  std::deque<PendingSend> sends;   // oldest first
+  std::vector<float> gather_f;     // (K·n) root's gather buffer of allreduce_sum(float)
+  std::vector<double> gather_d;
+
+  // A non-blocking all-reduce in flight. Rank 0 gathers, sums in rank order and broadcasts;
+  // it posts the broadcast of one before the gather of the next, so every rank initiates the
+  // collectives on async_comm in the same order.
+  struct AsyncReduce {
+    long id = 0;
+    std::span<float> data;
+    std::vector<float> buffer;  // rank 0: (K·n) gathered contributions; others: (n) the broadcast sum
+    MPI_Request gather = MPI_REQUEST_NULL, bcast = MPI_REQUEST_NULL;
+    bool bcast_posted = false;
+  };
+  std::deque<AsyncReduce> async;  // in start order
+  long next_async_id = 1;
+
+  // Rank 0: completes the gather of `r`, sums into r.data, posts the broadcast.
+  void root_broadcast(AsyncReduce& r) {
+    wait(r.gather, MPI_STATUS_IGNORE);
+    const std::size_t n = r.data.size();
+    std::copy(r.buffer.begin(), r.buffer.begin() + static_cast<std::ptrdiff_t>(n), r.data.begin());
+    for (int q = 1; q < size; ++q) {
+      const float* x = r.buffer.data() + static_cast<std::size_t>(q) * n;
+      for (std::size_t i = 0; i < n; ++i) r.data[i] += x[i];
+    }
+    std::lock_guard lock(mutex);
+    MPI_CHECK(MPI_Ibcast(r.data.data(), to_int_count(n), MPI_FLOAT, 0, async_comm, &r.bcast));
+    r.bcast_posted = true;
+  }
+
+  // Completes the sends that have finished (caller holds the mutex).
+  void reap_sends() {
+    while (!sends.empty()) {
+      int done = 0;
+      MPI_CHECK(MPI_Test(&sends.front().request, &done, MPI_STATUS_IGNORE));
+      if (!done) return;
+      sends.pop_front();
+    }
+  }
+
+  // Waits for `request` by polling MPI_Test, releasing the mutex between polls so that other
+  // threads can communicate meanwhile. Backs off from yielding to short sleeps, which leaves
+  // the core to the computing ranks when the job is oversubscribed.
+  void wait(MPI_Request& request, MPI_Status* status) {
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    auto sleep = std::chrono::microseconds(10);
+    for (;;) {
+      int done = 0;
+      {
+        std::lock_guard lock(mutex);
+        MPI_CHECK(MPI_Test(&request, &done, status));
+      }
+      if (done) return;
+      if (Clock::now() - start < std::chrono::microseconds(200)) {
+        std::this_thread::yield();
+      } else {
+        std::this_thread::sleep_for(sleep);
+        sleep = std::min(sleep * 2, std::chrono::microseconds(100));
+      }
+    }
+  }
+
+  template <class T>
+  void allreduce(std::span<T> data, std::vector<T>& gathered) {
+    if (size == 1) return;
+    const int n = to_int_count(data.size());
+    MPI_Request request = MPI_REQUEST_NULL;
+    {
+      std::lock_guard lock(mutex);
+      if (rank == 0) gathered.resize(static_cast<std::size_t>(n) * static_cast<std::size_t>(size));
+      MPI_CHECK(MPI_Igather(data.data(), n, mpi_type<T>(), rank == 0 ? gathered.data() : nullptr, n, mpi_type<T>(), 0,
+                            comm, &request));
+    }
+    wait(request, MPI_STATUS_IGNORE);
+    if (rank == 0) {
+      // Rank order, element by element: ((x_0 + x_1) + x_2) + …, as the in-process hub.
+      std::copy(gathered.begin(), gathered.begin() + n, data.begin());
+      for (int r = 1; r < size; ++r) {
+        const T* x = gathered.data() + static_cast<std::size_t>(r) * static_cast<std::size_t>(n);
+        for (int i = 0; i < n; ++i) data[static_cast<std::size_t>(i)] += x[i];
+      }
+    }
+    {
+      std::lock_guard lock(mutex);
+      MPI_CHECK(MPI_Ibcast(data.data(), n, mpi_type<T>(), 0, comm, &request));
+    }
+    wait(request, MPI_STATUS_IGNORE);
+  }
+};
+
+MpiCommunicator::MpiCommunicator() : impl_(std::make_unique<Impl>()) {
+  int initialized = 0;
+  MPI_CHECK(MPI_Initialized(&initialized));
+  if (initialized) {
+    int finalized = 0;
+    MPI_CHECK(MPI_Finalized(&finalized));
+    if (finalized) throw CommError("MpiCommunicator: MPI has already been finalised in this process");
+    MPI_CHECK(MPI_Query_thread(&impl_->provided));
+  } else {
+    MPI_CHECK(MPI_Init_thread(nullptr, nullptr, kRequiredThreadLevel, &impl_->provided));
+    impl_->owns_init = true;
+  }
+  // From here on errors are returned, not fatal, so that each is reported with its call site.
+  MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+  if (impl_->provided < kRequiredThreadLevel)
+    throw CommError(std::string("MPI granted ") + thread_level_name(impl_->provided) + ", tptt needs " +
+                    thread_level_name(kRequiredThreadLevel) + " (rebuild the MPI library with thread support)");
+  MPI_CHECK(MPI_Comm_dup(MPI_COMM_WORLD, &impl_->comm));
+  MPI_CHECK(MPI_Comm_set_errhandler(impl_->comm, MPI_ERRORS_RETURN));
+  MPI_CHECK(MPI_Comm_dup(MPI_COMM_WORLD, &impl_->async_comm));
+  MPI_CHECK(MPI_Comm_set_errhandler(impl_->async_comm, MPI_ERRORS_RETURN));
+  MPI_CHECK(MPI_Comm_rank(impl_->comm, &impl_->rank));
+  MPI_CHECK(MPI_Comm_size(impl_->comm, &impl_->size));
+}
+
+MpiCommunicator::~MpiCommunicator() = default;
+
+int MpiCommunicator::rank() const { return impl_->rank; }
+int MpiCommunicator::size() const { return impl_->size; }
+
+void MpiCommunicator::send(int to, MessageTag tag, std::span<const float> data) {
+  if (to < 0 || to >= impl_->size || to == impl_->rank)
+    throw CommError("MpiCommunicator::send: no rank " + std::to_string(to) + " to send to from rank " +
+                    std::to_string(impl_->rank));
+  std::lock_guard lock(impl_->mutex);
+  impl_->reap_sends();
+  auto& pending = impl_->sends.emplace_back();
+  pending.data.assign(data.begin(), data.end());
+  MPI_CHECK(MPI_Isend(pending.data.data(), to_int_count(pending.data.size()), MPI_FLOAT, to, static_cast<int>(tag),
+                      impl_->comm, &pending.request));
+}
+
+void MpiCommunicator::recv(int from, MessageTag tag, std::span<float> data) {
+  if (from < 0 || from >= impl_->size || from == impl_->rank)
+    throw CommError("MpiCommunicator::recv: no rank " + std::to_string(from) + " to receive from on rank " +
+                    std::to_string(impl_->rank));
+  MPI_Request request = MPI_REQUEST_NULL;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->reap_sends();
+    MPI_CHECK(MPI_Irecv(data.data(), to_int_count(data.size()), MPI_FLOAT, from, static_cast<int>(tag), impl_->comm,
+                        &request));
+  }
+  MPI_Status status;
+  impl_->wait(request, &status);
+  int count = 0;
+  {
+    std::lock_guard lock(impl_->mutex);
+    MPI_CHECK(MPI_Get_count(&status, MPI_FLOAT, &count));
+  }
+  if (count != static_cast<int>(data.size()))
+    throw CommError("MpiCommunicator::recv: rank " + std::to_string(impl_->rank) + " expected " +
+                    std::to_string(data.size()) + " floats with tag " + std::to_string(static_cast<int>(tag)) +
+                    " from rank " + std::to_string(from) + ", got " + std::to_string(count));
+}
+
+void MpiCommunicator::allreduce_sum(std::span<float> data) { impl_->allreduce(data, impl_->gather_f); }
+void MpiCommunicator::allreduce_sum(std::span<double> data) { impl_->allreduce(data, impl_->gather_d); }
+
+Communicator::ReduceHandle MpiCommunicator::start_allreduce_sum(std::span<float> data) {
+  Impl& m = *impl_;
+  const long id = m.next_async_id++;
+  if (m.size == 1) return id;
+  if (m.rank == 0)
+    for (auto& earlier : m.async)
+      if (!earlier.bcast_posted) m.root_broadcast(earlier);
+  auto& r = m.async.emplace_back();
+  r.id = id;
+  r.data = data;
+  const int n = to_int_count(data.size());
+  r.buffer.resize(m.rank == 0 ? data.size() * static_cast<std::size_t>(m.size) : data.size());
+  std::lock_guard lock(m.mutex);
+  MPI_CHECK(MPI_Igather(data.data(), n, MPI_FLOAT, m.rank == 0 ? r.buffer.data() : nullptr, n, MPI_FLOAT, 0,
+                        m.async_comm, &r.gather));
+  if (m.rank != 0) {
+    MPI_CHECK(MPI_Ibcast(r.buffer.data(), n, MPI_FLOAT, 0, m.async_comm, &r.bcast));
+    r.bcast_posted = true;
+  }
+  return id;
+}
+
+void MpiCommunicator::wait_allreduce(ReduceHandle handle) {
+  Impl& m = *impl_;
+  if (m.size == 1) return;
+  auto it = std::find_if(m.async.begin(), m.async.end(), [&](const Impl::AsyncReduce& r) { return r.id == handle; });
+  if (it == m.async.end())
+    throw CommError("MpiCommunicator::wait_allreduce: no all-reduce " + std::to_string(handle) + " in flight");
+  if (m.rank == 0) {
+    for (auto e = m.async.begin(); e != std::next(it); ++e)  // keep the broadcasts in start order
+      if (!e->bcast_posted) m.root_broadcast(*e);
+  }
+  m.wait(it->gather, MPI_STATUS_IGNORE);
+  m.wait(it->bcast, MPI_STATUS_IGNORE);
+  if (m.rank != 0) std::copy(it->buffer.begin(), it->buffer.end(), it->data.begin());
+  m.async.erase(it);
+}
+
+void MpiCommunicator::abort(int code, const std::string& why) { abort_job(code, why); }
+
+void MpiCommunicator::finalize() {
+  if (impl_->finalized) return;
+  while (!impl_->async.empty()) wait_allreduce(impl_->async.front().id);
+  while (!impl_->sends.empty()) {
+    impl_->wait(impl_->sends.front().request, MPI_STATUS_IGNORE);
+    impl_->sends.pop_front();
+  }
+  MPI_CHECK(MPI_Comm_free(&impl_->async_comm));
+  MPI_CHECK(MPI_Comm_free(&impl_->comm));
+  impl_->finalized = true;
+  if (impl_->owns_init) MPI_CHECK(MPI_Finalize());
+}
+
+std::string MpiCommunicator::thread_level() const { return thread_level_name(impl_->provided); }
+
+std::string MpiCommunicator::library_version() const {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING];
+  int len = 0;
+  MPI_CHECK(MPI_Get_library_version(text, &len));
+  std::string s(text, static_cast<std::size_t>(len));
+  const auto eol = s.find_first_of(std::string("\r\n\0", 3));
+  return eol == std::string::npos ? s : s.substr(0, eol);
+}
+
+void abort_job(int code, const std::string& why) {
+  if (!why.empty()) {
+    std::fprintf(stderr, "tptt: %s\n", why.c_str());
+    std::fflush(stderr);
+  }
+  int initialized = 0, finalized = 0;
+  if (MPI_Initialized(&initialized) == MPI_SUCCESS && initialized && MPI_Finalized(&finalized) == MPI_SUCCESS &&
+      !finalized) {
+    std::fflush(stdout);
+    MPI_Abort(MPI_COMM_WORLD, code);  // does not return; if it did, fall through to exit
+  }
+  std::fflush(stdout);
+  std::_Exit(code);
+}
+
+}  // namespace tptt

@@ -1,0 +1,259 @@
+// The distributed modes (SegmentPipeline) over K in-process segments: pipelined and
+// stale(0) reproduce exact; stale(S) is the same delayed-SGD trajectory for every K; replicas
+// stay bitwise identical; runs are reproducible; decoupled boundaries run unlocked.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cmath>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tptt/comm/fault_injection.hpp"
+#include "tptt/comm/inprocess_communicator.hpp"
+#include "tptt/core/error.hpp"
+#include "tptt/io/param_file.hpp"
+#include "tptt/train/distributed_modes.hpp"
+#include "tptt/train/trainer.hpp"
+
+using namespace tptt;
+
+namespace {
+
+struct Trace {
+  VecF params;
+  std::vector<std::optional<IterationResult>> results;
+  std::uint64_t hash = 0;
+  long g_updates = 0, f_updates = 0;
+};
+
+TrainConfig config_for(Algorithm algorithm, int batch = 4) {
+  TrainConfig c;
+  c.task = TaskKind::Temporal;
+  c.length = 13;
+  c.batch = batch;
+  c.hidden = 16;
+  c.algorithm = algorithm;
+  c.lr = 0.01;
+  c.alpha_f = algorithm == Algorithm::TpttHx ? 0.2 : 0.01;
+  c.alpha_g = 0.01;
+  c.validation_samples = 30;
+  c.validation_batch = 10;
+  c.progress = false;
+  return c;
+}
+
+DistributedConfig mode(SyncMode sync, int S = 0, int M = 1, bool decoupled = false) {
+  DistributedConfig d;
+  d.sync = sync;
+  d.staleness = S;
+  d.micro_batches = M;
+  d.decoupled = decoupled;
+  return d;
+}
+
+// The plain Trainer (exact mode) over K in-process ranks.
+Trace run_trainer(const TrainConfig& config, int K, int iterations) {
+  std::vector<Trace> traces(static_cast<std::size_t>(K));
+  InProcessHub::run(K, [&](Communicator& comm) {
+    Trainer trainer(config, comm);
+    Trace& t = traces[static_cast<std::size_t>(comm.rank())];
+    for (long it = 0; it < iterations; ++it) t.results.emplace_back(trainer.step(it));
+    t.params = trainer.params().flat();
+    t.hash = param_hash(t.params);
+  });
+  return traces[0];
+}
+
+// A SegmentPipeline in `dist` mode over K in-process ranks; checks the replicas are identical.
+Trace run_pipeline(const TrainConfig& config, const DistributedConfig& dist, int K, int iterations) {
+  std::vector<Trace> traces(static_cast<std::size_t>(K));
+  InProcessHub::run(K, [&](Communicator& comm) {
+    Trainer trainer(config, comm);
+    SegmentPipeline pipeline(trainer, dist, comm);
+    Trace& t = traces[static_cast<std::size_t>(comm.rank())];
+    for (long it = 0; it < iterations; ++it) t.results.push_back(pipeline.step(it));
+    pipeline.drain();
+    t.params = trainer.params().flat();
+    t.hash = param_hash(t.params);
+    t.g_updates = pipeline.g_updates();
+    t.f_updates = pipeline.f_updates();
+  });
+  for (int k = 1; k < K; ++k) {
+    INFO("rank " << k);
+    CHECK(traces[static_cast<std::size_t>(k)].hash == traces[0].hash);
+  }
+  return traces[0];
+}
+
+double normwise_relative(const VecF& a, const VecF& b) {
+  return static_cast<double>((a - b).cwiseAbs().maxCoeff()) / static_cast<double>(b.cwiseAbs().maxCoeff());
+}
+
+bool close(double a, double b, double rtol) { return std::abs(a - b) <= rtol * std::max(std::abs(a), std::abs(b)) + 1e-12; }
+
+// `many`'s result of iteration i is `one`'s result of iteration i − shift (both optional).
+void check_same(const Trace& one, const Trace& many, double param_rtol = 1e-5) {
+  CHECK(many.params.allFinite());
+  const double rel = normwise_relative(many.params, one.params);
+  INFO("normwise relative parameter difference " << rel);
+  CHECK(rel <= param_rtol);
+  REQUIRE(many.results.size() == one.results.size());
+  for (std::size_t i = 0; i < one.results.size(); ++i) {
+    INFO("iteration " << i);
+    REQUIRE(many.results[i].has_value() == one.results[i].has_value());
+    if (!one.results[i]) continue;
+    const IterationResult& a = *many.results[i];
+    const IterationResult& b = *one.results[i];
+    CHECK(close(a.cost, b.cost, 1e-5));
+    CHECK(close(a.loss_g, b.loss_g, 1e-5));
+    CHECK(close(a.loss_f, b.loss_f, 1e-4));  // one iteration's L_F: see test_inprocess.cpp
+    CHECK(a.did_g == b.did_g);
+    CHECK(a.did_f == b.did_f);
+  }
+}
+
+constexpr Algorithm kAlgorithms[] = {Algorithm::Bptt, Algorithm::Tptt, Algorithm::TpttHx};
+
+}  // namespace
+
+TEST_CASE("modes: the pipeline in exact mode is the Trainer, bit for bit") {
+  for (Algorithm a : kAlgorithms) {
+    const TrainConfig c = config_for(a);
+    for (int K : {1, 3}) {
+      CAPTURE(to_string(a));
+      CAPTURE(K);
+      const Trace trainer = run_trainer(c, K, 15);
+      const Trace pipeline = run_pipeline(c, mode(SyncMode::Exact), K, 15);
+      CHECK(pipeline.hash == trainer.hash);
+      check_same(trainer, pipeline, 0.0);
+    }
+  }
+}
+
+TEST_CASE("modes: pipelined (M micro-batches) gives the exact result for K = 1..4") {
+  for (Algorithm a : kAlgorithms) {
+    const TrainConfig c = config_for(a, 6);
+    const Trace exact = run_trainer(c, 1, 20);
+    for (int M : {2, 3, 4}) {  // 6 columns: 3×2, 2×3, and 2+2+1+1
+      for (int K : {1, 2, 3, 4}) {
+        CAPTURE(to_string(a));
+        CAPTURE(M);
+        CAPTURE(K);
+        check_same(exact, run_pipeline(c, mode(SyncMode::Pipelined, 0, M), K, 20));
+      }
+    }
+  }
+}
+
+TEST_CASE("modes: pipelined with noise, the random schedule, clipping and varying lengths") {
+  std::vector<std::pair<std::string, TrainConfig>> cases;
+  {
+    TrainConfig c = config_for(Algorithm::Tptt, 5);
+    c.noise = 0.1;
+    cases.emplace_back("noise", c);
+  }
+  {
+    TrainConfig c = config_for(Algorithm::TpttHx, 5);
+    c.schedule = Schedule::Random;
+    c.p_g = 0.5;
+    cases.emplace_back("random schedule", c);
+  }
+  {
+    TrainConfig c = config_for(Algorithm::Bptt, 5);
+    c.clip_norm = 0.5;
+    cases.emplace_back("clipped bptt", c);
+  }
+  {
+    TrainConfig c = config_for(Algorithm::Tptt, 5);
+    c.min_length = 10;
+    c.max_length = 14;
+    cases.emplace_back("length range", c);
+  }
+  for (const auto& [name, c] : cases) {
+    CAPTURE(name);
+    const Trace exact = run_trainer(c, 1, 20);
+    check_same(exact, run_pipeline(c, mode(SyncMode::Pipelined, 0, 2), 3, 20));
+    check_same(exact, run_pipeline(c, mode(SyncMode::Pipelined, 0, 5), 4, 20));
+  }
+}
+
+TEST_CASE("modes: stale(0) is exact; stale(S) is the same delayed-SGD run for every K") {
+  for (Algorithm a : kAlgorithms) {
+    const TrainConfig c = config_for(a);
+    CAPTURE(to_string(a));
+    const Trace exact = run_trainer(c, 3, 20);
+    const Trace stale0 = run_pipeline(c, mode(SyncMode::Stale, 0), 3, 20);
+    CHECK(stale0.hash == exact.hash);
+    for (int S : {1, 2, 3}) {
+      CAPTURE(S);
+      const Trace one = run_pipeline(c, mode(SyncMode::Stale, S), 1, 20);
+      // The first S iterations apply nothing; later ones report minibatch n − S.
+      for (int i = 0; i < S; ++i) CHECK_FALSE(one.results[static_cast<std::size_t>(i)].has_value());
+      CHECK(one.results[static_cast<std::size_t>(S)].has_value());
+      CHECK(one.f_updates == 20 - S);
+      CHECK(normwise_relative(one.params, exact.params) > 1e-4);  // staleness does change the run
+      for (int K : {2, 3, 4}) {
+        CAPTURE(K);
+        check_same(one, run_pipeline(c, mode(SyncMode::Stale, S), K, 20));
+      }
+    }
+  }
+}
+
+TEST_CASE("modes: stale runs are reproducible and combine with micro-batches") {
+  const TrainConfig c = config_for(Algorithm::Tptt, 6);
+  const Trace a = run_pipeline(c, mode(SyncMode::Stale, 2), 4, 25);
+  const Trace b = run_pipeline(c, mode(SyncMode::Stale, 2), 4, 25);
+  CHECK(a.hash == b.hash);
+  const Trace one = run_pipeline(c, mode(SyncMode::Stale, 2), 1, 25);
+  check_same(one, run_pipeline(c, mode(SyncMode::Stale, 2, 3), 3, 25));
+}
+
+TEST_CASE("modes: decoupled boundaries") {
+  const TrainConfig c = config_for(Algorithm::TpttHx);
+  // One segment has no boundary to predict: decoupled is exact.
+  CHECK(run_pipeline(c, mode(SyncMode::Exact, 0, 1, true), 1, 15).hash == run_trainer(c, 1, 15).hash);
+  for (int S : {0, 1}) {
+    for (int K : {2, 4}) {
+      CAPTURE(S);
+      CAPTURE(K);
+      const Trace a = run_pipeline(c, mode(S ? SyncMode::Stale : SyncMode::Exact, S, 1, true), K, 30);
+      const Trace b = run_pipeline(c, mode(S ? SyncMode::Stale : SyncMode::Exact, S, 1, true), K, 30);
+      CHECK(a.params.allFinite());
+      CHECK(a.hash == b.hash);  // reproducible
+      const Trace reference = run_pipeline(c, mode(S ? SyncMode::Stale : SyncMode::Exact, S), 1, 30);
+      CHECK(normwise_relative(a.params, reference.params) > 1e-6);  // the boundary targets differ
+      CHECK(normwise_relative(a.params, reference.params) < 0.5);
+    }
+  }
+}
+
+TEST_CASE("modes: bad combinations are usage errors") {
+  const TrainConfig c = config_for(Algorithm::Tptt);
+  CHECK_THROWS_AS(mode(SyncMode::Exact, 1).validate(c), UsageError);
+  CHECK_THROWS_AS(mode(SyncMode::Exact, 0, 2).validate(c), UsageError);
+  CHECK_THROWS_AS(mode(SyncMode::Pipelined, 0, 1).validate(c), UsageError);
+  CHECK_THROWS_AS(mode(SyncMode::Pipelined, 0, 5).validate(c), UsageError);  // M > B = 4
+  CHECK_THROWS_AS(mode(SyncMode::Stale, -1).validate(c), UsageError);
+  CHECK_THROWS_AS(mode(SyncMode::Exact, 0, 1, true).validate(c), UsageError);  // decoupled needs tptt_hx
+  CHECK_NOTHROW(mode(SyncMode::Stale, 2, 2).validate(c));
+  CHECK(parse_sync_mode("stale") == SyncMode::Stale);
+  CHECK_THROWS_AS(parse_sync_mode("async"), UsageError);
+}
+
+TEST_CASE("modes: a rank that fails in stale mode ends the run, no rank hangs") {
+  using namespace std::chrono_literals;
+  const TrainConfig c = config_for(Algorithm::TpttHx);
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH_AS(InProcessHub::run(4,
+                                         [&](Communicator& comm) {
+                                           FaultInjectingCommunicator faulty(comm, FaultPlan{6, 1, FaultKind::Throw});
+                                           Trainer trainer(c, faulty);
+                                           SegmentPipeline pipeline(trainer, mode(SyncMode::Stale, 2), faulty);
+                                           for (long it = 0; it < 20; ++it) pipeline.step(it);
+                                           pipeline.drain();
+                                         }),
+                       doctest::Contains("injected fault"), std::runtime_error);
+  CHECK(std::chrono::steady_clock::now() - start < 5s);
+}
