@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "tptt/comm/inprocess_communicator.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/train/protocol.hpp"
 
@@ -130,4 +131,29 @@ TEST_CASE("concurrent schedule rejects a configuration it cannot run") {
   cfg.threads = 2;
   cfg.p_g = 1.0;
   CHECK_THROWS_AS(cfg.validate(), UsageError);
+}
+
+TEST_CASE("concurrent schedule over K in-process segments: replicas stay identical, no rank hangs") {
+  for (int K : {2, 3}) {
+    TrainConfig cfg = small_config();
+    cfg.schedule = Schedule::Concurrent;
+    cfg.threads = 2;
+    cfg.p_g = 0.5;
+    std::vector<VecF> finals(K);
+    std::vector<PhaseStats> stats(K);
+    InProcessHub::run(K, [&](Communicator& comm) {
+      Trainer trainer(cfg, comm);
+      for (long i = 0; i < 30; ++i) trainer.step(i);
+      trainer.stop_concurrent();
+      finals[comm.rank()] = trainer.params().flat();
+      stats[comm.rank()] = trainer.phase_stats();
+    });
+    for (int k = 1; k < K; ++k) {
+      INFO("K = " << K << ", rank " << k);
+      CHECK(same_bits(finals[0], finals[k]));  // every rank applies the same reduced updates
+      CHECK(stats[k].g_updates == stats[0].g_updates);
+    }
+    CHECK(stats[0].f_updates == 30);
+    CHECK(stats[0].g_updates == 31);  // drained: every G iteration the 30 F updates allow
+  }
 }

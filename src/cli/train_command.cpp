@@ -155,6 +155,8 @@ int run_train(const std::vector<std::string>& args) {
       }
       trainer = std::make_unique<Trainer>(cmd.config, *trainer_comm);  // validates; refuses K > T
       if (!run.dist.is_plain_exact()) {
+        if (cmd.config.schedule == Schedule::Concurrent)
+          throw UsageError("--schedule concurrent runs with --sync exact only (its G loop has no pipeline)");
         pipeline = std::make_unique<SegmentPipeline>(*trainer, run.dist, *trainer_comm);
         trainer->use_pipeline(pipeline.get());
       }

@@ -27,8 +27,9 @@ const TrainConfig& validated(const TrainConfig& config) {
 
 }  // namespace
 
-// Concurrent schedule: the G phase runs as a long-lived oneTBB task in its own arena, on its
-// own replica (own θ_G, a snapshot of θ_F), while the protocol's iterations run F updates.
+// Concurrent schedule: the G phase runs as a long-lived strand on a thread of its own (its
+// kernels as oneTBB work in an arena of its own), on its own replica (own θ_G, a snapshot of
+// θ_F), while the protocol's iterations run F updates.
 // The two exchange whole snapshots under a mutex — never a torn read. The G loop makes
 // p_G/(1−p_G) G updates per F update: it waits when it is one update ahead of that share,
 // and the F strand waits when the G loop is more than kMaxLag F iterations behind it, so
@@ -36,12 +37,12 @@ const TrainConfig& validated(const TrainConfig& config) {
 struct Trainer::Concurrent {
   static constexpr double kMaxLag = 2;  // F iterations the G loop may fall behind
 
-  bool g_may_run() const { return stop || static_cast<double>(stats.g_updates) < ratio * version_f + 1.0; }
+  bool g_may_run() const { return stop || g_may_run_more(); }
+  bool g_may_run_more() const { return static_cast<double>(stats.g_updates) < ratio * version_f + 1.0; }
   bool f_may_run() const { return finished || ratio * (version_f - kMaxLag) < stats.g_updates + 1.0; }
 
-  Concurrent(const Params<Scalar>& initial, int threads, double p_g)
+  Concurrent(const Params<Scalar>& initial, double p_g)
       : ratio(p_g / (1.0 - p_g)),
-        g_task(threads),
         g_params(initial),
         ws(initial.shape()),
         published_f(initial.flat().head(initial.layout().forward_size())),
@@ -51,7 +52,6 @@ struct Trainer::Concurrent {
   BackgroundTask g_task;        // runs feedback_loop()
   Params<Scalar> g_params;        // the G loop's replica
   Workspace ws;
-  SoloCommunicator solo;
 
   std::mutex mutex;
   std::condition_variable changed;
@@ -78,11 +78,8 @@ Trainer::Trainer(const TrainConfig& config, Communicator& comm)
   if (comm_.size() > shortest)
     throw UsageError("more ranks (" + std::to_string(comm_.size()) + ") than time steps (" + std::to_string(shortest) +
                      "): every segment needs at least one step");
-  if (config_.schedule == Schedule::Concurrent && comm_.size() > 1)
-    throw UsageError("--schedule concurrent runs on one rank (the G loop would need its own communicator); use "
-                     "--schedule random or alternate with several ranks");
   initialise(params_, config_.init, config_.init_std, config_.seed);
-  if (config_.schedule == Schedule::Concurrent) concurrent_ = std::make_unique<Concurrent>(params_, config_.threads, config_.p_g);
+  if (config_.schedule == Schedule::Concurrent) concurrent_ = std::make_unique<Concurrent>(params_, config_.p_g);
 }
 
 Trainer::~Trainer() {
@@ -103,7 +100,8 @@ Batch Trainer::training_batch(long iteration) const {
 }
 
 void Trainer::forward_segment(const Batch& batch, const SegmentRange& range, const Params<Scalar>& params,
-                              Workspace& ws, Communicator& comm) const {
+                              Workspace& ws, MessageTag state_tag) const {
+  Communicator& comm = comm_;
   const int B = batch.batch;
   ws.seg.resize(config_.hidden, range.steps(), B);
   const auto X = batch.X.middleCols(static_cast<Eigen::Index>(range.first - 1) * B,
@@ -112,12 +110,11 @@ void Trainer::forward_segment(const Batch& batch, const SegmentRange& range, con
   if (comm.rank() == 0) {
     ws.seg.block(ws.seg.Hs, 0).setZero();  // h_0 = 0
   } else {
-    comm.recv(comm.rank() - 1, MessageTag::State, block_span(ws.seg.Hs, 0, B));
+    comm.recv(comm.rank() - 1, state_tag, block_span(ws.seg.Hs, 0, B));
   }
   forward_states<Scalar>(params, config_.activation, ws.seg);
   if (comm.rank() + 1 < comm.size())
-    comm.send(comm.rank() + 1, MessageTag::State,
-              block_span(ws.seg.Hs, static_cast<Eigen::Index>(range.steps()) * B, B));
+    comm.send(comm.rank() + 1, state_tag, block_span(ws.seg.Hs, static_cast<Eigen::Index>(range.steps()) * B, B));
 }
 
 void Trainer::fill_noise(long iteration, const SegmentRange& range, Workspace& ws) const {
@@ -159,7 +156,7 @@ IterationResult Trainer::step(long iteration) {
   }
   IterationResult result;
   arena_.execute([&] {
-    result = compute(iteration, draw_phases(iteration), params_, ws_, comm_);
+    result = compute(iteration, draw_phases(iteration), params_, ws_);
     if (comm_.size() > 1) reduce_across_ranks(result, ws_);
   });
   apply_updates(result);
@@ -167,7 +164,8 @@ IterationResult Trainer::step(long iteration) {
 }
 
 IterationResult Trainer::compute(long iteration, Phases phases, const Params<Scalar>& params, Workspace& ws,
-                                 Communicator& comm) {
+                                 MessageTag state_tag) {
+  Communicator& comm = comm_;
   const Batch batch = training_batch(iteration);
   const int K = comm.size(), k = comm.rank(), B = batch.batch;
   if (K > batch.steps)
@@ -188,7 +186,7 @@ IterationResult Trainer::compute(long iteration, Phases phases, const Params<Sca
   const bool noisy_g = phases.g && config_.noise > 0;
   const bool states_through_g = targets || (phases.g && !noisy_g);  // G(x_t, h_t) is needed
 
-  forward_segment(batch, range, params, ws, comm);
+  forward_segment(batch, range, params, ws, state_tag);
   ws.grad.set_zero();
   ws.dh.resize(config_.hidden, B);
   if (last) {
@@ -272,6 +270,33 @@ void Trainer::reduce_across_ranks(IterationResult& result, Workspace& ws) {
   result.loss_f = ws.reduce_buf[n + 2];
 }
 
+void Trainer::reduce_feedback_gradient(IterationResult& result, Workspace& ws) {
+  // The G loop's all-reduce of (∂L_G/∂θ_G, L_G), by point-to-point messages on a tag of its own:
+  // a collective would interleave with the F strand's all-reduces in a different order on
+  // different ranks. Rank 0 sums in rank order and sends the sum back, so every replica
+  // applies the same bits.
+  const Eigen::Index ng = params_.layout().feedback_size();
+  auto& buf = ws.reduce_buf;
+  buf.resize(static_cast<std::size_t>(ng) + 1);
+  std::copy(ws.grad.flat().data() + (ws.grad.flat().size() - ng), ws.grad.flat().data() + ws.grad.flat().size(),
+            buf.begin());
+  buf[ng] = static_cast<float>(result.loss_g);
+  const int K = comm_.size();
+  if (comm_.rank() == 0) {
+    std::vector<float> other(buf.size());
+    for (int r = 1; r < K; ++r) {
+      comm_.recv(r, MessageTag::FeedbackGradient, std::span<float>(other));
+      for (std::size_t i = 0; i < buf.size(); ++i) buf[i] += other[i];
+    }
+    for (int r = 1; r < K; ++r) comm_.send(r, MessageTag::FeedbackGradient, std::span<const float>(buf));
+  } else {
+    comm_.send(0, MessageTag::FeedbackGradient, std::span<const float>(buf));
+    comm_.recv(0, MessageTag::FeedbackGradient, std::span<float>(buf));
+  }
+  std::copy(buf.begin(), buf.begin() + ng, ws.grad.flat().data() + (ws.grad.flat().size() - ng));
+  result.loss_g = buf[ng];
+}
+
 void Trainer::apply_updates(const IterationResult& result) {
   const Eigen::Index nf = params_.layout().forward_size();
   const Eigen::Index ng = params_.layout().feedback_size();
@@ -321,7 +346,10 @@ IterationResult Trainer::concurrent_step(long iteration) {
     used_g_version = c.version_g;
   }
   IterationResult result;
-  arena_.execute([&] { result = compute(iteration, {false, true}, params_, ws_, comm_); });
+  arena_.execute([&] {
+    result = compute(iteration, {false, true}, params_, ws_);
+    if (comm_.size() > 1) reduce_across_ranks(result, ws_);
+  });
   apply_updates(result);
   {
     std::lock_guard lock(c.mutex);
@@ -351,7 +379,8 @@ void Trainer::feedback_loop() {
         iteration = c.g_iteration++;
       }
       // G iteration g trains on minibatch g, as the alternate schedule's G phase does.
-      const IterationResult r = compute(iteration, {true, false}, c.g_params, c.ws, c.solo);
+      IterationResult r = compute(iteration, {true, false}, c.g_params, c.ws, MessageTag::FeedbackState);
+      if (comm_.size() > 1) reduce_feedback_gradient(r, c.ws);
       feedback_opt_.step(c.g_params.flat().tail(ng), c.ws.grad.flat().tail(ng), static_cast<Scalar>(config_.alpha_g));
       {
         std::lock_guard lock(c.mutex);
@@ -381,12 +410,19 @@ void Trainer::stop_concurrent() {
   Concurrent& c = *concurrent_;
   std::unique_lock lock(c.mutex);
   if (!c.started) return;
+  // Let the G loop finish every G iteration the F updates allow: the allowance depends only
+  // on the number of F updates, which is the same on every rank, so all ranks' G loops stop
+  // after the same G iteration and none waits for a message that will never come.
+  c.changed.wait(lock, [&] { return c.finished || c.error || !c.g_may_run_more(); });
   c.stop = true;
   c.changed.notify_all();
   c.changed.wait(lock, [&] { return c.finished; });
   const Eigen::Index ng = params_.layout().feedback_size();
   params_.flat().tail(ng) = c.published_g;  // the final θ_G
-  if (c.error) std::rethrow_exception(c.error);
+  const std::exception_ptr error = c.error;
+  lock.unlock();
+  c.g_task.join();
+  if (error) std::rethrow_exception(error);
 }
 
 ValidationResult Trainer::validate(int length) {

@@ -13,6 +13,9 @@ enum class MessageTag : int {
   State = 1,     // h_b, forward to rank k+1
   Target = 2,    // ĥ_{a−1}, backward to rank k−1
   Gradient = 3,  // ∂E/∂h_{a−1}, backward to rank k−1 (BPTT, eq. 12)
+  // The concurrent schedule's G loop, which runs beside the F iterations on its own tags:
+  FeedbackState = 4,     // h_b of the G loop's forward pass, forward to rank k+1
+  FeedbackGradient = 5,  // the G-phase gradient, to rank 0 and the sum back
 };
 
 // A failed communication (an MPI error, a message of the wrong size, a peer that gave up).

@@ -8,12 +8,12 @@
 #include <cstddef>
 #include <functional>
 
-#if defined(__SANITIZE_THREAD__)
-#define TPTT_PARALLEL_STD_THREADS 1
 #include <thread>
 #include <vector>
+
+#if defined(__SANITIZE_THREAD__)
+#define TPTT_PARALLEL_STD_THREADS 1
 #else
-#include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_invoke.h>
 #include <tbb/task_arena.h>
@@ -89,43 +89,25 @@ class ThreadArena {
 #endif
 };
 
-// One long-running task beside the caller's work (the concurrent schedule's G loop): a oneTBB
-// task enqueued in an arena of its own, with one slot and none reserved for the caller, so a
-// worker thread runs it and the caller's parallel work never picks it up. The owner waits for
-// it to finish through its own synchronisation before destroying this object.
+// One long-running strand beside the caller's work (the concurrent schedule's G loop), on a
+// thread of its own. Not a oneTBB task: the strand blocks (on its peer strand and on messages
+// from other ranks), and a blocked task would hold one of the pool's few worker threads —
+// with several trainers in one process (in-process ranks) the pool could run out and
+// deadlock. The strand's own computations still run through a ThreadArena.
 class BackgroundTask {
  public:
-  // `threads`: all threads the process uses meanwhile, this task's included (≥ 2).
-  explicit BackgroundTask(int threads)
-#if !defined(TPTT_PARALLEL_STD_THREADS)
-      : control_(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads))
-#endif
-  {
-    (void)threads;
-  }
+  BackgroundTask() = default;
   BackgroundTask(const BackgroundTask&) = delete;
   BackgroundTask& operator=(const BackgroundTask&) = delete;
-  ~BackgroundTask() {
-#if defined(TPTT_PARALLEL_STD_THREADS)
-    if (thread_.joinable()) thread_.join();
-#endif
-  }
+  ~BackgroundTask() { join(); }
 
-  void start(std::function<void()> f) {
-#if defined(TPTT_PARALLEL_STD_THREADS)
-    thread_ = std::thread(std::move(f));
-#else
-    arena_.enqueue(std::move(f));
-#endif
+  void start(std::function<void()> f) { thread_ = std::thread(std::move(f)); }
+  void join() {
+    if (thread_.joinable()) thread_.join();
   }
 
  private:
-#if defined(TPTT_PARALLEL_STD_THREADS)
   std::thread thread_;
-#else
-  tbb::global_control control_;  // room for the task's worker beside the caller's threads
-  tbb::task_arena arena_{1, 0};
-#endif
 };
 
 }  // namespace tptt

@@ -97,9 +97,10 @@ class Trainer {
   // the neighbours through comm. Reads only `params`, so strands with their own workspaces can
   // run it at the same time.
   IterationResult compute(long iteration, Phases phases, const Params<Scalar>& params, Workspace& ws,
-                          Communicator& comm);
+                          MessageTag state_tag = MessageTag::State);
   void forward_segment(const Batch& batch, const SegmentRange& range, const Params<Scalar>& params, Workspace& ws,
-                       Communicator& comm) const;
+                       MessageTag state_tag) const;
+  void reduce_feedback_gradient(IterationResult& result, Workspace& ws);
   void fill_noise(long iteration, const SegmentRange& range, Workspace& ws) const;
   void reduce_across_ranks(IterationResult& result, Workspace& ws);
   void apply_updates(const IterationResult& result);
