@@ -100,6 +100,16 @@ struct SegmentPipeline::InFlight {
   bool backward_done = false, applied = false, folded = false;
 
   const Params<Scalar>& theta(const Params<Scalar>& live) const { return stash ? *stash : live; }
+
+  // Back to the state of a new slot, keeping the allocated buffers (micro, grad, reduce, stash).
+  void recycle() {
+    iteration = 0;
+    range = {};
+    did_g = did_f = false;
+    cost = loss_g = loss_f = 0;
+    handle.reset();
+    backward_done = applied = folded = false;
+  }
 };
 
 SegmentPipeline::SegmentPipeline(Trainer& trainer, const DistributedConfig& dist, Communicator& comm)
@@ -133,9 +143,22 @@ std::optional<IterationResult> SegmentPipeline::step(long iteration) {
   ++next_iteration_;
   const int K = comm_.size(), k = comm_.rank();
 
-  auto slot = std::make_unique<InFlight>(params_.shape());
+  std::unique_ptr<InFlight> slot;
+  if (spare_.empty()) {
+    slot = std::make_unique<InFlight>(params_.shape());
+  } else {
+    slot = std::move(spare_.back());
+    spare_.pop_back();
+    slot->recycle();
+  }
   slot->iteration = iteration;
-  if (lag_ > 0) slot->stash = std::make_unique<Params<Scalar>>(params_);  // θ_n, for the late backward
+  if (lag_ > 0) {  // θ_n, for the late backward
+    if (slot->stash) {
+      slot->stash->flat() = params_.flat();
+    } else {
+      slot->stash = std::make_unique<Params<Scalar>>(params_);
+    }
+  }
   in_flight_.push_back(std::move(slot));
   forward(*in_flight_.back());
 
@@ -155,7 +178,10 @@ std::optional<IterationResult> SegmentPipeline::step(long iteration) {
   // Retire the minibatches that nothing refers to any more.
   const bool folds = dist_.decoupled && k + 1 < K;
   while (!in_flight_.empty() && in_flight_.front()->applied && (!folds || in_flight_.front()->folded))
+  {
+    spare_.push_back(std::move(in_flight_.front()));
     in_flight_.pop_front();
+  }
   return result;
 }
 

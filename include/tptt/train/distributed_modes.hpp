@@ -90,6 +90,9 @@ class SegmentPipeline {
   long next_iteration_ = 0;
   bool drained_ = false;
   std::deque<std::unique_ptr<InFlight>> in_flight_;  // by iteration, oldest first
+  // Retired slots, reused by later minibatches: their buffers keep their sizes, so a steady run
+  // allocates (and page-faults) nothing per iteration.
+  std::vector<std::unique_ptr<InFlight>> spare_;
   MatF predictor_;  // (H × (H+1)) decoupled boundary predictor [P | p]; empty if unused
   long g_updates_ = 0;
   long f_updates_ = 0;
