@@ -343,29 +343,9 @@ IterationResult SegmentPipeline::finish_reduce(InFlight& f) {
   return r;
 }
 
-// As Trainer::apply_updates.
 void SegmentPipeline::apply(const InFlight& f) {
-  const Eigen::Index nf = params_.layout().forward_size();
-  const Eigen::Index ng = params_.layout().feedback_size();
-  auto& theta = params_.flat();
-  VecF g = f.grad.flat();
-  if (config_.algorithm == Algorithm::Bptt) {
-    if (config_.clip_norm > 0) {
-      const double norm = g.head(nf).norm();
-      if (norm > config_.clip_norm) g.head(nf) *= static_cast<Scalar>(config_.clip_norm / norm);
-    }
-    forward_opt_.step(theta.head(nf), g.head(nf), static_cast<Scalar>(config_.lr));
-    ++f_updates_;
-    return;
-  }
-  if (f.did_g) {
-    feedback_opt_.step(theta.tail(ng), g.tail(ng), static_cast<Scalar>(config_.alpha_g));
-    ++g_updates_;
-  }
-  if (f.did_f) {
-    forward_opt_.step(theta.head(nf), g.head(nf), static_cast<Scalar>(config_.alpha_f));
-    ++f_updates_;
-  }
+  VecF g = f.grad.flat();  // clipping scales it; the reduced gradient stays as it arrived
+  apply_phase_updates(config_, {f.did_g, f.did_f}, params_, g, forward_opt_, feedback_opt_, g_updates_, f_updates_);
 }
 
 // Decoupled boundary: the neighbour's real target for minibatch m (sent during its backward

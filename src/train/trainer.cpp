@@ -297,28 +297,33 @@ void Trainer::reduce_feedback_gradient(IterationResult& result, Workspace& ws) {
   result.loss_g = buf[ng];
 }
 
-void Trainer::apply_updates(const IterationResult& result) {
-  const Eigen::Index nf = params_.layout().forward_size();
-  const Eigen::Index ng = params_.layout().feedback_size();
-  auto& theta = params_.flat();
-  auto& g = ws_.grad.flat();
-  if (config_.algorithm == Algorithm::Bptt) {
-    if (config_.clip_norm > 0) {
-      const double norm = g.head(nf).norm();
-      if (norm > config_.clip_norm) g.head(nf) *= static_cast<Scalar>(config_.clip_norm / norm);
+void apply_phase_updates(const TrainConfig& config, Phases phases, Params<Scalar>& params, VecF& grad,
+                         Optimizer& forward_opt, Optimizer& feedback_opt, long& g_updates, long& f_updates) {
+  const Eigen::Index nf = params.layout().forward_size();
+  const Eigen::Index ng = params.layout().feedback_size();
+  auto& theta = params.flat();
+  if (config.algorithm == Algorithm::Bptt) {
+    if (config.clip_norm > 0) {
+      const double norm = grad.head(nf).norm();
+      if (norm > config.clip_norm) grad.head(nf) *= static_cast<Scalar>(config.clip_norm / norm);
     }
-    forward_opt_.step(theta.head(nf), g.head(nf), static_cast<Scalar>(config_.lr));
-    ++f_updates_;
+    forward_opt.step(theta.head(nf), grad.head(nf), static_cast<Scalar>(config.lr));
+    ++f_updates;
     return;
   }
-  if (result.did_g) {
-    feedback_opt_.step(theta.tail(ng), g.tail(ng), static_cast<Scalar>(config_.alpha_g));
-    ++g_updates_;
+  if (phases.g) {
+    feedback_opt.step(theta.tail(ng), grad.tail(ng), static_cast<Scalar>(config.alpha_g));
+    ++g_updates;
   }
-  if (result.did_f) {
-    forward_opt_.step(theta.head(nf), g.head(nf), static_cast<Scalar>(config_.alpha_f));
-    ++f_updates_;
+  if (phases.f) {
+    forward_opt.step(theta.head(nf), grad.head(nf), static_cast<Scalar>(config.alpha_f));
+    ++f_updates;
   }
+}
+
+void Trainer::apply_updates(const IterationResult& result) {
+  apply_phase_updates(config_, {result.did_g, result.did_f}, params_, ws_.grad.flat(), forward_opt_, feedback_opt_,
+                      g_updates_, f_updates_);
 }
 
 PhaseStats Trainer::phase_stats() const {

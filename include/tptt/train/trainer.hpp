@@ -56,6 +56,12 @@ struct Workspace {
   std::vector<float> reduce_buf;   // (|θ| + 3) gradient and the three costs, for one all-reduce
 };
 
+// The optimiser steps of one iteration (SPEC §4): for BPTT one step of θ_F with α (after
+// gradient-norm clipping, which scales `grad`), otherwise a step of θ_G with α_g if the G phase
+// ran and of θ_F with α_f if the F phase ran. Counts the updates it makes.
+void apply_phase_updates(const TrainConfig& config, Phases phases, Params<Scalar>& params, VecF& grad,
+                         Optimizer& forward_opt, Optimizer& feedback_opt, long& g_updates, long& f_updates);
+
 class SegmentPipeline;  // train/distributed_modes.hpp
 
 class Trainer {
