@@ -470,3 +470,11 @@ TEST_CASE("config_to_json: the effective configuration") {
   CHECK(contains(j, R"("algorithm":"tptt")"));
   CHECK(contains(j, R"("alpha_f":0.01)"));
 }
+
+TEST_CASE("parse_train_command: Boost placeholders in names or values are refused, not looped on") {
+  // Found by fuzz_config: Boost 1.74 loops forever formatting an error that quotes them.
+  CHECK_THROWS_AS(parse_train_command({"--x%canonical_option%"}), UsageError);
+  CHECK_THROWS_AS(parse_train_command({"--length=%value%"}), UsageError);
+  TempFile ini("x%canonical_option% = 1\n");
+  CHECK_THROWS_AS(parse_train_command({"--config", ini.str()}), UsageError);
+}

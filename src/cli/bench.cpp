@@ -11,6 +11,7 @@
 #include "cli_commands.hpp"
 #include "tptt/algo/work_count.hpp"
 #include "tptt/core/error.hpp"
+#include "tptt/io/options.hpp"
 #include "tptt/train/trainer.hpp"
 
 namespace po = boost::program_options;
@@ -100,6 +101,7 @@ int run_bench(const std::vector<std::string>& args) {
       ("skip-large", "skip the H = 1024 case")
       ("threads", po::value(&thread_list)->default_value(thread_list), "comma-separated thread counts, e.g. 1,2")
       ("help,h", "this help");
+  reject_boost_placeholders(args);
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(desc).run(), vm);

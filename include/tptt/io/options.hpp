@@ -35,6 +35,12 @@ struct TrainCommand {
 // UsageError (unknown option, bad value, failed validation) or FileError (unreadable config).
 TrainCommand parse_train_command(const std::vector<std::string>& args);
 
+// Throws UsageError if an argument holds one of Boost.Program_options' message placeholders
+// (%value%, …): Boost 1.74 loops forever formatting an error that quotes one. Call it before
+// handing arguments (or a config file's text, with `where` naming it) to Boost.
+void reject_boost_placeholders(const std::vector<std::string>& args);
+void reject_boost_placeholders(const std::string& text, const std::string& where);
+
 // The effective configuration, as stored in the metrics log and printed at start.
 JsonObject config_to_json(const TrainConfig& config);
 
