@@ -299,6 +299,8 @@ TEST_CASE("final_state (evaluation) gives the forward pass's h_T") {
   Problem pr;
   SegmentBuffers<double> seg = pr.forward(pr.p);
   MatD h, scratch;
-  final_state<double>(pr.p, pr.act, pr.X, pr.B, h, scratch);
+  final_state<double>(pr.p, pr.act, pr.X, pr.B, 0, pr.B, h, scratch);
   CHECK((h - seg.block(seg.Hs, pr.T)).cwiseAbs().maxCoeff() < 1e-13);
+  final_state<double>(pr.p, pr.act, pr.X, pr.B, 1, 2, h, scratch);  // sequences 1 and 2 alone
+  CHECK((h - seg.block(seg.Hs, pr.T).middleCols(1, 2)).cwiseAbs().maxCoeff() < 1e-13);
 }

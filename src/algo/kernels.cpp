@@ -1,5 +1,7 @@
 #include "tptt/algo/kernels.hpp"
 
+#include <algorithm>
+
 namespace tptt {
 
 namespace {
@@ -33,10 +35,11 @@ void input_projection(const Params<S>& p, const ConstMatRef<S>& X, SegmentBuffer
 }
 
 template <class S>
-void forward_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg) {
+void forward_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg, int first_step, int end_step) {
   const auto W = p.Whh();
   const auto b = p.bh();
-  for (int j = 1; j <= seg.steps; ++j) {
+  if (end_step < 0) end_step = seg.steps + 1;
+  for (int j = first_step; j < end_step; ++j) {
     auto h = seg.block(seg.Hs, j);
     h = seg.block(seg.U, j - 1).colwise() + b;
     h.noalias() += W * seg.block(seg.Hs, j - 1);
@@ -45,12 +48,13 @@ void forward_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg) 
 }
 
 template <class S>
-void final_state(const Params<S>& p, Activation act, const ConstMatRef<S>& X, int batch, Mat<S>& h, Mat<S>& scratch) {
+void final_state(const Params<S>& p, Activation act, const ConstMatRef<S>& X, int batch, int first, int n, Mat<S>& h,
+                 Mat<S>& scratch) {
   const Eigen::Index steps = X.cols() / batch;
-  h.setZero(p.Whh().rows(), batch);
-  scratch.resize(p.Whh().rows(), batch);
+  h.setZero(p.Whh().rows(), n);
+  scratch.resize(p.Whh().rows(), n);
   for (Eigen::Index t = 0; t < steps; ++t) {
-    scratch.noalias() = p.Wxh() * X.middleCols(t * batch, batch);
+    scratch.noalias() = p.Wxh() * X.middleCols(t * batch + first, n);
     scratch.colwise() += p.bh();
     scratch.noalias() += p.Whh() * h;
     activate_inplace<S>(act, scratch);
@@ -59,10 +63,16 @@ void final_state(const Params<S>& p, Activation act, const ConstMatRef<S>& X, in
 }
 
 template <class S>
-void feedback_of_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg) {
-  seg.Gh = seg.U.colwise() + p.ch();
-  seg.Gh.noalias() += p.Vhh() * seg.states();
-  activate_inplace<S>(act, seg.Gh);
+void feedback_of_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg, int first_chunk, int end_chunk) {
+  if (end_chunk < 0) end_chunk = step_chunks(seg.steps);
+  for (int c = first_chunk; c < end_chunk; ++c) {
+    const int first = c * kStepChunk, count = std::min(kStepChunk, seg.steps - first);  // local steps first+1 ..
+    const Eigen::Index col = static_cast<Eigen::Index>(first) * seg.batch, cols = static_cast<Eigen::Index>(count) * seg.batch;
+    auto g = seg.Gh.middleCols(col, cols);
+    g = seg.U.middleCols(col, cols).colwise() + p.ch();
+    g.noalias() += p.Vhh() * seg.Hs.middleCols(col + seg.batch, cols);
+    activate_inplace<S>(act, g);
+  }
 }
 
 template <class S>
@@ -140,9 +150,10 @@ void backprop_through_time(const Params<S>& p, Activation act, const ConstMatRef
 
 #define TPTT_INSTANTIATE_KERNELS(S)                                                                                  \
   template void input_projection<S>(const Params<S>&, const ConstMatRef<S>&, SegmentBuffers<S>&);                  \
-  template void forward_states<S>(const Params<S>&, Activation, SegmentBuffers<S>&);                               \
-  template void final_state<S>(const Params<S>&, Activation, const ConstMatRef<S>&, int, Mat<S>&, Mat<S>&);  \
-  template void feedback_of_states<S>(const Params<S>&, Activation, SegmentBuffers<S>&);                           \
+  template void forward_states<S>(const Params<S>&, Activation, SegmentBuffers<S>&, int, int);                     \
+  template void final_state<S>(const Params<S>&, Activation, const ConstMatRef<S>&, int, int, int, Mat<S>&,     \
+                               Mat<S>&);                                                                         \
+  template void feedback_of_states<S>(const Params<S>&, Activation, SegmentBuffers<S>&, int, int);                 \
   template void propagate_targets<S>(const Params<S>&, Activation, SegmentBuffers<S>&);                            \
   template S feedback_gradient<S>(const Params<S>&, Activation, const Mat<S>*, SegmentBuffers<S>&, Params<S>&,      \
                                   std::vector<S>*);                                                                 \

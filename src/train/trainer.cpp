@@ -2,9 +2,11 @@
 
 #include <array>
 #include <cmath>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 #include "tptt/algo/kernels.hpp"
 #include "tptt/core/error.hpp"
@@ -100,7 +102,7 @@ Batch Trainer::training_batch(long iteration) const {
 }
 
 void Trainer::forward_segment(const Batch& batch, const SegmentRange& range, const Params<Scalar>& params,
-                              Workspace& ws, MessageTag state_tag) const {
+                              Workspace& ws, MessageTag state_tag, bool with_feedback) const {
   Communicator& comm = comm_;
   const int B = batch.batch;
   ws.seg.resize(config_.hidden, range.steps(), B);
@@ -112,7 +114,51 @@ void Trainer::forward_segment(const Batch& batch, const SegmentRange& range, con
   } else {
     comm.recv(comm.rank() - 1, state_tag, block_span(ws.seg.Hs, 0, B));
   }
-  forward_states<Scalar>(params, config_.activation, ws.seg);
+  if (!with_feedback) {
+    forward_states<Scalar>(params, config_.activation, ws.seg);
+  } else {
+    // G(x_t, h_t) chunk by chunk as the forward pass produces the states: the forward strand
+    // publishes how many steps are done; the other strand claims ready chunks. A chunk is
+    // computed exactly once, by whichever strand claims it, with the same bits. The helper
+    // waits only while the forward strand is running, so one thread alone cannot deadlock:
+    // the forward strand claims whatever is left when it is done.
+    SegmentBuffers<Scalar>& seg = ws.seg;
+    const int chunks = step_chunks(seg.steps);
+    std::atomic<int> steps_done{0}, next_chunk{0};
+    std::atomic<bool> forward_running{false};
+    const auto claim_chunks = [&](bool forward_done) {
+      for (;;) {
+        int c = next_chunk.load();
+        if (c >= chunks) return;
+        const int needed = std::min(seg.steps, (c + 1) * kStepChunk);
+        if (steps_done.load(std::memory_order_acquire) < needed) {
+          if (forward_done || !forward_running.load()) return;
+          std::this_thread::yield();
+          continue;
+        }
+        if (next_chunk.compare_exchange_weak(c, c + 1))
+          feedback_of_states<Scalar>(params, config_.activation, seg, c, c + 1);
+      }
+    };
+    arena_.invoke(
+        [&] {
+          forward_running = true;
+          for (int c = 0; c < chunks; ++c) {
+            const int end = std::min(seg.steps, (c + 1) * kStepChunk);
+            forward_states<Scalar>(params, config_.activation, seg, c * kStepChunk + 1, end + 1);
+            steps_done.store(end, std::memory_order_release);
+          }
+          forward_running = false;
+          claim_chunks(true);
+        },
+        [&] {
+          // The forward strand may not have started yet; if it is queued behind this task on
+          // the same thread it never will while we wait, hence the bound.
+          for (int spins = 0; spins < 2000 && !forward_running.load() && steps_done.load() == 0; ++spins)
+            std::this_thread::yield();
+          claim_chunks(false);
+        });
+  }
   if (comm.rank() + 1 < comm.size())
     comm.send(comm.rank() + 1, state_tag, block_span(ws.seg.Hs, static_cast<Eigen::Index>(range.steps()) * B, B));
 }
@@ -186,7 +232,7 @@ IterationResult Trainer::compute(long iteration, Phases phases, const Params<Sca
   const bool noisy_g = phases.g && config_.noise > 0;
   const bool states_through_g = targets || (phases.g && !noisy_g);  // G(x_t, h_t) is needed
 
-  forward_segment(batch, range, params, ws, state_tag);
+  forward_segment(batch, range, params, ws, state_tag, states_through_g);
   ws.grad.set_zero();
   ws.dh.resize(config_.hidden, B);
   if (last) {
@@ -216,7 +262,6 @@ IterationResult Trainer::compute(long iteration, Phases phases, const Params<Sca
     if (chain) backprop_through_time<Scalar>(params, config_.activation, X, bptt, seg, ws.dh, ws.grad);
   };
   const auto target_strand = [&] {
-    if (states_through_g) feedback_of_states<Scalar>(params, config_.activation, seg);
     arena_.invoke(
         [&] {
           if (!targets) return;
@@ -444,11 +489,19 @@ ValidationResult Trainer::validate(int length) {
     const int size = std::min(config_.validation_batch, config_.validation_samples - v * config_.validation_batch);
     CounterRng rng(config_.seed, RngPurpose::ValidationData, static_cast<std::uint64_t>(v));
     const Batch batch = generate_batch(config_.task, length, size, rng);
-    MatF h, scratch, y;  // (H × size), (H × size), (O × size)
-    final_state<Scalar>(params_, config_.activation, batch.X, size, h, scratch);
-    output_forward<Scalar>(params_, output_kind_, h, y);
-    per_batch[i] = {static_cast<double>(count_errors<Scalar>(output_kind_, y, batch.Y)),
-                    summed_loss<Scalar>(output_kind_, y, batch.Y), static_cast<double>(size)};
+    // Chunks of at most kChunk sequences keep the two state buffers in a core's L2 cache.
+    constexpr int kChunk = 250;
+    MatF h, scratch, y;  // (H × chunk), (H × chunk), (O × chunk)
+    std::array<double, 3> sums{0, 0, static_cast<double>(size)};
+    for (int first = 0; first < size; first += kChunk) {
+      const int n = std::min(kChunk, size - first);
+      final_state<Scalar>(params_, config_.activation, batch.X, size, first, n, h, scratch);
+      output_forward<Scalar>(params_, output_kind_, h, y);
+      const auto targets = batch.Y.middleCols(first, n);
+      sums[0] += count_errors<Scalar>(output_kind_, y, targets);
+      sums[1] += summed_loss<Scalar>(output_kind_, y, targets);
+    }
+    per_batch[i] = sums;
   };
   arena_.for_each_index(mine.size(), evaluate);
   double sums[3] = {0, 0, 0};

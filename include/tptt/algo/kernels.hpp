@@ -18,17 +18,28 @@ template <class S>
 void input_projection(const Params<S>& p, const ConstMatRef<S>& X, SegmentBuffers<S>& seg);
 
 // Eq. 1 for t = a..b: h_t = σ(W_xh x_t + W_hh h_{t−1} + b_h). Hs block 0 (h_{a−1}) is set on entry.
+// With a range, only local steps [first_step, end_step) (blocks first_step−1 must be done).
 template <class S>
-void forward_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg);
+void forward_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg, int first_step = 1,
+                    int end_step = -1);
 
-// h_T of whole sequences from h_0 = 0, keeping only two (H × B) state buffers: evaluation of
-// large batches without the (H × (T+1)·B) state history. X: (I × T·B). h receives h_T.
-template <class S>
-void final_state(const Params<S>& p, Activation act, const ConstMatRef<S>& X, int batch, Mat<S>& h, Mat<S>& scratch);
+// G(x_t, h_t) is computed in fixed chunks of kStepChunk steps, whoever computes them and in
+// whatever order, so that it can overlap the forward pass and still give the same bits.
+inline constexpr int kStepChunk = 10;
+inline int step_chunks(int steps) { return (steps + kStepChunk - 1) / kStepChunk; }
 
-// Eq. 7 on the forward states: Gh block j−1 = G(x_t, h_t) = σ(W_xh x_t + V_hh h_t + c_h), one product.
+// h_T of whole sequences from h_0 = 0, keeping only two (H × n) state buffers: evaluation of
+// large batches without the (H × (T+1)·B) state history. X: (I × T·B) holds a batch of B
+// sequences; this runs sequences [first, first + n) of it. h receives their h_T (H × n).
 template <class S>
-void feedback_of_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg);
+void final_state(const Params<S>& p, Activation act, const ConstMatRef<S>& X, int batch, int first, int n, Mat<S>& h,
+                 Mat<S>& scratch);
+
+// Eq. 7 on the forward states: Gh block j−1 = G(x_t, h_t) = σ(W_xh x_t + V_hh h_t + c_h), one
+// product per chunk of kStepChunk steps; chunks [first_chunk, end_chunk) (all by default).
+template <class S>
+void feedback_of_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg, int first_chunk = 0,
+                        int end_chunk = -1);
 
 // Eq. 8 from t = b−1 down to a−1: ĥ_{t} = h_t − G(x_{t+1}, h_{t+1}) + G(x_{t+1}, ĥ_{t+1}).
 // Ht block n (ĥ_b) is set on entry; Gh must hold feedback_of_states with the same V_hh, c_h.

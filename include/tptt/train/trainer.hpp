@@ -104,8 +104,10 @@ class Trainer {
   // run it at the same time.
   IterationResult compute(long iteration, Phases phases, const Params<Scalar>& params, Workspace& ws,
                           MessageTag state_tag = MessageTag::State);
+  // Input projection, h_{a−1} from rank k−1, the forward pass, h_b to rank k+1; with_feedback
+  // also computes G(x_t, h_t) (Gh), overlapped with the forward pass when threads allow.
   void forward_segment(const Batch& batch, const SegmentRange& range, const Params<Scalar>& params, Workspace& ws,
-                       MessageTag state_tag) const;
+                       MessageTag state_tag, bool with_feedback) const;
   void reduce_feedback_gradient(IterationResult& result, Workspace& ws);
   void fill_noise(long iteration, const SegmentRange& range, Workspace& ws) const;
   void reduce_across_ranks(IterationResult& result, Workspace& ws);
