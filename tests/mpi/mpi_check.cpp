@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "small_config.hpp"
 #include "tptt/comm/inprocess_communicator.hpp"
 #include "tptt/comm/mpi_communicator.hpp"
 #include "tptt/core/error.hpp"
@@ -93,21 +94,6 @@ void check_communicator(MpiCommunicator& comm) {
   expect(blocking == bufs[0], "blocking and non-blocking all-reduce agree", comm);
 }
 
-TrainConfig small_config(Algorithm algorithm) {
-  TrainConfig c;
-  c.task = TaskKind::Temporal;
-  c.length = 13;
-  c.batch = 6;
-  c.hidden = 16;
-  c.algorithm = algorithm;
-  c.lr = 0.01;
-  c.alpha_f = algorithm == Algorithm::TpttHx ? 0.2 : 0.01;
-  c.alpha_g = 0.01;
-  c.validation_samples = 30;
-  c.validation_batch = 10;
-  c.progress = false;
-  return c;
-}
 
 struct Case {
   std::string name;
@@ -140,13 +126,13 @@ void check_modes(MpiCommunicator& comm) {
     return x;
   };
   std::vector<Case> cases = {
-      {"trainer exact tptt", small_config(Algorithm::Tptt), {}, true},
-      {"exact bptt", small_config(Algorithm::Bptt), mode(SyncMode::Exact, 0, 1, false)},
-      {"pipelined M=3 tptt", small_config(Algorithm::Tptt), mode(SyncMode::Pipelined, 0, 3, false)},
-      {"stale S=1 bptt", small_config(Algorithm::Bptt), mode(SyncMode::Stale, 1, 1, false)},
-      {"stale S=2 tptt", small_config(Algorithm::Tptt), mode(SyncMode::Stale, 2, 1, false)},
-      {"stale S=3 M=2 tptt_hx", small_config(Algorithm::TpttHx), mode(SyncMode::Stale, 3, 2, false)},
-      {"decoupled S=1 tptt_hx", small_config(Algorithm::TpttHx), mode(SyncMode::Stale, 1, 1, true)},
+      {"trainer exact tptt", testing::small_config(Algorithm::Tptt, 6), {}, true},
+      {"exact bptt", testing::small_config(Algorithm::Bptt, 6), mode(SyncMode::Exact, 0, 1, false)},
+      {"pipelined M=3 tptt", testing::small_config(Algorithm::Tptt, 6), mode(SyncMode::Pipelined, 0, 3, false)},
+      {"stale S=1 bptt", testing::small_config(Algorithm::Bptt, 6), mode(SyncMode::Stale, 1, 1, false)},
+      {"stale S=2 tptt", testing::small_config(Algorithm::Tptt, 6), mode(SyncMode::Stale, 2, 1, false)},
+      {"stale S=3 M=2 tptt_hx", testing::small_config(Algorithm::TpttHx, 6), mode(SyncMode::Stale, 3, 2, false)},
+      {"decoupled S=1 tptt_hx", testing::small_config(Algorithm::TpttHx, 6), mode(SyncMode::Stale, 1, 1, true)},
   };
   const int K = comm.size();
   constexpr int kIterations = 25;

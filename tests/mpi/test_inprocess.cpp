@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "small_config.hpp"
 #include "tptt/comm/fault_injection.hpp"
 #include "tptt/comm/inprocess_communicator.hpp"
 #include "tptt/core/error.hpp"
@@ -141,21 +142,6 @@ struct RunTrace {
   std::uint64_t hash = 0;
 };
 
-TrainConfig small_config(Algorithm algorithm, TaskKind task = TaskKind::Temporal, int length = 13) {
-  TrainConfig c;
-  c.task = task;
-  c.length = length;
-  c.batch = 4;
-  c.hidden = 16;
-  c.algorithm = algorithm;
-  c.lr = 0.01;
-  c.alpha_f = algorithm == Algorithm::TpttHx ? 0.2 : 0.01;
-  c.alpha_g = 0.01;
-  c.validation_samples = 30;
-  c.validation_batch = 10;
-  c.progress = false;
-  return c;
-}
 
 // Runs `iterations` steps over K in-process segments; returns rank 0's trace and checks
 // that all ranks end with bitwise identical parameters.
@@ -223,7 +209,7 @@ void check_same_run(const TrainConfig& config, const RunTrace& one, const RunTra
 TEST_CASE("exact mode: K = 2, 3, 4 in-process segments give the one-segment result") {
   constexpr int kIterations = 20;
   for (Algorithm algorithm : {Algorithm::Bptt, Algorithm::Tptt, Algorithm::TpttHx}) {
-    const TrainConfig config = small_config(algorithm);  // T = 13: not divisible by 2, 3 or 4
+    const TrainConfig config = testing::small_config(algorithm);  // T = 13: not divisible by 2, 3 or 4
     const RunTrace one = run_segments(config, 1, kIterations);
     CHECK(one.params.allFinite());
     for (int K : {2, 3, 4}) {
@@ -238,29 +224,29 @@ TEST_CASE("exact mode: varying lengths, the adding task, noise and the random sc
   constexpr int kIterations = 20;
   std::vector<std::pair<std::string, TrainConfig>> cases;
   {
-    TrainConfig c = small_config(Algorithm::Tptt);
+    TrainConfig c = testing::small_config(Algorithm::Tptt);
     c.min_length = 10;  // T drawn per minibatch: the segments are recomputed each iteration
     c.max_length = 14;
     cases.emplace_back("length range 10..14", c);
   }
   {
-    TrainConfig c = small_config(Algorithm::TpttHx, TaskKind::Adding, 11);  // l = 11 + rand(1)
+    TrainConfig c = testing::small_config(Algorithm::TpttHx, 4, TaskKind::Adding, 11);  // l = 11 + rand(1)
     c.alpha_i = 0.5;
     cases.emplace_back("adding", c);
   }
   {
-    TrainConfig c = small_config(Algorithm::Tptt);
+    TrainConfig c = testing::small_config(Algorithm::Tptt);
     c.noise = 0.1;  // ε per global step: the same for any segmentation
     cases.emplace_back("noise 0.1", c);
   }
   {
-    TrainConfig c = small_config(Algorithm::TpttHx);
+    TrainConfig c = testing::small_config(Algorithm::TpttHx);
     c.schedule = Schedule::Random;
     c.p_g = 0.5;
     cases.emplace_back("random schedule", c);
   }
   {
-    TrainConfig c = small_config(Algorithm::Bptt, TaskKind::Adding, 12);
+    TrainConfig c = testing::small_config(Algorithm::Bptt, 4, TaskKind::Adding, 12);
     c.clip_norm = 0.5;  // clipping sees the all-reduced gradient
     cases.emplace_back("bptt adding clipped", c);
   }
@@ -275,14 +261,14 @@ TEST_CASE("exact mode: varying lengths, the adding task, noise and the random sc
 }
 
 TEST_CASE("exact mode: repeated K-segment runs are bitwise identical") {
-  const TrainConfig config = small_config(Algorithm::Tptt);
+  const TrainConfig config = testing::small_config(Algorithm::Tptt);
   const RunTrace a = run_segments(config, 3, 10);
   const RunTrace b = run_segments(config, 3, 10);
   CHECK(a.hash == b.hash);
 }
 
 TEST_CASE("K > T is refused with a UsageError on every rank") {
-  TrainConfig config = small_config(Algorithm::Tptt);
+  TrainConfig config = testing::small_config(Algorithm::Tptt);
   config.task = TaskKind::Perm;
   config.length = 3;
   std::atomic<int> refused{0};
@@ -297,7 +283,7 @@ TEST_CASE("K > T is refused with a UsageError on every rank") {
 }
 
 TEST_CASE("fault injection: the failing rank's error surfaces, no rank hangs") {
-  const TrainConfig config = small_config(Algorithm::Tptt);
+  const TrainConfig config = testing::small_config(Algorithm::Tptt);
   const auto start = std::chrono::steady_clock::now();
   CHECK_THROWS_WITH_AS(InProcessHub::run(3,
                                          [&](Communicator& comm) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "small_config.hpp"
 #include "tptt/comm/fault_injection.hpp"
 #include "tptt/comm/inprocess_communicator.hpp"
 #include "tptt/core/error.hpp"
@@ -27,21 +28,6 @@ struct Trace {
   long g_updates = 0, f_updates = 0;
 };
 
-TrainConfig config_for(Algorithm algorithm, int batch = 4) {
-  TrainConfig c;
-  c.task = TaskKind::Temporal;
-  c.length = 13;
-  c.batch = batch;
-  c.hidden = 16;
-  c.algorithm = algorithm;
-  c.lr = 0.01;
-  c.alpha_f = algorithm == Algorithm::TpttHx ? 0.2 : 0.01;
-  c.alpha_g = 0.01;
-  c.validation_samples = 30;
-  c.validation_batch = 10;
-  c.progress = false;
-  return c;
-}
 
 DistributedConfig mode(SyncMode sync, int S = 0, int M = 1, bool decoupled = false) {
   DistributedConfig d;
@@ -119,7 +105,7 @@ constexpr Algorithm kAlgorithms[] = {Algorithm::Bptt, Algorithm::Tptt, Algorithm
 
 TEST_CASE("modes: the pipeline in exact mode is the Trainer, bit for bit") {
   for (Algorithm a : kAlgorithms) {
-    const TrainConfig c = config_for(a);
+    const TrainConfig c = testing::small_config(a);
     for (int K : {1, 3}) {
       CAPTURE(to_string(a));
       CAPTURE(K);
@@ -133,7 +119,7 @@ TEST_CASE("modes: the pipeline in exact mode is the Trainer, bit for bit") {
 
 TEST_CASE("modes: pipelined (M micro-batches) gives the exact result for K = 1..4") {
   for (Algorithm a : kAlgorithms) {
-    const TrainConfig c = config_for(a, 6);
+    const TrainConfig c = testing::small_config(a, 6);
     const Trace exact = run_trainer(c, 1, 20);
     for (int M : {2, 3, 4}) {  // 6 columns: 3×2, 2×3, and 2+2+1+1
       for (int K : {1, 2, 3, 4}) {
@@ -149,23 +135,23 @@ TEST_CASE("modes: pipelined (M micro-batches) gives the exact result for K = 1..
 TEST_CASE("modes: pipelined with noise, the random schedule, clipping and varying lengths") {
   std::vector<std::pair<std::string, TrainConfig>> cases;
   {
-    TrainConfig c = config_for(Algorithm::Tptt, 5);
+    TrainConfig c = testing::small_config(Algorithm::Tptt, 5);
     c.noise = 0.1;
     cases.emplace_back("noise", c);
   }
   {
-    TrainConfig c = config_for(Algorithm::TpttHx, 5);
+    TrainConfig c = testing::small_config(Algorithm::TpttHx, 5);
     c.schedule = Schedule::Random;
     c.p_g = 0.5;
     cases.emplace_back("random schedule", c);
   }
   {
-    TrainConfig c = config_for(Algorithm::Bptt, 5);
+    TrainConfig c = testing::small_config(Algorithm::Bptt, 5);
     c.clip_norm = 0.5;
     cases.emplace_back("clipped bptt", c);
   }
   {
-    TrainConfig c = config_for(Algorithm::Tptt, 5);
+    TrainConfig c = testing::small_config(Algorithm::Tptt, 5);
     c.min_length = 10;
     c.max_length = 14;
     cases.emplace_back("length range", c);
@@ -180,7 +166,7 @@ TEST_CASE("modes: pipelined with noise, the random schedule, clipping and varyin
 
 TEST_CASE("modes: stale(0) is exact; stale(S) is the same delayed-SGD run for every K") {
   for (Algorithm a : kAlgorithms) {
-    const TrainConfig c = config_for(a);
+    const TrainConfig c = testing::small_config(a);
     CAPTURE(to_string(a));
     const Trace exact = run_trainer(c, 3, 20);
     const Trace stale0 = run_pipeline(c, mode(SyncMode::Stale, 0), 3, 20);
@@ -202,7 +188,7 @@ TEST_CASE("modes: stale(0) is exact; stale(S) is the same delayed-SGD run for ev
 }
 
 TEST_CASE("modes: stale runs are reproducible and combine with micro-batches") {
-  const TrainConfig c = config_for(Algorithm::Tptt, 6);
+  const TrainConfig c = testing::small_config(Algorithm::Tptt, 6);
   const Trace a = run_pipeline(c, mode(SyncMode::Stale, 2), 4, 25);
   const Trace b = run_pipeline(c, mode(SyncMode::Stale, 2), 4, 25);
   CHECK(a.hash == b.hash);
@@ -211,7 +197,7 @@ TEST_CASE("modes: stale runs are reproducible and combine with micro-batches") {
 }
 
 TEST_CASE("modes: decoupled boundaries") {
-  const TrainConfig c = config_for(Algorithm::TpttHx);
+  const TrainConfig c = testing::small_config(Algorithm::TpttHx);
   // One segment has no boundary to predict: decoupled is exact.
   CHECK(run_pipeline(c, mode(SyncMode::Exact, 0, 1, true), 1, 15).hash == run_trainer(c, 1, 15).hash);
   for (int S : {0, 1}) {
@@ -230,7 +216,7 @@ TEST_CASE("modes: decoupled boundaries") {
 }
 
 TEST_CASE("modes: bad combinations are usage errors") {
-  const TrainConfig c = config_for(Algorithm::Tptt);
+  const TrainConfig c = testing::small_config(Algorithm::Tptt);
   CHECK_THROWS_AS(mode(SyncMode::Exact, 1).validate(c), UsageError);
   CHECK_THROWS_AS(mode(SyncMode::Exact, 0, 2).validate(c), UsageError);
   CHECK_THROWS_AS(mode(SyncMode::Pipelined, 0, 1).validate(c), UsageError);
@@ -244,7 +230,7 @@ TEST_CASE("modes: bad combinations are usage errors") {
 
 TEST_CASE("modes: a rank that fails in stale mode ends the run, no rank hangs") {
   using namespace std::chrono_literals;
-  const TrainConfig c = config_for(Algorithm::TpttHx);
+  const TrainConfig c = testing::small_config(Algorithm::TpttHx);
   const auto start = std::chrono::steady_clock::now();
   CHECK_THROWS_WITH_AS(InProcessHub::run(4,
                                          [&](Communicator& comm) {

@@ -1,0 +1,25 @@
+#pragma once
+// The small training configuration the multi-segment tests share: T = 13 (not divisible by
+// 2, 3 or 4), H = 16, a tiny validation set, so that a run of K segments takes milliseconds.
+#include "tptt/train/config.hpp"
+
+namespace tptt::testing {
+
+inline TrainConfig small_config(Algorithm algorithm, int batch = 4, TaskKind task = TaskKind::Temporal,
+                                int length = 13) {
+  TrainConfig c;
+  c.task = task;
+  c.length = length;
+  c.batch = batch;
+  c.hidden = 16;
+  c.algorithm = algorithm;
+  c.lr = 0.01;
+  c.alpha_f = algorithm == Algorithm::TpttHx ? 0.2 : 0.01;
+  c.alpha_g = 0.01;
+  c.validation_samples = 30;
+  c.validation_batch = 10;
+  c.progress = false;
+  return c;
+}
+
+}  // namespace tptt::testing
