@@ -1,8 +1,8 @@
 #include "tptt/train/trainer.hpp"
 
 #include <array>
-#include <cmath>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -29,8 +29,8 @@ const TrainConfig& validated(const TrainConfig& config) {
 
 }  // namespace
 
-// Concurrent schedule: the G phase runs as a long-lived strand on a thread of its own (its
-// kernels as oneTBB work in an arena of its own), on its own replica (own θ_G, a snapshot of
+// Concurrent schedule: the G phase runs as a long-lived strand on a thread of its own (the
+// parallel parts of its kernels as oneTBB tasks), on its own replica (own θ_G, a snapshot of
 // θ_F), while the protocol's iterations run F updates.
 // The two exchange whole snapshots under a mutex — never a torn read. The G loop makes
 // p_G/(1−p_G) G updates per F update: it waits when it is one update ahead of that share,
@@ -50,9 +50,9 @@ struct Trainer::Concurrent {
         published_f(initial.flat().head(initial.layout().forward_size())),
         published_g(initial.flat().tail(initial.layout().feedback_size())) {}
 
-  double ratio;                 // G updates per F update
-  BackgroundTask g_task;        // runs feedback_loop()
-  Params<Scalar> g_params;        // the G loop's replica
+  double ratio;             // G updates per F update
+  BackgroundTask g_task;    // runs feedback_loop()
+  Params<Scalar> g_params;  // the G loop's replica
   Workspace ws;
 
   std::mutex mutex;
