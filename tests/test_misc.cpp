@@ -477,4 +477,7 @@ TEST_CASE("parse_train_command: Boost placeholders in names or values are refuse
   CHECK_THROWS_AS(parse_train_command({"--length=%value%"}), UsageError);
   TempFile ini("x%canonical_option% = 1\n");
   CHECK_THROWS_AS(parse_train_command({"--config", ini.str()}), UsageError);
+  TempFile line("x%invalid_line%\n");
+  CHECK_THROWS_AS(parse_train_command({"--config", line.str()}), UsageError);
+  CHECK(parse_train_command({"--log", "out/100%.jsonl"}).config.log_path == "out/100%.jsonl");  // a lone % is fine
 }

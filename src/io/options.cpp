@@ -1,6 +1,7 @@
 #include "tptt/io/options.hpp"
 
 #include <boost/program_options.hpp>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -82,13 +83,19 @@ po::options_description describe_options(TrainConfig& c, RunOptions& run, RawOpt
 
 }  // namespace
 
-// Boost.Program_options 1.74 substitutes these placeholders into its error messages in a loop
-// that never ends when the substituted text holds a placeholder itself (found by fuzzing,
-// fuzz/findings/README.md). No option name or value needs them, so they are refused first.
+// Boost.Program_options 1.74 substitutes placeholders such as %value% into its error
+// messages in a loop that never ends when the substituted text holds a placeholder itself
+// (found by fuzzing, fuzz/findings/README.md). No option name or value needs one, so any
+// %name% (lower-case letters and '_') is refused first — whichever placeholders a Boost
+// version uses.
 void reject_boost_placeholders(const std::string& text, const std::string& where) {
-  for (const char* token : {"%canonical_option%", "%option%", "%value%", "%prefix%", "%original_token%"})
-    if (text.find(token) != std::string::npos)
-      throw UsageError(where + ": '" + token + "' is not allowed in an option name or value");
+  for (std::size_t open = text.find('%'); open != std::string::npos; open = text.find('%', open + 1)) {
+    std::size_t end = open + 1;
+    while (end < text.size() && (std::islower(static_cast<unsigned char>(text[end])) || text[end] == '_')) ++end;
+    if (end > open + 1 && end < text.size() && text[end] == '%')
+      throw UsageError(where + ": '" + text.substr(open, end - open + 1) +
+                       "' is not allowed in an option name or value");
+  }
 }
 
 void reject_boost_placeholders(const std::vector<std::string>& args) {
