@@ -1,8 +1,9 @@
 // libFuzzer target: the config-file parser of `tptt train` (io/options.hpp), i.e.
 // parse_train_command({"--config", <file holding the input>}). Bad input must end in
 // UsageError or FileError; anything else (a crash, another exception type escaping, a
-// sanitizer report) is a finding. Finding 1 (fuzz/findings/README.md: a Boost placeholder in
-// an option name or value hung the parser) is fixed; its inputs are seeds of the corpus.
+// sanitizer report) is a finding. Findings 1 and 2 (fuzz/findings/README.md: a Boost
+// placeholder in an option name, value or config line hung the parser) are fixed; their
+// inputs are seeds of the corpus (fuzz/corpus/config/regression-*.ini).
 #include <fcntl.h>
 #include <unistd.h>
 
