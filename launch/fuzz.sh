@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets (fuzz/, clang + ASan + UBSan) in build-fuzz/ and runs each for
 # a fixed number of executions from its seed corpus, then prints executions, seconds and
 # findings per target. Usage:
-#   launch/fuzz.sh [RUNS] [TARGET...]        RUNS default 1000000; TARGET: checkpoint, config
+#   launch/fuzz.sh [RUNS] [TARGET...]        RUNS default 1000000; TARGET: checkpoint, config, idx
 # Environment: FUZZ_BUILD_DIR (build-fuzz), JOBS (2), FUZZ_MAX_LEN (4096), FUZZ_TIMEOUT
 # (seconds per input before it counts as a hang, 60: generous, for a loaded machine), FUZZ_NICE (5).
 # New corpus entries go to $FUZZ_BUILD_DIR/corpus/<target>/ (fuzz/corpus/<target>/ holds the
@@ -15,7 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RUNS=${1:-1000000}
 shift || true
 TARGETS=("$@")
-[[ ${#TARGETS[@]} -eq 0 ]] && TARGETS=(checkpoint config)
+[[ ${#TARGETS[@]} -eq 0 ]] && TARGETS=(checkpoint config idx)
 BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
 JOBS=${JOBS:-2}
 MAX_LEN=${FUZZ_MAX_LEN:-4096}

@@ -7,6 +7,12 @@
 #   launch/plot.sh norms LOG... -o norms.png
 #   launch/plot.sh csv-table out/ablation/runs.csv
 #   launch/plot.sh fig8 out/ablation/runs.csv --out-dir out/ablation
+#   launch/plot.sh curves LOG... -o curves.png       # train cost + validation error
+#   launch/plot.sh fig3 LOG... -o fig3.png           # update norms + rho, cost (paper Fig. 3)
+#   launch/plot.sh angle LOG... -o angle.png         # TPTT vs BPTT dW_hh angle (Fig. 5; --diagnostics logs)
+#   launch/plot.sh layers LOG... -o layers.png       # per-step G/F losses (Fig. 6; --diagnostics logs)
+#   launch/plot.sh tmax curriculum.csv --paper       # t_max bars (columns task,algorithm,t_max[,paper_t_max])
+#   launch/plot.sh all LOG... [CSV] --out-dir DIR    # every figure the inputs support
 #
 # `launch/plot.sh SUBCOMMAND --help` lists the options. Environment: PYTHON (the interpreter to
 # try first; default python3).

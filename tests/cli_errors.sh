@@ -58,6 +58,16 @@ expect 2 "p-g"               train --p-g 2
 expect 2 "p-g"               train --schedule random --p-g 2
 expect 2 "frobnicate"        frobnicate
 
+# Sequential MNIST: --data-dir is required, the length is fixed, a damaged IDX file is a bad
+# file (exit 3) named in the message. The image file's header promises 60,000 images of 28x28
+# but holds 2 bytes of them.
+mkdir -p "$WORK/mnist"
+printf '\x00\x00\x08\x03\x00\x00\xea\x60\x00\x00\x00\x1c\x00\x00\x00\x1c\x01\x02' \
+  >"$WORK/mnist/train-images-idx3-ubyte"
+expect 2 "data-dir"          train --task mnist
+expect 2 "length"            train --task mnist --data-dir "$WORK/mnist" --length 100
+expect 3 "$WORK/mnist/train-images-idx3-ubyte" train --task mnist --data-dir "$WORK/mnist" --max-iterations 1
+
 # No command at all: usage on stderr, exit 2.
 cases=$((cases + 1))
 rc=0
@@ -90,6 +100,66 @@ else
   failures=$((failures + 1))
   echo "FAIL: tptt train --help exited $rc"
 fi
+
+# The experiment commands: their own options and a bad grid are usage errors naming the
+# option (and the grid key); a missing or damaged model and an unusable --out are bad files.
+# No result directory is created by a refused command.
+exp_out="$WORK/exp-out"
+expect 2 "--out"             curriculum --task temporal
+expect 2 "--start"           curriculum --out "$exp_out" --start 0
+expect 2 "--length"          curriculum --out "$exp_out" -T 30
+expect 2 "frobnicate"        curriculum --out "$exp_out" --frobnicate
+expect 2 "--out"             sweep --grid "alpha_f=0.1,0.01"
+expect 2 "--grid"            sweep --out "$exp_out"
+expect 2 "--grid: 'alpha_f' has no '='" sweep --grid "alpha_f" --out "$exp_out"
+expect 2 "unknown key 'wibble'" sweep --grid "alpha_f=0.1;wibble=1,2" --out "$exp_out"
+expect 2 "alpha_f=abc"       sweep --grid "alpha_f=0.1,abc" --out "$exp_out"
+expect 2 "alpha_g=-1"        sweep --grid "alpha_g=-1" --out "$exp_out"
+expect 2 "--seeds"           sweep --grid "alpha_f=0.1" --seeds 1,x --out "$exp_out"
+expect 2 "--model"           eval --length 20
+expect 3 "missing.ckpt"      eval --model "$WORK/missing.ckpt"
+head -c 300 /dev/urandom >"$WORK/corrupt.ckpt"
+expect 3 "corrupt.ckpt"      eval --model "$WORK/corrupt.ckpt"
+cases=$((cases + 1))
+[[ ! -e $exp_out ]] && echo "ok:   refused experiment commands created no --out directory" ||
+  { failures=$((failures + 1)); echo "FAIL: a refused experiment command created $exp_out"; }
+
+# A truncated model file and an --out below a regular file: exit 3 naming the path.
+exp_case() {  # CODE NEEDLE ARGS... (without the --log that expect adds)
+  local code=$1 needle=$2
+  shift 2
+  cases=$((cases + 1))
+  local rc=0
+  timeout 120 "$TPTT" "$@" >"$WORK/stdout" 2>"$WORK/stderr" || rc=$?
+  if [[ $rc -eq $code ]] && grep -qF -- "$needle" "$WORK/stderr" && [[ ! -s "$WORK/stdout" ]]; then
+    echo "ok:   tptt $*  ->  $rc: $(head -n 1 "$WORK/stderr")"
+  else
+    failures=$((failures + 1))
+    echo "FAIL: tptt $*: exit $rc, expected $code naming '$needle'; stderr: $(head -c 400 "$WORK/stderr")"
+  fi
+}
+if "$TPTT" train --no-progress -H 4 --max-iterations 2 --check-every 1 --validation-samples 10 \
+    --checkpoint "$WORK/model.ckpt" >/dev/null 2>&1; then
+  head -c 200 "$WORK/model.ckpt" >"$WORK/truncated.ckpt"
+  exp_case 3 "truncated.ckpt" eval --model "$WORK/truncated.ckpt"
+fi
+touch "$WORK/a_file"
+exp_case 3 "$WORK/a_file/out" sweep --grid "alpha_f=0.1" --max-iterations 1 --out "$WORK/a_file/out"
+exp_case 3 "$WORK/a_file/out" curriculum --max-iterations 1 --out "$WORK/a_file/out"
+
+# --help of each experiment command: its own options and the train options.
+for help_case in "curriculum --out" "sweep --grid" "eval --model"; do
+  read -r help_command help_option <<<"$help_case"
+  cases=$((cases + 1))
+  rc=0
+  "$TPTT" "$help_command" --help >"$WORK/stdout" 2>"$WORK/stderr" || rc=$?
+  if [[ $rc -eq 0 ]] && grep -q -- "$help_option" "$WORK/stdout" && grep -q -- "--alpha-f" "$WORK/stdout"; then
+    echo "ok:   tptt $help_command --help  ->  0"
+  else
+    failures=$((failures + 1))
+    echo "FAIL: tptt $help_command --help exited $rc"
+  fi
+done
 
 echo "$((cases - failures))/$cases cases passed"
 [[ $failures -eq 0 ]]

@@ -7,6 +7,7 @@
 #include "tptt/comm/inprocess_communicator.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/train/protocol.hpp"
+#include "tptt/train/trainer.hpp"
 
 using namespace tptt;
 
@@ -102,7 +103,9 @@ TEST_CASE("concurrent schedule: the G loop runs beside the F iterations at the p
     CHECK(s.g_updates <= static_cast<long>(ratio * 60 + 1.0 + 1e-9));
     CHECK(s.g_updates >= static_cast<long>(ratio * (60 - 2) - 1.0 - 1e-9));
     CHECK(s.f_staleness_max >= 0);
-    CHECK(s.g_staleness_max <= 3);
+    // The G loop starts an update once g < ratio·v_F + 1, and F runs on while
+    // ratio·(v_F − 2) < g + 1: at most 2/ratio + 2 F updates (strictly fewer) land meanwhile.
+    CHECK(s.g_staleness_max < static_cast<long>(2 / ratio + 2 + 1e-9));
   }
 }
 

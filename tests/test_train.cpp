@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "tptt/train/protocol.hpp"
+#include "tptt/train/trainer.hpp"
 
 using namespace tptt;
 

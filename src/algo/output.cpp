@@ -5,9 +5,10 @@
 namespace tptt {
 
 template <class S>
-void output_forward(const Params<S>& p, OutputKind kind, const ConstMatRef<S>& hT, Mat<S>& y) {
-  y = p.Why() * hT;
-  y.colwise() += p.by();
+void output_forward(const ConstMatRef<S>& Why, const ConstVecRef<S>& by, OutputKind kind, const ConstMatRef<S>& hT,
+                    Mat<S>& y) {
+  y = Why * hT;
+  y.colwise() += by;
   if (kind == OutputKind::Softmax) {
     for (Eigen::Index b = 0; b < y.cols(); ++b) {
       auto col = y.col(b);
@@ -15,6 +16,11 @@ void output_forward(const Params<S>& p, OutputKind kind, const ConstMatRef<S>& h
       col /= col.sum();
     }
   }
+}
+
+template <class S>
+void output_forward(const Params<S>& p, OutputKind kind, const ConstMatRef<S>& hT, Mat<S>& y) {
+  output_forward<S>(p.Why(), p.by(), kind, hT, y);
 }
 
 template <class S>
@@ -26,9 +32,9 @@ double summed_loss(OutputKind kind, const ConstMatRef<S>& y, const ConstMatRef<S
 }
 
 template <class S>
-void output_pass(const Params<S>& p, OutputKind kind, const ConstMatRef<S>& hT, const ConstMatRef<S>& targets,
-                 OutputPass<S>& out) {
-  output_forward(p, kind, hT, out.y);
+void output_pass(const ConstMatRef<S>& Why, const ConstVecRef<S>& by, OutputKind kind, const ConstMatRef<S>& hT,
+                 const ConstMatRef<S>& targets, OutputPass<S>& out) {
+  output_forward<S>(Why, by, kind, hT, out.y);
   const S batch = static_cast<S>(hT.cols());
   out.cost = static_cast<S>(summed_loss<S>(kind, out.y, targets) / batch);
   // softmax+CE: (y − t)/B; linear+SE: 2(y − t)/B.
@@ -36,11 +42,23 @@ void output_pass(const Params<S>& p, OutputKind kind, const ConstMatRef<S>& hT, 
 }
 
 template <class S>
+void output_pass(const Params<S>& p, OutputKind kind, const ConstMatRef<S>& hT, const ConstMatRef<S>& targets,
+                 OutputPass<S>& out) {
+  output_pass<S>(p.Why(), p.by(), kind, hT, targets, out);
+}
+
+template <class S>
+void output_backward(const ConstMatRef<S>& Why, const ConstMatRef<S>& hT, const OutputPass<S>& out, MatRef<S> dWhy,
+                     VecRef<S> dby, MatRef<S> dh) {
+  dWhy.noalias() += out.dlogits * hT.transpose();
+  dby += out.dlogits.rowwise().sum();
+  dh.noalias() = Why.transpose() * out.dlogits;
+}
+
+template <class S>
 void output_backward(const Params<S>& p, const ConstMatRef<S>& hT, const OutputPass<S>& out, Params<S>& grad,
                      MatRef<S> dh) {
-  grad.Why().noalias() += out.dlogits * hT.transpose();
-  grad.by() += out.dlogits.rowwise().sum();
-  dh.noalias() = p.Why().transpose() * out.dlogits;
+  output_backward<S>(p.Why(), hT, out, grad.Why(), grad.by(), dh);
 }
 
 template <class S>
@@ -62,6 +80,12 @@ int count_errors(OutputKind kind, const ConstMatRef<S>& y, const ConstMatRef<S>&
 
 #define TPTT_INSTANTIATE_OUTPUT(S)                                                                                   \
   template void output_forward<S>(const Params<S>&, OutputKind, const ConstMatRef<S>&, Mat<S>&);                     \
+  template void output_forward<S>(const ConstMatRef<S>&, const ConstVecRef<S>&, OutputKind, const ConstMatRef<S>&,    \
+                                  Mat<S>&);                                                                          \
+  template void output_pass<S>(const ConstMatRef<S>&, const ConstVecRef<S>&, OutputKind, const ConstMatRef<S>&,       \
+                               const ConstMatRef<S>&, OutputPass<S>&);                                               \
+  template void output_backward<S>(const ConstMatRef<S>&, const ConstMatRef<S>&, const OutputPass<S>&, MatRef<S>,      \
+                                   VecRef<S>, MatRef<S>);                                                            \
   template double summed_loss<S>(OutputKind, const ConstMatRef<S>&, const ConstMatRef<S>&);                         \
   template void output_pass<S>(const Params<S>&, OutputKind, const ConstMatRef<S>&, const ConstMatRef<S>&,           \
                                OutputPass<S>&);                                                                      \

@@ -13,6 +13,8 @@ double iteration_multiply_adds(Algorithm algorithm, const IterationShape& s) {
       return 6 * recurrent + 2 * input + output;
     case Algorithm::TpttHx:  // as TPTT without the W_hhᵀ chain; ∂W_xh local (eq. 13)
       return 5 * recurrent + 2 * input + output;
+    case Algorithm::Lstm:  // as BPTT with four gate blocks: forward, W_hᵀ chain, ∂W_h; projection and ∂W_x
+      return 12 * recurrent + 8 * input + output;
   }
   return 0;
 }

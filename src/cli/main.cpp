@@ -13,8 +13,11 @@ namespace {
 constexpr const char* kUsage =
     "usage: tptt <command> [options]\n"
     "commands:\n"
-    "  train   train an SRN with bptt, tptt or tptt_hx on a synthetic task\n"
-    "  bench   time one training iteration against the machine's matrix-product roofline\n"
+    "  train       train an SRN with bptt, tptt or tptt_hx on a synthetic task\n"
+    "  bench       time one training iteration against the machine's matrix-product roofline\n"
+    "  curriculum  the depth search of Table 1: the longest T a configuration solves (t_max)\n"
+    "  sweep       a grid of train options x seeds, one run each (dealt over the ranks under mpirun)\n"
+    "  eval        a trained model (tptt train --checkpoint) at any length (Table 4)\n"
     "`tptt <command> --help` lists the command's options.\n";
 
 }  // namespace
@@ -29,6 +32,9 @@ int main(int argc, char** argv) {
   try {
     if (command == "train") return tptt::run_train(args);
     if (command == "bench") return tptt::run_bench(args);
+    if (command == "curriculum") return tptt::run_curriculum(args);
+    if (command == "sweep") return tptt::run_sweep(args);
+    if (command == "eval") return tptt::run_eval(args);
     if (command == "--help" || command == "-h" || command == "help") {
       std::cout << kUsage;
       return 0;

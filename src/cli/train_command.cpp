@@ -9,6 +9,7 @@
 //   messages of the iteration): that rank prints "tptt: rank K: <what>" and calls MPI_Abort
 //   with the code, which ends every rank of the job.
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -16,13 +17,18 @@
 #include <memory>
 #include <optional>
 
+#include <unistd.h>
+
 #include "cli_commands.hpp"
 #include "tptt/comm/fault_injection.hpp"
 #include "tptt/comm/mpi_communicator.hpp"
 #include "tptt/core/error.hpp"
+#include "tptt/core/stop_signal.hpp"
 #include "tptt/io/options.hpp"
 #include "tptt/io/param_file.hpp"
 #include "tptt/io/reporting.hpp"
+#include "tptt/train/checkpointing.hpp"
+#include "tptt/train/diagnostics.hpp"
 #include "tptt/train/distributed_modes.hpp"
 #include "tptt/train/protocol.hpp"
 
@@ -91,6 +97,66 @@ bool replicas_identical(Communicator& comm, std::uint64_t hash) {
   return true;
 }
 
+// Refuses a --checkpoint file that could not be written later (a missing or read-only
+// directory), so that the mistake costs nothing instead of the first checkpoint's work.
+void check_checkpoint_writable(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw FileError("--checkpoint: cannot write '" + path + "': directory '" + dir + "' is missing or not writable");
+}
+
+// Writes checkpoints (rank 0) and turns SIGINT/SIGTERM into a stop agreed by every rank.
+class CheckpointWriter {
+ public:
+  // `resumed_at`: the iteration of the checkpoint this run resumed (−1 for a fresh run).
+  CheckpointWriter(const TrainCommand& cmd, Learner& learner, Communicator& comm, long resumed_at)
+      : cmd_(cmd), learner_(learner), comm_(comm),
+        last_written_(!cmd.run.checkpoint.empty() && cmd.run.checkpoint == cmd.run.resume ? resumed_at : -1) {}
+
+  // ProtocolHooks::after_iteration: true when any rank has been asked to stop. One small
+  // all-reduce per iteration so that every rank stops after the same iteration.
+  bool after_iteration(const ProtocolProgress& p) {
+    double stop = stop_signal() != 0 ? 1.0 : 0.0;
+    if (comm_.size() > 1) comm_.allreduce_sum(std::span<double>(&stop, 1));
+    if (stop > 0 || p.iteration % cmd_.run.checkpoint_every == 0) write(p);
+    return stop > 0;
+  }
+
+  void write(const ProtocolProgress& p) {
+    if (cmd_.run.checkpoint.empty()) return;
+    if (comm_.rank() == 0) write_checkpoint_atomic(cmd_.run.checkpoint, make_training_checkpoint(cmd_, learner_, p));
+    last_written_ = p.iteration;
+  }
+  long last_written() const { return last_written_; }
+
+ private:
+  const TrainCommand& cmd_;
+  Learner& learner_;
+  Communicator& comm_;
+  long last_written_;
+};
+
+// What a user needs to know when a run ends early: how to resume, or what was kept.
+void report_stop(const TrainCommand& cmd, const RunSummary& summary, long last_checkpoint) {
+  const std::string& path = cmd.run.checkpoint;
+  if (summary.reason == StopReason::Interrupted) {
+    std::cerr << "tptt: stopped by " << (stop_signal() == SIGINT ? "SIGINT" : "SIGTERM") << " after iteration "
+              << summary.iterations;
+    if (path.empty())
+      std::cerr << "; no --checkpoint was given, nothing saved\n";
+    else
+      std::cerr << "; checkpoint written to '" << path << "'. Resume with: tptt train --resume " << path
+                << " --checkpoint " << path << "\n";
+  } else if (diverged(summary.reason)) {
+    std::cerr << "tptt: the run diverged (" << to_string(summary.reason) << ") at iteration " << summary.iterations;
+    if (!path.empty() && last_checkpoint >= 0)
+      std::cerr << "; the last good checkpoint '" << path << "' (iteration " << last_checkpoint << ") is kept\n";
+    else
+      std::cerr << "; no checkpoint was written\n";
+  }
+}
+
 }  // namespace
 
 int run_train(const std::vector<std::string>& args) {
@@ -132,7 +198,9 @@ int run_train(const std::vector<std::string>& args) {
 
   // Setup: no communication in here, so every rank reaches the agreement below.
   std::unique_ptr<FaultInjectingCommunicator> faulty;
-  std::unique_ptr<Trainer> trainer;
+  std::unique_ptr<Learner> learner;
+  Trainer* srn = nullptr;  // the learner when it is the SRN Trainer (the distributed modes need it)
+  ProtocolProgress start;  // of the checkpoint when resuming
   std::unique_ptr<SegmentPipeline> pipeline;  // a distributed mode other than plain exact
   std::unique_ptr<MetricsLog> log;
   std::unique_ptr<ProgressLine> progress;
@@ -153,13 +221,18 @@ int run_train(const std::vector<std::string>& args) {
             comm, FaultPlan{run.fail_at_iteration, run.fail_rank, parse_fault_kind(run.fail_kind)});
         trainer_comm = faulty.get();
       }
-      trainer = std::make_unique<Trainer>(cmd.config, *trainer_comm);  // validates; refuses K > T
+      learner = make_learner(cmd.config, *trainer_comm);  // validates; refuses K > T
+      srn = dynamic_cast<Trainer*>(learner.get());
       if (!run.dist.is_plain_exact()) {
         if (cmd.config.schedule == Schedule::Concurrent)
           throw UsageError("--schedule concurrent runs with --sync exact only (its G loop has no pipeline)");
-        pipeline = std::make_unique<SegmentPipeline>(*trainer, run.dist, *trainer_comm);
-        trainer->use_pipeline(pipeline.get());
+        if (!srn) throw UsageError("--sync/--micro-batches/--decoupled: for the SRN algorithms only");
+        pipeline = std::make_unique<SegmentPipeline>(*srn, run.dist, *trainer_comm);
+        srn->use_pipeline(pipeline.get());
       }
+      if (run.diagnostics && !srn) throw UsageError("--diagnostics: for the SRN algorithms (bptt, tptt, tptt_hx) only");
+      if (cmd.resume_from) start = restore_training_checkpoint(*cmd.resume_from, *learner);
+      if (k == 0 && !run.checkpoint.empty()) check_checkpoint_writable(run.checkpoint);
 
       config_json = config_to_json(cmd.config);
       run_json.add("ranks", K).add("mode", run.dist.mode_name());
@@ -169,7 +242,17 @@ int run_train(const std::vector<std::string>& args) {
       const bool writes_log = !cmd.config.log_path.empty() && (k == 0 || run.log_all_ranks);
       if (writes_log) {
         const std::string path = k == 0 ? cmd.config.log_path : cmd.config.log_path + ".rank" + std::to_string(k);
-        log = std::make_unique<MetricsLog>(path, JsonObject().add("config", config_json).add("run", run_json));
+        const JsonObject header = JsonObject().add("config", config_json).add("run", run_json);
+        if (cmd.resume_from)
+          log = std::make_unique<MetricsLog>(
+              path, header, start.iteration,
+              JsonObject().add("resumed", JsonObject()
+                                              .add("iteration", start.iteration)
+                                              .add("from", run.resume)
+                                              .add("config", config_json)
+                                              .add("run", run_json)));
+        else
+          log = std::make_unique<MetricsLog>(path, header);
         observers.push_back(log.get());
       }
       if (k == 0 && !run.save_params.empty()) {
@@ -200,12 +283,30 @@ int run_train(const std::vector<std::string>& args) {
   if (k == 0) {
     std::cerr << "tptt train: " << config_json.str() << "\n";
     if (mpi) std::cerr << "tptt train: run " << run_json.str() << "\n";
+    if (cmd.resume_from) {
+      std::cerr << "tptt train: resuming '" << cmd.run.resume << "' after iteration " << start.iteration << "\n";
+      for (const std::string& change : cmd.changed_on_resume)
+        std::cerr << "tptt train: warning: resumed with a changed option, " << change
+                  << "; the run will differ from an uninterrupted one\n";
+    }
   }
 
   try {
-    const RunSummary summary = run_protocol(*trainer, observers);
+    install_stop_handlers();
+    CheckpointWriter checkpoints(cmd, *learner, comm, cmd.resume_from ? start.iteration : -1);
+    ProtocolHooks hooks;
+    hooks.after_iteration = [&](const ProtocolProgress& p) { return checkpoints.after_iteration(p); };
+    if (cmd.run.diagnostics && (k == 0 || cmd.run.log_all_ranks))  // every rank holds the whole θ: no messages
+      hooks.diagnostics = [&](long iteration) {
+        return compute_diagnostics(cfg, srn->params(), srn->training_batch(iteration)).to_json();
+      };
+    const RunSummary summary = run_protocol(*learner, observers, start, hooks);
     if (pipeline) pipeline->drain();  // in-flight messages and all-reduces, on every rank
-    const VecF& theta = trainer->params().flat();
+    if (!diverged(summary.reason)) {
+      if (checkpoints.last_written() != summary.progress.iteration) checkpoints.write(summary.progress);
+    }
+    if (k == 0) report_stop(cmd, summary, checkpoints.last_written());
+    const VecF& theta = learner->flat_params();
     std::uint64_t hash = 0;
     bool identical = true;
     if (cmd.run.param_hash) {

@@ -12,7 +12,8 @@ TaskKind parse_task(const std::string& name) {
   if (name == "temporal3") return TaskKind::Temporal3;
   if (name == "adding") return TaskKind::Adding;
   if (name == "perm") return TaskKind::Perm;
-  throw UsageError("--task: unknown task '" + name + "' (expected temporal, temporal3, adding or perm)");
+  if (name == "mnist") return TaskKind::Mnist;
+  throw UsageError("--task: unknown task '" + name + "' (expected temporal, temporal3, adding, perm or mnist)");
 }
 
 std::string to_string(TaskKind t) {
@@ -21,6 +22,7 @@ std::string to_string(TaskKind t) {
     case TaskKind::Temporal3: return "temporal3";
     case TaskKind::Adding: return "adding";
     case TaskKind::Perm: return "perm";
+    case TaskKind::Mnist: return "mnist";
   }
   return "?";
 }
@@ -31,6 +33,7 @@ TaskInfo task_info(TaskKind t) {
     case TaskKind::Temporal3: return {6, 8, false, 10};
     case TaskKind::Adding: return {2, 1, true, 10};
     case TaskKind::Perm: return {100, 100, false, 2};     // symbols 0 and L must differ
+    case TaskKind::Mnist: return {1, 10, false, 784, 784};  // one pixel per step, 28×28 pixels
   }
   return {};
 }
@@ -87,6 +90,7 @@ void permutation(int length, int batch, CounterRng& rng, Batch& out) {
 }  // namespace
 
 Batch generate_batch(TaskKind task, int length, int batch, CounterRng& rng) {
+  if (task == TaskKind::Mnist) throw std::logic_error("generate_batch: task mnist reads its batches from MnistTask");
   const TaskInfo info = task_info(task);
   if (length < info.min_length)
     throw UsageError("--length: task " + to_string(task) + " needs a length of at least " +
@@ -102,6 +106,7 @@ Batch generate_batch(TaskKind task, int length, int batch, CounterRng& rng) {
     case TaskKind::Temporal3: temporal_order({1, 3, 6}, length, batch, rng, out); break;
     case TaskKind::Adding: adding(length, batch, rng, out); break;
     case TaskKind::Perm: permutation(length, batch, rng, out); break;
+    case TaskKind::Mnist: break;  // refused above
   }
   return out;
 }

@@ -36,6 +36,31 @@ std::string json_number(double v) {
   return std::string(buf, end);
 }
 
+std::string json_array(std::span<const double> values) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ",";
+    out += json_number(values[i]);
+  }
+  return out + "]";
+}
+
+std::string json_array(std::span<const float> values) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ",";
+    if (!std::isfinite(values[i])) {
+      out += "null";
+      continue;
+    }
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, values[i]);
+    (void)ec;
+    out.append(buf, end);
+  }
+  return out + "]";
+}
+
 void JsonObject::key(std::string_view k) {
   if (!body_.empty()) body_ += ",";
   body_ += json_escape(k);
@@ -67,6 +92,8 @@ JsonObject& JsonObject::add(std::string_view k, std::string_view v) {
   body_ += json_escape(v);
   return *this;
 }
+JsonObject& JsonObject::add(std::string_view k, std::span<const double> values) { return add_raw(k, json_array(values)); }
+JsonObject& JsonObject::add(std::string_view k, std::span<const float> values) { return add_raw(k, json_array(values)); }
 JsonObject& JsonObject::add_null(std::string_view k) {
   key(k);
   body_ += "null";

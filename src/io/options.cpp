@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 #include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -21,12 +22,13 @@ struct RawOptions {
 po::options_description describe_options(TrainConfig& c, RunOptions& run, RawOptions& raw) {
   po::options_description data("Task and data");
   data.add_options()
-      ("task", po::value(&raw.task)->default_value("temporal"), "task: temporal, temporal3, adding, perm")
+      ("task", po::value(&raw.task)->default_value("temporal"), "task: temporal, temporal3, adding, perm, mnist")
       ("length,T", po::value(&c.length)->default_value(c.length), "sequence length L")
       ("min-length", po::value(&c.min_length)->default_value(0), "with --max-length: draw L per minibatch from [min, max]")
       ("max-length", po::value(&c.max_length)->default_value(0), "longest L of the range (0 = fixed --length); validation uses it")
       ("batch,B", po::value(&c.batch)->default_value(c.batch), "minibatch size B")
-      ("seed", po::value(&raw.seed)->default_value(1), "seed: data of iteration n depends on (seed, n) only");
+      ("seed", po::value(&raw.seed)->default_value(1), "seed: data of iteration n depends on (seed, n) only")
+      ("data-dir", po::value(&c.data_dir), "task mnist: directory of the four MNIST IDX files (launch/fetch-mnist.sh)");
   po::options_description model("Model");
   model.add_options()
       ("hidden,H", po::value(&c.hidden)->default_value(c.hidden), "hidden units H")
@@ -35,7 +37,7 @@ po::options_description describe_options(TrainConfig& c, RunOptions& run, RawOpt
       ("init-std", po::value(&c.init_std)->default_value(c.init_std), "standard deviation of --init gaussian");
   po::options_description algo("Algorithm and optimiser");
   algo.add_options()
-      ("algorithm", po::value(&raw.algorithm)->default_value("tptt"), "bptt, tptt (eq. 12 for W_xh) or tptt_hx (eq. 13)")
+      ("algorithm", po::value(&raw.algorithm)->default_value("tptt"), "bptt, tptt (eq. 12 for W_xh), tptt_hx (eq. 13) or lstm (an LSTM trained by BPTT with --lr; one rank)")
       ("optimizer", po::value(&raw.optimizer)->default_value("nesterov"), "nesterov or sgd")
       ("momentum", po::value(&c.momentum)->default_value(c.momentum), "Nesterov momentum mu")
       ("lr", po::value(&c.lr)->default_value(c.lr), "BPTT learning rate alpha")
@@ -60,6 +62,7 @@ po::options_description describe_options(TrainConfig& c, RunOptions& run, RawOpt
   output.add_options()
       ("log", po::value(&c.log_path), "JSON-lines metrics file (one record per check)")
       ("no-progress", "no progress line on stderr")
+      ("diagnostics", "at each check, log the angle between the TPTT and BPTT updates of W_hh (and W_xh for tptt_hx) and the per-step G and F local losses of that iteration's minibatch (SPEC 6, Fig. 5 and 6)")
       ("config", po::value(&raw.config_file), "INI-style file of options (key = value); the command line wins")
       ("help,h", "this help");
   po::options_description dist("Distributed runs (MPI; see docs/distributed.md)");
@@ -76,9 +79,70 @@ po::options_description describe_options(TrainConfig& c, RunOptions& run, RawOpt
       ("fail-at-iteration", po::value(&run.fail_at_iteration)->default_value(-1), "fault test: rank --fail-rank fails at this iteration (0-based; needs more than one rank)")
       ("fail-rank", po::value(&run.fail_rank)->default_value(0), "fault test: the rank that fails")
       ("fail-kind", po::value(&run.fail_kind)->default_value(run.fail_kind), "fault test: throw (an exception) or kill (SIGKILL to itself)");
+  po::options_description ckpt("Checkpoints (docs/reliability.md)");
+  ckpt.add_options()
+      ("checkpoint", po::value(&run.checkpoint), "write a checkpoint to this file (atomically; rank 0) every --checkpoint-every iterations, at the end and on SIGINT/SIGTERM")
+      ("checkpoint-every", po::value(&run.checkpoint_every)->default_value(run.checkpoint_every), "iterations between checkpoints")
+      ("resume", po::value(&run.resume), "continue the run of this checkpoint (its options are the defaults; any K)");
   po::options_description all("tptt train [options]");
-  all.add(data).add(model).add(algo).add(protocol).add(output).add(dist);
+  all.add(data).add(model).add(algo).add(protocol).add(output).add(dist).add(ckpt);
   return all;
+}
+
+// The INI text a checkpoint stores under "config" (train/checkpointing.hpp writes it).
+std::string checkpoint_config_text_of(const Checkpoint& ckpt) {
+  if (!ckpt.has("config"))
+    throw FileError("checkpoint '" + ckpt.source() + "': no 'config' section (not a training checkpoint)");
+  std::string text = ckpt.get_string("config");
+  reject_boost_placeholders(text, "checkpoint '" + ckpt.source() + "'");
+  return text;
+}
+
+// key = value lines of config_to_ini, as a map.
+std::vector<std::pair<std::string, std::string>> ini_pairs(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    const auto eq = line.find(" = ");
+    if (eq != std::string::npos) pairs.emplace_back(line.substr(0, eq), line.substr(eq + 3));
+  }
+  return pairs;
+}
+
+// Options of the resumed run that differ from the checkpoint's. The shape and meaning of the
+// state (task, hidden, algorithm, optimiser) cannot change; others may, at the price of a
+// result that differs from the uninterrupted run (except the budget and protocol limits).
+std::vector<std::string> changed_options(const std::string& stored, const std::string& effective,
+                                         const std::string& path) {
+  const auto before = ini_pairs(stored);
+  const auto after = ini_pairs(effective);
+  std::vector<std::string> changed;
+  for (const auto& [key, value] : after) {
+    std::string old;
+    bool found = false;
+    for (const auto& [k, v] : before)
+      if (k == key) old = v, found = true;
+    if (found && old == value) continue;
+    if (key == "task" || key == "hidden" || key == "algorithm" || key == "optimizer" || key == "data-dir")
+      throw UsageError("--" + key + ": the checkpoint '" + path + "' was trained with " + key + " = " +
+                       (found ? old : "(unset)") + "; a resumed run cannot change it");
+    if (key == "max-iterations" || key == "patience") continue;  // budget: no effect on the trajectory
+    changed.push_back(key + " = " + value + " (checkpoint: " + (found ? old : "unset") + ")");
+  }
+  return changed;
+}
+
+void validate_checkpoint_options(const TrainCommand& cmd) {
+  const RunOptions& run = cmd.run;
+  if (run.checkpoint_every < 1) throw UsageError("--checkpoint-every: must be >= 1");
+  if (run.checkpoint.empty() && run.resume.empty()) return;
+  const char* option = run.checkpoint.empty() ? "--resume" : "--checkpoint";
+  if (cmd.config.schedule == Schedule::Concurrent)
+    throw UsageError(std::string(option) + ": not available with --schedule concurrent (its G loop runs "
+                     "between iterations; use alternate or random)");
+  if (run.dist.sync == SyncMode::Stale || run.dist.decoupled)
+    throw UsageError(std::string(option) + ": not available with --sync stale or --decoupled (gradients and "
+                     "boundary predictions are in flight across iterations); use --sync exact or pipelined");
 }
 
 }  // namespace
@@ -106,6 +170,7 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
   reject_boost_placeholders(args);
   TrainCommand cmd;
   RawOptions raw;
+  std::string resume_text;
   po::options_description desc = describe_options(cmd.config, cmd.run, raw);
   po::variables_map vm;
   try {
@@ -131,12 +196,25 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
         throw UsageError("config file '" + path + "': " + e.what());
       }
     }
+    if (vm.count("resume")) {
+      const std::string path = vm["resume"].as<std::string>();
+      cmd.resume_from = std::make_shared<const Checkpoint>(read_checkpoint(path));  // FileError: exit 3
+      resume_text = checkpoint_config_text_of(*cmd.resume_from);
+      std::istringstream in(resume_text);
+      try {
+        po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
+      } catch (const po::error& e) {
+        throw FileError("checkpoint '" + path + "': stored configuration: " + e.what());
+      }
+    }
     po::notify(vm);
   } catch (const po::error& e) {
     throw UsageError(e.what());
   }
   TrainConfig& c = cmd.config;
   c.task = parse_task(raw.task);
+  // A task of one length (mnist: 784 pixels) has it as its default; validate() refuses another.
+  if (task_info(c.task).fixed_length > 0 && vm["length"].defaulted()) c.length = task_info(c.task).fixed_length;
   c.activation = parse_activation(raw.activation);
   c.init = parse_init_scheme(raw.init);
   c.algorithm = parse_algorithm(raw.algorithm);
@@ -148,6 +226,7 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
   cmd.run.dist.sync = parse_sync_mode(raw.sync);
   cmd.run.dist.decoupled = vm.count("decoupled") > 0;
   cmd.run.param_hash = vm.count("param-hash") > 0;
+  cmd.run.diagnostics = vm.count("diagnostics") > 0;
   if (cmd.run.mpi != "auto" && cmd.run.mpi != "on" && cmd.run.mpi != "off")
     throw UsageError("--mpi: expected auto, on or off, got '" + cmd.run.mpi + "'");
   if (cmd.run.fail_kind != "throw" && cmd.run.fail_kind != "kill")
@@ -155,6 +234,8 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
   if (cmd.run.fail_rank < 0) throw UsageError("--fail-rank: must be >= 0");
   c.validate();
   cmd.run.dist.validate(c);
+  validate_checkpoint_options(cmd);
+  if (cmd.resume_from) cmd.changed_on_resume = changed_options(resume_text, config_to_ini(c), cmd.run.resume);
   return cmd;
 }
 
@@ -166,6 +247,7 @@ JsonObject config_to_json(const TrainConfig& c) {
       .add("max_length", c.max_length)
       .add("batch", c.batch)
       .add("seed", c.seed)
+      .add("data_dir", c.data_dir)
       .add("hidden", c.hidden)
       .add("activation", to_string(c.activation))
       .add("init", to_string(c.init))
@@ -191,6 +273,53 @@ JsonObject config_to_json(const TrainConfig& c) {
       .add("max_spectral_radius", c.max_spectral_radius)
       .add("log", c.log_path);
   return j;
+}
+
+}  // namespace tptt
+
+namespace tptt {
+
+namespace {
+std::string round_trip(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+}  // namespace
+
+std::string config_to_ini(const TrainConfig& c) {
+  std::ostringstream os;
+  const auto line = [&os](const char* key, const std::string& value) { os << key << " = " << value << '\n'; };
+  line("task", to_string(c.task));
+  if (!c.data_dir.empty()) line("data-dir", c.data_dir);
+  line("length", std::to_string(c.length));
+  line("min-length", std::to_string(c.min_length));
+  line("max-length", std::to_string(c.max_length));
+  line("batch", std::to_string(c.batch));
+  line("seed", std::to_string(c.seed));
+  line("hidden", std::to_string(c.hidden));
+  line("activation", to_string(c.activation));
+  line("init", to_string(c.init));
+  line("init-std", round_trip(c.init_std));
+  line("algorithm", to_string(c.algorithm));
+  line("optimizer", to_string(c.optimizer));
+  line("momentum", round_trip(c.momentum));
+  line("lr", round_trip(c.lr));
+  line("clip", round_trip(c.clip_norm));
+  line("alpha-i", round_trip(c.alpha_i));
+  line("alpha-f", round_trip(c.alpha_f));
+  line("alpha-g", round_trip(c.alpha_g));
+  line("noise", round_trip(c.noise));
+  line("schedule", to_string(c.schedule));
+  line("p-g", round_trip(c.p_g));
+  line("max-iterations", std::to_string(c.max_iterations));
+  line("check-every", std::to_string(c.check_every));
+  line("validation-samples", std::to_string(c.validation_samples));
+  line("validation-batch", std::to_string(c.validation_batch));
+  line("solved-error", round_trip(c.solved_error));
+  line("patience", std::to_string(c.patience));
+  line("max-spectral-radius", round_trip(c.max_spectral_radius));
+  return os.str();
 }
 
 }  // namespace tptt

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <vector>
 
 #include "tptt/core/error.hpp"
 
@@ -11,6 +13,46 @@ namespace tptt {
 MetricsLog::MetricsLog(const std::string& path, const JsonObject& header) : out_(path), path_(path) {
   if (!out_) throw FileError("--log: cannot write metrics file '" + path + "'");
   out_ << header.str() << '\n' << std::flush;
+}
+
+namespace {
+
+// The iteration of a check record or resume marker line, or −1 for other lines.
+long line_iteration(const std::string& line) {
+  for (const char* key : {"{\"iteration\":", "{\"resumed\":{\"iteration\":"}) {
+    const std::string k = key;
+    if (line.rfind(k, 0) == 0) return std::strtol(line.c_str() + k.size(), nullptr, 10);
+  }
+  return -1;
+}
+
+}  // namespace
+
+MetricsLog::MetricsLog(const std::string& path, const JsonObject& header, long iteration, const JsonObject& note)
+    : path_(path) {
+  std::vector<std::string> kept;
+  std::ifstream old(path);
+  if (old) {
+    std::string line;
+    if (std::getline(old, line)) kept.push_back(line);  // the first run's header
+    while (std::getline(old, line)) {
+      const long at = line_iteration(line);
+      if (at >= 0 && at <= iteration) kept.push_back(line);
+    }
+  } else {
+    kept.push_back(header.str());
+  }
+  old.close();
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream rewrite(temp, std::ios::trunc);
+    for (const auto& line : kept) rewrite << line << '\n';
+    rewrite << note.str() << '\n';
+    if (!rewrite.flush()) throw FileError("--log: cannot write metrics file '" + temp + "'");
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) throw FileError("--log: cannot replace metrics file '" + path + "'");
+  out_.open(path, std::ios::app);
+  if (!out_) throw FileError("--log: cannot write metrics file '" + path + "'");
 }
 
 void MetricsLog::on_check(const CheckRecord& rec) {

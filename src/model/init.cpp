@@ -32,18 +32,22 @@ Mat<double> random_orthogonal(Eigen::Index rows, Eigen::Index cols, CounterRng& 
 }  // namespace
 
 template <class S>
+void draw_weights(MatRef<S> w, InitScheme scheme, double gaussian_std, CounterRng& rng) {
+  if (scheme == InitScheme::Orthogonal) {
+    w = random_orthogonal(w.rows(), w.cols(), rng).template cast<S>();
+  } else {
+    for (Eigen::Index j = 0; j < w.cols(); ++j)
+      for (Eigen::Index i = 0; i < w.rows(); ++i) w(i, j) = static_cast<S>(gaussian_std * rng.normal());
+  }
+}
+
+template <class S>
 void initialise(Params<S>& params, InitScheme scheme, double gaussian_std, std::uint64_t seed) {
   params.set_zero();
   std::uint64_t sub = 0;
   for (Tensor t : {Tensor::Wxh, Tensor::Whh, Tensor::Why, Tensor::Vhh}) {
     CounterRng rng(seed, RngPurpose::Init, 0, sub++);
-    auto w = params.view(t);
-    if (scheme == InitScheme::Orthogonal) {
-      w = random_orthogonal(w.rows(), w.cols(), rng).template cast<S>();
-    } else {
-      for (Eigen::Index j = 0; j < w.cols(); ++j)
-        for (Eigen::Index i = 0; i < w.rows(); ++i) w(i, j) = static_cast<S>(gaussian_std * rng.normal());
-    }
+    draw_weights<S>(params.view(t), scheme, gaussian_std, rng);
   }
 }
 
@@ -54,6 +58,8 @@ double spectral_radius(const ConstMatMap<S>& m) {
   return solver.eigenvalues().cwiseAbs().maxCoeff();
 }
 
+template void draw_weights<float>(MatRef<float>, InitScheme, double, CounterRng&);
+template void draw_weights<double>(MatRef<double>, InitScheme, double, CounterRng&);
 template void initialise<float>(Params<float>&, InitScheme, double, std::uint64_t);
 template void initialise<double>(Params<double>&, InitScheme, double, std::uint64_t);
 template double spectral_radius<float>(const ConstMatMap<float>&);

@@ -10,7 +10,8 @@ Algorithm parse_algorithm(const std::string& name) {
   if (name == "bptt") return Algorithm::Bptt;
   if (name == "tptt") return Algorithm::Tptt;
   if (name == "tptt_hx" || name == "tptt-hx") return Algorithm::TpttHx;
-  throw UsageError("--algorithm: unknown algorithm '" + name + "' (expected bptt, tptt or tptt_hx)");
+  if (name == "lstm") return Algorithm::Lstm;
+  throw UsageError("--algorithm: unknown algorithm '" + name + "' (expected bptt, tptt, tptt_hx or lstm)");
 }
 
 std::string to_string(Algorithm a) {
@@ -18,6 +19,7 @@ std::string to_string(Algorithm a) {
     case Algorithm::Bptt: return "bptt";
     case Algorithm::Tptt: return "tptt";
     case Algorithm::TpttHx: return "tptt_hx";
+    case Algorithm::Lstm: return "lstm";
   }
   return "?";
 }
@@ -52,6 +54,14 @@ bool finite_nonnegative(double v) { return std::isfinite(v) && v >= 0; }
 void TrainConfig::validate() const {
   const TaskInfo info = task_info(task);
   const std::string min_len = std::to_string(info.min_length);
+  if (task == TaskKind::Mnist) {
+    require(!data_dir.empty(), "--data-dir: task mnist needs the directory of the MNIST files (launch/fetch-mnist.sh)");
+    require(!varying_length(), "--min-length and --max-length do not apply to task mnist (every image has 784 pixels)");
+  }
+  require(data_dir.empty() || task == TaskKind::Mnist, "--data-dir applies to --task mnist only");
+  if (info.fixed_length > 0)
+    require(length == info.fixed_length, "--length: task " + to_string(task) + " has the fixed length " +
+                                              std::to_string(info.fixed_length) + ", got " + std::to_string(length));
   require(length >= info.min_length,
           "--length: task " + to_string(task) + " needs a length of at least " + min_len + ", got " +
               std::to_string(length));
@@ -71,6 +81,14 @@ void TrainConfig::validate() const {
   require(finite_positive(alpha_g), "--alpha-g: must be positive");
   require(finite_nonnegative(noise), "--noise: must be non-negative");
   require(std::isfinite(p_g) && p_g >= 0 && p_g <= 1, "--p-g: must be in [0, 1]");
+  if (algorithm == Algorithm::Lstm) {  // trained by BPTT with --lr (and --clip); no targets, no feedback
+    const std::string only_tptt = " applies to tptt and tptt_hx only, not to --algorithm lstm";
+    require(schedule == Schedule::Alternate, "--schedule" + only_tptt);
+    require(noise == 0, "--noise" + only_tptt);
+    require(p_g == 1.0, "--p-g" + only_tptt);
+    require(activation == Activation::Tanh,
+            "--activation applies to the SRN only: the LSTM's gates are logistic and its cell tanh");
+  }
   require(schedule != Schedule::Alternate || p_g == 1.0,
           "--p-g needs --schedule random or concurrent (alternate runs both phases)");
   require(schedule != Schedule::Concurrent || (p_g > 0 && p_g < 1),
@@ -80,7 +98,8 @@ void TrainConfig::validate() const {
           "--schedule concurrent needs --threads >= 2 (the G loop runs on a thread of its own)");
   require(algorithm != Algorithm::Bptt || (noise == 0 && schedule == Schedule::Alternate),
           "--noise and --schedule apply to tptt and tptt_hx only, not to --algorithm bptt");
-  require(clip_norm == 0 || algorithm == Algorithm::Bptt, "--clip applies to --algorithm bptt only");
+  require(clip_norm == 0 || algorithm == Algorithm::Bptt || algorithm == Algorithm::Lstm,
+          "--clip applies to --algorithm bptt and lstm only");
   require(threads >= 1 && threads <= 1024, "--threads: must be in [1, 1024], got " + std::to_string(threads));
   require(max_iterations >= 1, "--max-iterations: must be at least 1");
   require(check_every >= 1, "--check-every: must be at least 1");

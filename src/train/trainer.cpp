@@ -11,7 +11,9 @@
 #include "tptt/algo/kernels.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/rng.hpp"
+#include "tptt/data/mnist.hpp"
 #include "tptt/model/init.hpp"
+#include "tptt/train/data_source.hpp"
 #include "tptt/train/distributed_modes.hpp"
 
 namespace tptt {
@@ -75,7 +77,8 @@ Trainer::Trainer(const TrainConfig& config, Communicator& comm)
       ws_(params_.shape()),
       forward_opt_(config.optimizer, params_.layout().forward_size(), static_cast<Scalar>(config.momentum)),
       feedback_opt_(config.optimizer, params_.layout().feedback_size(), static_cast<Scalar>(config.momentum)),
-      arena_(config.schedule == Schedule::Concurrent ? std::max(1, config.threads - 1) : config.threads) {
+      arena_(config.schedule == Schedule::Concurrent ? std::max(1, config.threads - 1) : config.threads),
+      mnist_(config.task == TaskKind::Mnist ? shared_mnist(config.data_dir) : nullptr) {
   const int shortest = config_.varying_length() ? config_.min_length : config_.length;
   if (comm_.size() > shortest)
     throw UsageError("more ranks (" + std::to_string(comm_.size()) + ") than time steps (" + std::to_string(shortest) +
@@ -91,15 +94,7 @@ Trainer::~Trainer() {
   }
 }
 
-Batch Trainer::training_batch(long iteration) const {
-  int length = config_.length;
-  if (config_.varying_length()) {
-    CounterRng pick(config_.seed, RngPurpose::Length, static_cast<std::uint64_t>(iteration));
-    length = config_.min_length + pick.below(config_.max_length - config_.min_length + 1);
-  }
-  CounterRng rng(config_.seed, RngPurpose::TrainData, static_cast<std::uint64_t>(iteration));
-  return generate_batch(config_.task, length, config_.batch, rng);
-}
+Batch Trainer::training_batch(long iteration) const { return tptt::training_batch(config_, iteration); }
 
 void Trainer::forward_segment(const Batch& batch, const SegmentRange& range, const Params<Scalar>& params,
                               Workspace& ws, MessageTag state_tag, bool with_feedback) const {
@@ -477,7 +472,7 @@ void Trainer::stop_concurrent() {
 
 ValidationResult Trainer::validate(int length) {
   if (length == 0) length = config_.longest_length();
-  const int batches = (config_.validation_samples + config_.validation_batch - 1) / config_.validation_batch;
+  const int batches = validation_batch_count(config_);
   // Batches are dealt round-robin over the ranks; each rank runs whole sequences, its batches
   // in parallel on its threads. Per-batch results are summed in batch order: the same bits
   // for any number of threads.
@@ -486,9 +481,8 @@ ValidationResult Trainer::validate(int length) {
   std::vector<std::array<double, 3>> per_batch(mine.size());  // errors, summed loss, samples
   const auto evaluate = [&](std::size_t i) {
     const int v = mine[i];
-    const int size = std::min(config_.validation_batch, config_.validation_samples - v * config_.validation_batch);
-    CounterRng rng(config_.seed, RngPurpose::ValidationData, static_cast<std::uint64_t>(v));
-    const Batch batch = generate_batch(config_.task, length, size, rng);
+    const Batch batch = validation_batch(config_, v, length);
+    const int size = batch.batch;
     // Chunks of at most kChunk sequences keep the two state buffers in a core's L2 cache.
     constexpr int kChunk = 250;
     MatF h, scratch, y;  // (H × chunk), (H × chunk), (O × chunk)

@@ -16,20 +16,32 @@ struct OutputPass {
   S cost = 0;      // E
 };
 
+// Each function below has two forms: on the SRN's Params, and on the output tensors
+// W_hy (O×H), b_y (O) wherever they are stored (the LSTM baseline's LstmParams).
+
 // Forward through the output layer and the loss; fills out.y, out.dlogits, out.cost.
 // hT: (H × B) last hidden state; targets: (O × B) one-hot classes or regression values.
 template <class S>
 void output_pass(const Params<S>& p, OutputKind kind, const ConstMatRef<S>& hT, const ConstMatRef<S>& targets,
                  OutputPass<S>& out);
+template <class S>
+void output_pass(const ConstMatRef<S>& Why, const ConstVecRef<S>& by, OutputKind kind, const ConstMatRef<S>& hT,
+                 const ConstMatRef<S>& targets, OutputPass<S>& out);
 
 // Only the outputs y (O × B), for evaluation.
 template <class S>
 void output_forward(const Params<S>& p, OutputKind kind, const ConstMatRef<S>& hT, Mat<S>& y);
+template <class S>
+void output_forward(const ConstMatRef<S>& Why, const ConstVecRef<S>& by, OutputKind kind, const ConstMatRef<S>& hT,
+                    Mat<S>& y);
 
-// Eq. 11: adds ∂E/∂W_hy, ∂E/∂b_y into grad; writes ∂E/∂h_T (H × B) into dh.
+// Eq. 11: adds ∂E/∂W_hy, ∂E/∂b_y into grad (dWhy, dby); writes ∂E/∂h_T (H × B) into dh.
 template <class S>
 void output_backward(const Params<S>& p, const ConstMatRef<S>& hT, const OutputPass<S>& out, Params<S>& grad,
                      MatRef<S> dh);
+template <class S>
+void output_backward(const ConstMatRef<S>& Why, const ConstMatRef<S>& hT, const OutputPass<S>& out, MatRef<S> dWhy,
+                     VecRef<S> dby, MatRef<S> dh);
 
 // Mis-classified samples (argmax ≠ argmax of the one-hot target), or for regression the
 // samples whose squared error exceeds `regression_tolerance` (SPEC §6: 0.04).

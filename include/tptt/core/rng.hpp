@@ -14,6 +14,7 @@ enum class RngPurpose : std::uint64_t {
   Noise = 4,
   Schedule = 5,
   Length = 6,
+  MnistOrder = 7,  // the permutation of each epoch of the MNIST training set
 };
 
 class CounterRng {

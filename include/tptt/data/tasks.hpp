@@ -2,6 +2,7 @@
 // The paper's synthetic long-lag tasks (SPEC §5), generated exactly as the reference does.
 // A batch is a pure function of (task, length, batch size, rng stream): every rank and
 // thread that asks for iteration n of seed s gets the same data without messages.
+// Sequential MNIST reads its data from files instead (data/mnist.hpp).
 #include <string>
 
 #include "tptt/core/rng.hpp"
@@ -9,7 +10,7 @@
 
 namespace tptt {
 
-enum class TaskKind { Temporal, Temporal3, Adding, Perm };
+enum class TaskKind { Temporal, Temporal3, Adding, Perm, Mnist };
 
 TaskKind parse_task(const std::string& name);  // throws UsageError
 std::string to_string(TaskKind t);
@@ -19,6 +20,7 @@ struct TaskInfo {
   int outputs = 0;         // O
   bool regression = false; // linear output + squared error (adding) instead of softmax
   int min_length = 1;      // shortest L the generator is defined for
+  int fixed_length = 0;    // the only L the task has (mnist: 784 pixels); 0 = any L ≥ min_length
 };
 TaskInfo task_info(TaskKind t);
 
@@ -30,6 +32,7 @@ struct Batch {
 };
 
 // One batch of `batch` sequences at requested length `length` (≥ task_info().min_length).
+// Synthetic tasks only: mnist batches come from MnistTask (std::logic_error here).
 Batch generate_batch(TaskKind task, int length, int batch, CounterRng& rng);
 
 // Class index of each sequence (argmax of Y); −1 for regression tasks.

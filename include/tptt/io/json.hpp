@@ -2,6 +2,7 @@
 // A minimal JSON object writer for metrics lines and summaries (no dependency needed).
 // Non-finite numbers are written as null, so every line stays valid JSON.
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,8 @@ class JsonObject {
   JsonObject& add_null(std::string_view key);
   JsonObject& add_raw(std::string_view key, std::string_view json);  // an already-encoded value
   JsonObject& add(std::string_view key, const JsonObject& nested) { return add_raw(key, nested.str()); }
+  JsonObject& add(std::string_view key, std::span<const double> values);  // a JSON array of numbers
+  JsonObject& add(std::string_view key, std::span<const float> values);   // (float: shorter digits)
   std::string str() const { return "{" + body_ + "}"; }
 
  private:
@@ -28,5 +31,7 @@ class JsonObject {
 
 std::string json_escape(std::string_view s);  // with the surrounding quotes
 std::string json_number(double v);            // shortest round-trip form, null if non-finite
+std::string json_array(std::span<const double> values);  // [n, …], each as json_number
+std::string json_array(std::span<const float> values);   // each the shortest form that reads back as that float
 
 }  // namespace tptt

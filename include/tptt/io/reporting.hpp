@@ -13,6 +13,10 @@ namespace tptt {
 class MetricsLog final : public RunObserver {
  public:
   MetricsLog(const std::string& path, const JsonObject& header);  // throws FileError
+  // A resumed run continues the log of the run it resumes: the lines of `path` up to check
+  // `iteration` are kept (later ones were written after that checkpoint and will be written
+  // again), then a {"resumed": note} line; `header` starts the file if it does not exist.
+  MetricsLog(const std::string& path, const JsonObject& header, long iteration, const JsonObject& note);
   void on_check(const CheckRecord& rec) override;
   void on_finish(const RunSummary& summary) override;
 

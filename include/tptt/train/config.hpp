@@ -11,7 +11,8 @@
 
 namespace tptt {
 
-enum class Algorithm { Bptt, Tptt, TpttHx };
+// Lstm: the LSTM baseline trained by BPTT (train/lstm_trainer.hpp), single rank.
+enum class Algorithm { Bptt, Tptt, TpttHx, Lstm };
 Algorithm parse_algorithm(const std::string& name);  // throws UsageError
 std::string to_string(Algorithm a);
 
@@ -27,6 +28,7 @@ struct TrainConfig {
   int max_length = 0;
   int batch = 20;       // B
   std::uint64_t seed = 1;
+  std::string data_dir;  // task mnist: directory of the four IDX files
 
   // Model
   int hidden = 100;  // H
@@ -38,8 +40,8 @@ struct TrainConfig {
   Algorithm algorithm = Algorithm::Tptt;
   OptimizerKind optimizer = OptimizerKind::Nesterov;
   double momentum = 0.9;
-  double lr = 1e-3;        // α of BPTT
-  double clip_norm = 0;    // BPTT gradient-norm clipping threshold; 0 = off
+  double lr = 1e-3;        // α of BPTT and of the LSTM
+  double clip_norm = 0;    // BPTT / LSTM gradient-norm clipping threshold; 0 = off
   double alpha_i = 0.1;    // first-target step (eq. 3)
   double alpha_f = 0.01;   // forward set
   double alpha_g = 0.001;  // feedback set

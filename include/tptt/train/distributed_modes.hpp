@@ -39,6 +39,8 @@
 
 namespace tptt {
 
+class Checkpoint;  // io/checkpoint.hpp
+
 class SegmentPipeline {
  public:
   // `trainer` provides the configuration, the minibatch of each iteration and the parameters
@@ -59,6 +61,13 @@ class SegmentPipeline {
   // gradients that were not due yet. Collective: every rank calls it after the same last
   // iteration, before MPI is finalised. Idempotent.
   void drain();
+
+  // Pipelined mode holds nothing between minibatches but its optimisers and counters, so a
+  // checkpoint after any step is complete: sections "opt_forward", "opt_feedback",
+  // "phase_counts", as Trainer::save_state. Stale and decoupled modes carry gradients and
+  // predictions in flight across iterations: UsageError.
+  void save_state(Checkpoint& checkpoint) const;
+  void load_state(const Checkpoint& checkpoint);
 
   long g_updates() const { return g_updates_; }
   long f_updates() const { return f_updates_; }

@@ -1,17 +1,23 @@
 #pragma once
-// The training protocol of SPEC §6 around a Trainer: iterations, a validation check every
+// The training protocol of SPEC §6 around a Learner: iterations, a validation check every
 // N iterations, the solved criterion and the three abort rules. Observers receive each
-// check and the summary (metrics log, progress line); the protocol itself does no I/O.
-#include <array>
+// check and the summary (metrics log, progress line); hooks let the caller write checkpoints,
+// stop on a signal and add diagnostics. The protocol itself does no I/O.
+#include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tptt/io/json.hpp"
-#include "tptt/train/trainer.hpp"
+#include "tptt/train/learner.hpp"
 
 namespace tptt {
 
-enum class StopReason { Solved, MaxIterations, NonFiniteCost, SpectralRadius, NoImprovement };
+// Interrupted: a stop was requested (SIGINT/SIGTERM) after an iteration.
+enum class StopReason { Solved, MaxIterations, NonFiniteCost, SpectralRadius, NoImprovement, Interrupted };
+// Non-finite cost or exploding spectral radius: the parameters are not worth keeping.
+inline bool diverged(StopReason r) { return r == StopReason::NonFiniteCost || r == StopReason::SpectralRadius; }
 std::string to_string(StopReason r);
 
 struct CheckRecord {
@@ -21,14 +27,27 @@ struct CheckRecord {
   ValidationResult validation;
   double best_error = 1;
   double rho_whh = 0, rho_vhh = 0;            // spectral radii
-  std::array<double, kTensorCount> update_norm{};  // ‖Δθ‖ of each tensor in the last iteration
+  std::vector<std::pair<std::string, double>> update_norm;  // ‖Δθ‖ of each tensor in the last iteration
   long g_updates = 0, f_updates = 0;
   // Concurrent schedule: mean staleness (updates of the other phase published meanwhile) of the
   // snapshots the G and F updates of this interval used; 0 otherwise.
   double g_staleness = 0, f_staleness = 0;
   double elapsed_s = 0;
   double iterations_per_s = 0;
+  std::optional<JsonObject> diagnostics;  // ProtocolHooks::diagnostics, when given
   JsonObject to_json() const;
+};
+
+// Where the protocol stands after `iteration` iterations: enough to continue its loop with
+// the same checks, sums and abort counters as an uninterrupted run (train/checkpointing.hpp).
+struct ProtocolProgress {
+  long iteration = 0;  // iterations completed
+  double best_error = 1;
+  double final_error = 1;
+  long checks_without_improvement = 0;
+  double cost_sum = 0, loss_g_sum = 0, loss_f_sum = 0;  // since the last check
+  long cost_count = 0, g_count = 0, f_count = 0;
+  double elapsed_s = 0;  // training time so far, earlier processes included
 };
 
 struct RunSummary {
@@ -39,6 +58,7 @@ struct RunSummary {
   long iterations = 0;
   double seconds = 0;
   StopReason reason = StopReason::MaxIterations;
+  ProtocolProgress progress;  // at the end: what a final checkpoint stores
   JsonObject to_json() const;
 };
 
@@ -49,6 +69,17 @@ class RunObserver {
   virtual void on_finish(const RunSummary&) {}
 };
 
-RunSummary run_protocol(Trainer& trainer, const std::vector<RunObserver*>& observers = {});
+struct ProtocolHooks {
+  // After every iteration that did not end the run (no divergence, not solved): the progress
+  // so far, checks included. Returns true to stop the run here (reason Interrupted).
+  std::function<bool(const ProtocolProgress&)> after_iteration;
+  // At each check, after the iteration's update: extra fields for the check record.
+  std::function<JsonObject(long iteration)> diagnostics;
+};
+
+// Runs iterations start.iteration … max_iterations − 1 (a resumed run passes the progress
+// of its checkpoint; a fresh one the default).
+RunSummary run_protocol(Learner& learner, const std::vector<RunObserver*>& observers = {},
+                        const ProtocolProgress& start = {}, const ProtocolHooks& hooks = {});
 
 }  // namespace tptt

@@ -13,37 +13,9 @@
 #include "tptt/comm/communicator.hpp"
 #include "tptt/optim/optimizer.hpp"
 #include "tptt/train/config.hpp"
+#include "tptt/train/learner.hpp"
 
 namespace tptt {
-
-struct IterationResult {
-  double cost = 0;      // E of the minibatch
-  bool did_g = false;   // a G (feedback) update was applied
-  bool did_f = false;   // an F (forward) update was applied
-  double loss_g = 0;    // L_G summed over all steps (0 if no G phase)
-  double loss_f = 0;    // L_F summed over all steps (0 if no F phase)
-  bool has_cost = true; // false: no minibatch finished this iteration (the first S of --sync stale)
-};
-
-struct ValidationResult {
-  double error = 0;  // fraction of misclassified (or out-of-tolerance) samples
-  double cost = 0;   // mean loss per sample
-};
-
-// Which update phases an iteration performs.
-struct Phases {
-  bool g = false;
-  bool f = false;
-};
-
-// Cumulative counts of the phases, and in concurrent mode the staleness of the snapshot each
-// phase used: the number of updates the other phase published while this one was computing.
-struct PhaseStats {
-  long g_updates = 0, f_updates = 0;
-  double g_staleness_sum = 0, f_staleness_sum = 0;
-  long g_staleness_max = 0, f_staleness_max = 0;
-  double g_loss_sum = 0;  // concurrent: L_G summed over the G loop's updates
-};
 
 // Buffers of one strand of work (the main iteration, or the concurrent G loop).
 struct Workspace {
@@ -63,8 +35,9 @@ void apply_phase_updates(const TrainConfig& config, Phases phases, Params<Scalar
                          Optimizer& forward_opt, Optimizer& feedback_opt, long& g_updates, long& f_updates);
 
 class SegmentPipeline;  // train/distributed_modes.hpp
+struct MnistData;        // data/mnist.hpp
 
-class Trainer {
+class Trainer final : public Learner {
  public:
   // Distributed modes (train/distributed_modes.hpp): step() runs `pipeline` instead of the
   // exact iteration; the pipeline updates params() with optimiser state of its own and must
@@ -75,17 +48,27 @@ class Trainer {
   ~Trainer();  // stops the concurrent G loop, if any
 
   // Iteration n (0-based): the minibatch is a function of (seed, n) alone.
-  IterationResult step(long iteration);
+  IterationResult step(long iteration) override;
 
   // Error and cost on the run's fixed validation set of config.validation_samples sequences
   // of the longest configured length, or of `length` when given.
-  ValidationResult validate(int length = 0);
+  ValidationResult validate(int length = 0) override;
 
   Params<Scalar>& params() { return params_; }
   const Params<Scalar>& params() const { return params_; }
-  const TrainConfig& config() const { return config_; }
+  const TrainConfig& config() const override { return config_; }
   OutputKind output_kind() const { return output_kind_; }
-  PhaseStats phase_stats() const;
+  PhaseStats phase_stats() const override;
+
+  VecF& flat_params() override { return params_.flat(); }
+  const VecF& flat_params() const override { return params_.flat(); }
+  std::vector<TensorSlice> tensor_slices() const override;
+  SpectralRadii spectral_radii() const override;
+  // Sections "opt_forward", "opt_feedback" (F32) and "phase_counts" (I64: g, f updates); with a
+  // pipeline, its optimisers. Refused (UsageError) in concurrent, stale and decoupled modes,
+  // whose in-flight work a checkpoint cannot hold.
+  void save_state(Checkpoint& checkpoint) const override;
+  void load_state(const Checkpoint& checkpoint) override;
   long g_updates() const { return phase_stats().g_updates; }
   long f_updates() const { return phase_stats().f_updates; }
 
@@ -93,7 +76,7 @@ class Trainer {
   Batch training_batch(long iteration) const;
 
   // Concurrent schedule: stops the G loop and waits for it (idempotent). Rethrows its error.
-  void stop_concurrent();
+  void stop_concurrent() override;
 
  private:
   struct Concurrent;  // state shared between the F iteration and the G loop
@@ -124,6 +107,7 @@ class Trainer {
   Optimizer forward_opt_;   // θ_F
   Optimizer feedback_opt_;  // θ_G (used by the G loop in concurrent mode)
   ThreadArena arena_;       // this rank's threads (the F strand's, in concurrent mode)
+  std::shared_ptr<const MnistData> mnist_;  // task mnist: read at construction (a bad file fails the setup)
   long g_updates_ = 0;
   long f_updates_ = 0;
   std::unique_ptr<Concurrent> concurrent_;

@@ -1,0 +1,85 @@
+#pragma once
+// What the training protocol (train/protocol.hpp) drives: one learner of a run, which steps
+// through iterations, validates, and exposes its parameters and state for the log and for
+// checkpoints. The SRN Trainer (bptt, tptt, tptt_hx; any number of ranks) and the LSTM
+// baseline (train/lstm_trainer.hpp) implement it.
+#include <string>
+#include <vector>
+
+#include "tptt/core/types.hpp"
+#include "tptt/train/config.hpp"
+
+namespace tptt {
+
+class Checkpoint;  // io/checkpoint.hpp
+
+struct IterationResult {
+  double cost = 0;      // E of the minibatch
+  bool did_g = false;   // a G (feedback) update was applied
+  bool did_f = false;   // an F (forward) update was applied
+  double loss_g = 0;    // L_G summed over all steps (0 if no G phase)
+  double loss_f = 0;    // L_F summed over all steps (0 if no F phase)
+  bool has_cost = true; // false: no minibatch finished this iteration (the first S of --sync stale)
+};
+
+struct ValidationResult {
+  double error = 0;  // fraction of misclassified (or out-of-tolerance) samples
+  double cost = 0;   // mean loss per sample
+};
+
+// Which update phases an iteration performs.
+struct Phases {
+  bool g = false;
+  bool f = false;
+};
+
+// Cumulative counts of the phases, and in concurrent mode the staleness of the snapshot each
+// phase used: the number of updates the other phase published while this one was computing.
+struct PhaseStats {
+  long g_updates = 0, f_updates = 0;
+  double g_staleness_sum = 0, f_staleness_sum = 0;
+  long g_staleness_max = 0, f_staleness_max = 0;
+  double g_loss_sum = 0;  // concurrent: L_G summed over the G loop's updates
+};
+
+// A named block of the flat parameter vector (for the per-tensor update norms of the log).
+struct TensorSlice {
+  std::string name;     // "W_hh", ...
+  Eigen::Index offset = 0;
+  Eigen::Index count = 0;
+};
+
+// Spectral radii the protocol logs and checks against --max-spectral-radius.
+struct SpectralRadii {
+  double recurrent = 0;  // ρ(W_hh) (LSTM: of the candidate block W_hg)
+  double feedback = 0;   // ρ(V_hh); 0 where there is no feedback function
+};
+
+class Learner {
+ public:
+  virtual ~Learner() = default;
+
+  // Iteration n (0-based): the minibatch is a function of (seed, n) alone.
+  virtual IterationResult step(long iteration) = 0;
+  // Error and cost on the run's fixed validation set (of `length` when given).
+  virtual ValidationResult validate(int length = 0) = 0;
+  virtual const TrainConfig& config() const = 0;
+
+  // Every learned parameter in one flat vector (same on every rank).
+  virtual VecF& flat_params() = 0;
+  virtual const VecF& flat_params() const = 0;
+  virtual std::vector<TensorSlice> tensor_slices() const = 0;
+  virtual SpectralRadii spectral_radii() const = 0;
+
+  virtual PhaseStats phase_stats() const { return {}; }
+  // Ends background work (the concurrent G loop) so that the parameters are final.
+  virtual void stop_concurrent() {}
+
+  // Optimiser state and update counters, into / from a checkpoint's sections (the protocol
+  // stores the parameters and its own progress). load_state throws FileError naming the
+  // checkpoint when a section is missing or has the wrong size.
+  virtual void save_state(Checkpoint& checkpoint) const = 0;
+  virtual void load_state(const Checkpoint& checkpoint) = 0;
+};
+
+}  // namespace tptt

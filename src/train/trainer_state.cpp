@@ -1,0 +1,75 @@
+// The Learner side of the SRN Trainer that the protocol and checkpoints use: named parameter
+// blocks, spectral radii, and the optimiser state and counters of a checkpoint.
+#include <span>
+
+#include "tptt/core/error.hpp"
+#include "tptt/io/checkpoint.hpp"
+#include "tptt/model/init.hpp"
+#include "tptt/train/distributed_modes.hpp"
+#include "tptt/train/trainer.hpp"
+
+namespace tptt {
+
+namespace {
+
+void save_optimizers(Checkpoint& ckpt, const Optimizer& forward, const Optimizer& feedback, long g_updates,
+                     long f_updates) {
+  ckpt.put_f32("opt_forward", std::span<const float>(forward.state().data(), forward.state().size()));
+  ckpt.put_f32("opt_feedback", std::span<const float>(feedback.state().data(), feedback.state().size()));
+  const std::int64_t counts[2] = {g_updates, f_updates};
+  ckpt.put_i64("phase_counts", counts);
+}
+
+void load_optimizers(const Checkpoint& ckpt, Optimizer& forward, Optimizer& feedback, long& g_updates,
+                     long& f_updates) {
+  ckpt.get_f32_into("opt_forward", std::span<float>(forward.state().data(), forward.state().size()));
+  ckpt.get_f32_into("opt_feedback", std::span<float>(feedback.state().data(), feedback.state().size()));
+  const std::vector<std::int64_t> counts = ckpt.get_i64("phase_counts");
+  if (counts.size() != 2)
+    throw FileError("checkpoint '" + ckpt.source() + "': section 'phase_counts' holds " +
+                    std::to_string(counts.size()) + " values, expected 2");
+  g_updates = static_cast<long>(counts[0]);
+  f_updates = static_cast<long>(counts[1]);
+}
+
+}  // namespace
+
+std::vector<TensorSlice> Trainer::tensor_slices() const {
+  std::vector<TensorSlice> slices;
+  for (Tensor t : kAllTensors)
+    slices.push_back({tensor_name(t), params_.layout().offset(t), params_.layout().count(t)});
+  return slices;
+}
+
+SpectralRadii Trainer::spectral_radii() const {
+  return {spectral_radius<Scalar>(params_.Whh()), spectral_radius<Scalar>(params_.Vhh())};
+}
+
+void Trainer::save_state(Checkpoint& checkpoint) const {
+  if (concurrent_)
+    throw UsageError("--checkpoint: not available with --schedule concurrent (its G loop runs between iterations)");
+  if (pipeline_) return pipeline_->save_state(checkpoint);
+  save_optimizers(checkpoint, forward_opt_, feedback_opt_, g_updates_, f_updates_);
+}
+
+void Trainer::load_state(const Checkpoint& checkpoint) {
+  if (concurrent_)
+    throw UsageError("--resume: not available with --schedule concurrent (its G loop runs between iterations)");
+  if (pipeline_) return pipeline_->load_state(checkpoint);
+  load_optimizers(checkpoint, forward_opt_, feedback_opt_, g_updates_, f_updates_);
+}
+
+void SegmentPipeline::save_state(Checkpoint& checkpoint) const {
+  if (dist_.sync == SyncMode::Stale || dist_.decoupled)
+    throw UsageError("--checkpoint: not available with --sync stale or --decoupled (gradients and boundary "
+                     "predictions are in flight across iterations); use --sync exact or pipelined");
+  save_optimizers(checkpoint, forward_opt_, feedback_opt_, g_updates_, f_updates_);
+}
+
+void SegmentPipeline::load_state(const Checkpoint& checkpoint) {
+  if (dist_.sync == SyncMode::Stale || dist_.decoupled)
+    throw UsageError("--resume: not available with --sync stale or --decoupled; use --sync exact or pipelined");
+  load_optimizers(checkpoint, forward_opt_, feedback_opt_, g_updates_, f_updates_);
+}
+
+}  // namespace tptt
