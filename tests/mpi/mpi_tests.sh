@@ -8,6 +8,7 @@
 #                                                 2 / 3 on every rank; MPI singleton runs
 #   mpi_tests.sh check MPI_CHECK MPIRUN_SH        tptt_mpi_check check with K = 2, 3, 4 ranks
 #   mpi_tests.sh modes TPTT MPIRUN_SH             tptt train --sync pipelined|stale, --decoupled
+#   mpi_tests.sh checkpoint TPTT MPIRUN_SH        resume on K and K' ranks, a killed rank, SIGTERM
 # TPTT is the executable, MPIRUN_SH launch/mpirun.sh.
 set -uo pipefail
 
@@ -109,6 +110,88 @@ fault)
       fail "$kind on rank $rank: processes of the job are still running"
     fi
   done
+  ;;
+
+checkpoint)
+  # 60 iterations, a check every 10; stop after 30 and resume.
+  ck=(--task temporal -T 13 -H 16 -B 4 --seed 5 --check-every 10 --validation-samples 40 --validation-batch 10
+      --no-progress --param-hash --alpha-f 0.01 --alpha-g 0.01 --solved-error 1e-9)
+  layout=6,16,4
+  "$tptt" train "${ck[@]}" --max-iterations 60 --save-params "$work/w1.npy" --log "$work/w1.jsonl" >/dev/null 2>&1 ||
+    fail "K = 1 uninterrupted run failed"
+  "$mpirun_sh" 2 "${ck[@]}" --max-iterations 60 --save-params "$work/w2.npy" --log "$work/w2.jsonl" >/dev/null 2>&1 ||
+    fail "K = 2 uninterrupted run failed"
+  # Stopped after 30 (the budget) on K = 2, resumed to 60 on K = 2: the same bits and log.
+  "$mpirun_sh" 2 "${ck[@]}" --max-iterations 30 --checkpoint "$work/c2.ckpt" --log "$work/r2.jsonl" >/dev/null \
+    2>"$work/err" || fail "K = 2 first half failed: $(cat "$work/err")"
+  cp "$work/r2.jsonl" "$work/half.jsonl"
+  "$mpirun_sh" 2 --resume "$work/c2.ckpt" --max-iterations 60 --param-hash --no-progress --save-params "$work/r2.npy" \
+    --log "$work/r2.jsonl" >"$work/out" 2>"$work/err" || fail "K = 2 resume failed: $(cat "$work/err")"
+  cmp -s "$work/w2.npy" "$work/r2.npy" || fail "K = 2 resumed on K = 2: parameters differ from the uninterrupted run"
+  $compare logs "$work/w2.jsonl" "$work/r2.jsonl" --rtol 0 --update-rtol 0 >/dev/null ||
+    fail "K = 2 resumed on K = 2: log differs from the uninterrupted run"
+  grep -q '"replicas_identical":true' "$work/out" || fail "resumed K = 2: replicas differ"
+  echo "== written by K = 2, resumed on K = 2: bitwise equal"
+  # The same checkpoint resumed on K' = 3 and K' = 1: the K = 1 result within 1e-5.
+  for K2 in 3 1; do
+    cp "$work/half.jsonl" "$work/r2_$K2.jsonl"  # the resumed run continues this log
+    "$mpirun_sh" "$K2" --resume "$work/c2.ckpt" --max-iterations 60 --no-progress --save-params "$work/r2_$K2.npy" \
+      --log "$work/r2_$K2.jsonl" >/dev/null 2>"$work/err" || fail "resume on K = $K2 failed: $(cat "$work/err")"
+    $compare params "$work/w1.npy" "$work/r2_$K2.npy" --layout $layout >/dev/null ||
+      fail "written by K = 2, resumed on K = $K2: parameters differ from K = 1"
+    $compare logs "$work/w1.jsonl" "$work/r2_$K2.jsonl" >/dev/null ||
+      fail "written by K = 2, resumed on K = $K2: log differs from K = 1"
+    echo "== written by K = 2, resumed on K = $K2: within 1e-5 of K = 1"
+  done
+
+  # A rank SIGKILLed at iteration 50: the job ends non-zero within 30 s, the checkpoint of
+  # iteration 40 is intact and resumes to the uninterrupted result.
+  start=$(now_ms)
+  timeout 60 "$mpirun_sh" 2 "${ck[@]}" --max-iterations 1000000 --checkpoint "$work/k.ckpt" --checkpoint-every 20 \
+    --fail-at-iteration 50 --fail-rank 1 --fail-kind kill >/dev/null 2>"$work/err"
+  rc=$?
+  elapsed=$(( $(now_ms) - start ))
+  echo "== rank 1 killed at iteration 50: exit $rc after $elapsed ms"
+  [[ $rc -ne 0 && $rc -ne 124 ]] || fail "killed rank: exit $rc"
+  (( elapsed < 30000 )) || fail "killed rank: the job took $elapsed ms to end"
+  "$mpirun_sh" 2 --resume "$work/k.ckpt" --max-iterations 60 --no-progress --save-params "$work/k.npy" \
+    >/dev/null 2>"$work/err" || fail "resume after the kill failed: $(cat "$work/err")"
+  grep -q "after iteration 40" "$work/err" || fail "the kept checkpoint is not the one of iteration 40: $(cat "$work/err")"
+  cmp -s "$work/w2.npy" "$work/k.npy" || fail "resumed after the kill: parameters differ from the uninterrupted run"
+
+  # SIGTERM to mpirun: it forwards the signal, every rank finishes its iteration, rank 0
+  # writes the checkpoint; resuming to 200 more iterations equals the uninterrupted run.
+  long=(--task temporal3 -T 40 -H 16 -B 4 --seed 2 --check-every 10 --validation-samples 40 --validation-batch 10
+        --no-progress --solved-error 1e-9)
+  "$mpirun_sh" 2 "${long[@]}" --patience 100000000 --max-iterations 100000000 --checkpoint "$work/s.ckpt" --checkpoint-every 100000000 \
+    >"$work/out" 2>"$work/err" &
+  job=$!
+  sleep 3
+  pkill -TERM -P $$ -x mpirun || kill -TERM $job
+  wait $job
+  n=$(grep -o "stopped by SIGTERM after iteration [0-9]*" "$work/err" | grep -o "[0-9]*$")
+  echo "== SIGTERM: stopped after iteration ${n:-?}"
+  if [[ -z $n ]]; then
+    fail "SIGTERM: no 'stopped by SIGTERM' message: $(tail -3 "$work/err")"
+  else
+    grep -q '"stop_reason":"interrupted"' "$work/out" || fail "SIGTERM: summary does not say interrupted"
+    total=$((n + 200))
+    "$mpirun_sh" 2 --resume "$work/s.ckpt" --max-iterations $total --no-progress --save-params "$work/s.npy" \
+      >/dev/null 2>"$work/err" || fail "resume after SIGTERM failed: $(cat "$work/err")"
+    "$mpirun_sh" 2 "${long[@]}" --patience 100000000 --max-iterations $total --save-params "$work/s_whole.npy" >/dev/null 2>&1 ||
+      fail "uninterrupted run to $total failed"
+    cmp -s "$work/s.npy" "$work/s_whole.npy" || fail "resumed after SIGTERM: parameters differ from the uninterrupted run"
+  fi
+
+  # Divergence: a huge learning rate makes the cost non-finite; the run ends with a report and
+  # the last good checkpoint stays readable with finite parameters.
+  "$tptt" train "${ck[@]}" --algorithm bptt --lr 1e6 --max-iterations 100 --checkpoint "$work/d.ckpt" \
+    --checkpoint-every 1 >"$work/out" 2>"$work/err"
+  grep -q "diverged" "$work/err" || fail "divergence: no report: $(tail -2 "$work/err")"
+  if [[ -f $work/d.ckpt ]]; then
+    "$tptt" train --resume "$work/d.ckpt" --max-iterations 1 --no-progress >/dev/null 2>"$work/err2"
+    grep -q "resuming" "$work/err2" || fail "divergence: the kept checkpoint does not load: $(cat "$work/err2")"
+  fi
   ;;
 
 setup)
