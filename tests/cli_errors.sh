@@ -101,6 +101,32 @@ else
   echo "FAIL: tptt train --help exited $rc"
 fi
 
+# Checkpoints: bad options exit 2 before any training, damaged or foreign checkpoints exit 3
+# naming the file, and neither the checkpoint nor the log is touched.
+good_ckpt="$WORK/good.ckpt"
+"$TPTT" train -T 12 -H 8 --max-iterations 20 --check-every 10 --validation-samples 20 --no-progress \
+  --checkpoint "$good_ckpt" >/dev/null 2>&1 || { failures=$((failures + 1)); echo "FAIL: writing a checkpoint"; }
+cp "$good_ckpt" "$WORK/good.copy"
+expect 2 "--checkpoint-every" train --checkpoint "$WORK/c.ckpt" --checkpoint-every 0
+expect 2 "--checkpoint"       train --checkpoint "$WORK/c.ckpt" --sync stale --staleness 1
+expect 2 "--checkpoint"       train --checkpoint "$WORK/c.ckpt" --schedule concurrent --threads 2 --p-g 0.5
+expect 3 "no/such/dir"        train --checkpoint "$WORK/no/such/dir/c.ckpt"
+expect 3 "missing.ckpt"       train --resume "$WORK/missing.ckpt"
+head -c 300 /dev/urandom >"$WORK/noise.ckpt"
+cp "$WORK/noise.ckpt" "$WORK/noise.copy"
+expect 3 "noise.ckpt"         train --resume "$WORK/noise.ckpt" --checkpoint "$WORK/noise.ckpt"
+head -c 200 "$good_ckpt" >"$WORK/torn.ckpt"
+expect 3 "torn.ckpt"          train --resume "$WORK/torn.ckpt"
+printf 'TPTTCKPT\x09\x00\x00\x00' >"$WORK/future.ckpt"; head -c 100 "$good_ckpt" | tail -c 88 >>"$WORK/future.ckpt"
+expect 3 "future.ckpt"        train --resume "$WORK/future.ckpt"
+expect 2 "--hidden"           train --resume "$good_ckpt" --hidden 9 --checkpoint "$good_ckpt"
+cases=$((cases + 1))
+if cmp -s "$good_ckpt" "$WORK/good.copy" && cmp -s "$WORK/noise.ckpt" "$WORK/noise.copy"; then
+  echo "ok:   refused resumes left the checkpoints as they were"
+else
+  failures=$((failures + 1)); echo "FAIL: a refused resume changed a checkpoint"
+fi
+
 # The experiment commands: their own options and a bad grid are usage errors naming the
 # option (and the grid key); a missing or damaged model and an unusable --out are bad files.
 # No result directory is created by a refused command.

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "cli_commands.hpp"
+#include "rank_failures.hpp"
 #include "experiment_common.hpp"
 #include "results_table.hpp"
 #include "sweep_grid.hpp"
@@ -42,24 +43,6 @@ constexpr const char* kUsage =
     "  --seeds LIST   seeds of every combination, e.g. 1,2,3 (default: --seed)\n"
     "  --out DIR      directory of the results (created if missing; required)\n\n";
 
-struct Failure {
-  int code = 0;  // 0: none
-  std::string what;
-};
-
-Failure classify(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const UsageError& x) {
-    return {kExitUsage, x.what()};
-  } catch (const FileError& x) {
-    return {kExitBadFile, x.what()};
-  } catch (const std::exception& x) {
-    return {1, std::string("error: ") + x.what()};
-  } catch (...) {
-    return {1, "error: unknown exception"};
-  }
-}
 
 // One run of the sweep: combination `combination` of the grid, with `seed`.
 struct RunSpec {
@@ -311,24 +294,6 @@ void finish_results(const Plan& plan) {
   }
 }
 
-// Every rank learns every rank's setup result; the lowest failing rank prints its message.
-// Returns that rank's code (0 if none failed). Collective.
-int agree_on_setup(Communicator& comm, const Failure& mine) {
-  std::vector<double> codes(static_cast<std::size_t>(comm.size()), 0.0);
-  codes[static_cast<std::size_t>(comm.rank())] = mine.code;
-  comm.allreduce_sum(std::span<double>(codes));
-  for (int r = 0; r < comm.size(); ++r) {
-    const int code = static_cast<int>(codes[static_cast<std::size_t>(r)]);
-    if (code == 0) continue;
-    if (r == comm.rank()) {
-      std::string what = mine.what;
-      if (what.rfind("error: ", 0) == 0) what.erase(0, 7);
-      std::cerr << "tptt: rank " << r << ": " << what << std::endl;
-    }
-    return code;
-  }
-  return 0;
-}
 
 }  // namespace
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli_commands.hpp"
+#include "rank_failures.hpp"
 #include "tptt/comm/fault_injection.hpp"
 #include "tptt/comm/mpi_communicator.hpp"
 #include "tptt/core/error.hpp"
@@ -36,47 +37,8 @@ namespace tptt {
 
 namespace {
 
-struct Failure {
-  int code = 0;  // 0: none
-  std::string what;
-};
 
-Failure classify(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const UsageError& x) {
-    return {kExitUsage, x.what()};
-  } catch (const FileError& x) {
-    return {kExitBadFile, x.what()};
-  } catch (const std::exception& x) {
-    return {1, std::string("error: ") + x.what()};
-  } catch (...) {
-    return {1, "error: unknown exception"};
-  }
-}
 
-// "tptt: <what>" alone, "tptt: rank k: <what>" in a job of several ranks.
-std::string message(const Communicator& comm, const Failure& f) {
-  if (comm.size() == 1) return f.what;
-  std::string what = f.what;
-  if (what.rfind("error: ", 0) == 0) what.erase(0, 7);
-  return "rank " + std::to_string(comm.rank()) + ": " + what;
-}
-
-// Every rank learns every rank's setup result; the lowest failing rank prints its message.
-// Returns that rank's code (0 if none failed). Collective.
-int agree_on_setup(Communicator& comm, const Failure& mine) {
-  std::vector<double> codes(static_cast<std::size_t>(comm.size()), 0.0);
-  codes[static_cast<std::size_t>(comm.rank())] = mine.code;
-  comm.allreduce_sum(std::span<double>(codes));
-  for (int r = 0; r < comm.size(); ++r) {
-    const int code = static_cast<int>(codes[static_cast<std::size_t>(r)]);
-    if (code == 0) continue;
-    if (r == comm.rank()) std::cerr << "tptt: " << message(comm, mine) << std::endl;
-    return code;
-  }
-  return 0;
-}
 
 // Whether every rank holds the same parameter hash: the all-reduced sums of the hash's four
 // 16-bit pieces and of their squares equal K times this rank's piece (square) only if no
@@ -327,7 +289,7 @@ int run_train(const std::vector<std::string>& args) {
   } catch (...) {
     const Failure failure = classify(std::current_exception());
     // Other ranks may be waiting for this one: end them all.
-    if (K > 1) abort_job(failure.code, message(comm, failure));
+    if (K > 1) abort_job(failure.code, failure_message(comm, failure));
     std::cerr << "tptt: " << failure.what << std::endl;
     return finish(failure.code);
   }

@@ -1,0 +1,45 @@
+#include "rank_failures.hpp"
+
+#include <iostream>
+#include <span>
+#include <vector>
+
+#include "tptt/core/error.hpp"
+
+namespace tptt {
+
+Failure classify(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const UsageError& x) {
+    return {kExitUsage, x.what()};
+  } catch (const FileError& x) {
+    return {kExitBadFile, x.what()};
+  } catch (const std::exception& x) {
+    return {1, std::string("error: ") + x.what()};
+  } catch (...) {
+    return {1, "error: unknown exception"};
+  }
+}
+
+std::string failure_message(const Communicator& comm, const Failure& f) {
+  if (comm.size() == 1) return f.what;
+  std::string what = f.what;
+  if (what.rfind("error: ", 0) == 0) what.erase(0, 7);
+  return "rank " + std::to_string(comm.rank()) + ": " + what;
+}
+
+int agree_on_setup(Communicator& comm, const Failure& mine) {
+  std::vector<double> codes(static_cast<std::size_t>(comm.size()), 0.0);
+  codes[static_cast<std::size_t>(comm.rank())] = mine.code;
+  comm.allreduce_sum(std::span<double>(codes));
+  for (int r = 0; r < comm.size(); ++r) {
+    const int code = static_cast<int>(codes[static_cast<std::size_t>(r)]);
+    if (code == 0) continue;
+    if (r == comm.rank()) std::cerr << "tptt: " << failure_message(comm, mine) << std::endl;
+    return code;
+  }
+  return 0;
+}
+
+}  // namespace tptt

@@ -1,0 +1,26 @@
+#pragma once
+// How the commands that may run over K ranks (train, sweep) report a failure: the exit code
+// of an exception, its message with the rank's name, and the agreement of every rank on the
+// set-up's outcome (docs/distributed.md).
+#include <exception>
+#include <string>
+
+#include "tptt/comm/communicator.hpp"
+
+namespace tptt {
+
+struct Failure {
+  int code = 0;  // 0: none; else the exit code (2 usage, 3 file, 1 other)
+  std::string what;
+};
+
+Failure classify(std::exception_ptr e);
+
+// "<what>" alone, "rank k: <what>" in a job of several ranks.
+std::string failure_message(const Communicator& comm, const Failure& f);
+
+// Every rank learns every rank's set-up result; the lowest failing rank prints its message.
+// Returns that rank's code (0 if none failed). Collective.
+int agree_on_setup(Communicator& comm, const Failure& mine);
+
+}  // namespace tptt
