@@ -10,6 +10,7 @@
 
 #include "cli_commands.hpp"
 #include "tptt/algo/work_count.hpp"
+#include "tptt/train/learner.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/io/options.hpp"
 #include "tptt/train/trainer.hpp"
@@ -134,7 +135,8 @@ int run_bench(const std::vector<std::string>& args) {
   }
   std::vector<BenchCase> cases;
   for (int n : threads)
-    for (Algorithm a : {Algorithm::Bptt, Algorithm::Tptt, Algorithm::TpttHx}) cases.push_back({a, 100, n});
+    for (Algorithm a : {Algorithm::Bptt, Algorithm::Tptt, Algorithm::TpttHx, Algorithm::Lstm})
+      cases.push_back({a, 100, n});
   if (!skip_large)
     for (int n : threads) cases.push_back({Algorithm::Tptt, 1024, n});
   SoloCommunicator solo;
@@ -149,10 +151,10 @@ int run_bench(const std::vector<std::string>& args) {
     cfg.alpha_f = 1e-5;
     cfg.alpha_g = 1e-5;
     cfg.threads = bc.threads;
-    Trainer trainer(cfg, solo);
+    const std::unique_ptr<Learner> learner = make_learner(cfg, solo);
     long it = 0;
     const double large_factor = bc.hidden > 200 ? 0.2 : 1.0;
-    const double s = seconds_per_call([&] { trainer.step(it++); }, bc.hidden > 200 ? 2 : repeats,
+    const double s = seconds_per_call([&] { learner->step(it++); }, bc.hidden > 200 ? 2 : repeats,
                                       min_seconds * (bc.hidden > 200 ? 4 : 1) * large_factor + 1e-3);
     const TaskInfo info = task_info(cfg.task);
     const double macs = iteration_multiply_adds(bc.algorithm, {steps, batch, info.inputs, bc.hidden, info.outputs});

@@ -4,15 +4,9 @@
 #include <span>
 
 #include "tptt/core/error.hpp"
-#include "tptt/train/lstm_trainer.hpp"
 #include "tptt/train/trainer.hpp"
 
 namespace tptt {
-
-std::unique_ptr<Learner> make_learner(const TrainConfig& config, Communicator& comm) {
-  if (config.algorithm == Algorithm::Lstm) return std::make_unique<LstmTrainer>(config, comm);
-  return std::make_unique<Trainer>(config, comm);
-}
 
 Checkpoint make_training_checkpoint(const TrainCommand& command, const Learner& learner,
                                     const ProtocolProgress& progress) {

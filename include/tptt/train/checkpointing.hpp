@@ -16,9 +16,6 @@
 
 namespace tptt {
 
-// The learner for a configuration: the SRN Trainer (bptt, tptt, tptt_hx) or the LSTM.
-std::unique_ptr<Learner> make_learner(const TrainConfig& config, Communicator& comm);
-
 Checkpoint make_training_checkpoint(const TrainCommand& command, const Learner& learner,
                                     const ProtocolProgress& progress);
 // Loads parameters, learner state and progress; FileError naming the checkpoint when a

@@ -3,6 +3,7 @@
 // through iterations, validates, and exposes its parameters and state for the log and for
 // checkpoints. The SRN Trainer (bptt, tptt, tptt_hx; any number of ranks) and the LSTM
 // baseline (train/lstm_trainer.hpp) implement it.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,7 +12,8 @@
 
 namespace tptt {
 
-class Checkpoint;  // io/checkpoint.hpp
+class Checkpoint;    // io/checkpoint.hpp
+class Communicator;  // comm/communicator.hpp
 
 struct IterationResult {
   double cost = 0;      // E of the minibatch
@@ -81,5 +83,8 @@ class Learner {
   virtual void save_state(Checkpoint& checkpoint) const = 0;
   virtual void load_state(const Checkpoint& checkpoint) = 0;
 };
+
+// The learner for a configuration: the SRN Trainer (bptt, tptt, tptt_hx) or the LSTM.
+std::unique_ptr<Learner> make_learner(const TrainConfig& config, Communicator& comm);
 
 }  // namespace tptt
