@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # AddressSanitizer + UndefinedBehaviorSanitizer build of the whole project (build-asan/, -O1 -g)
-# and the unit and command-line tests under it; the first sanitizer report fails the run.
+# and the whole test suite under it; the first sanitizer report fails the run. The tests that
+# start real mpirun jobs run with LeakSanitizer off: Open MPI leaves its own allocations (hwloc,
+# MCA components unloaded at MPI_Finalize) unfreed at exit; every other check stays on, and the
+# in-process multi-rank tests run with leak detection.
 # Usage: launch/sanitizers.sh [extra ctest arguments, e.g. -R unit]
 # Environment: ASAN_BUILD_DIR (build-asan), JOBS (2), SANITIZE_NICE (5).
 # (ThreadSanitizer runs from launch/test.sh, in build-tsan/.)
@@ -21,4 +24,5 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN
 # mpirun refuses to start as root unless told otherwise (tests that start it).
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 nice -n "$NICE" ctest --test-dir "$BUILD" -L 'unit|cli' --output-on-failure "$@"
-echo "sanitizers: ASan + UBSan: unit and cli tests passed without a report"
+ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" nice -n "$NICE" ctest --test-dir "$BUILD" -L mpi -LE unit --output-on-failure "$@"
+echo "sanitizers: ASan + UBSan: the whole test suite passed without a report (mpirun tests without LeakSanitizer)"

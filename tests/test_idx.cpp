@@ -220,7 +220,7 @@ TEST_CASE("mnist: the loader checks shapes, counts and labels and names the file
   }
   SUBCASE("a truncated image file") {
     Bytes image = idx_image(0x803, {kTest, 28, 28}, images_body(1, kTest));
-    image.resize(image.size() - 100);
+    image.erase(image.end() - 100, image.end());  // (resize(size − 100) trips a false -Wstringop-overflow at -O1)
     write_file(dir.file(kMnistTestImages), image);
     const std::string msg = load_error();
     CHECK_MESSAGE(contains(msg, "idx file '" + dir.file(kMnistTestImages) + "': truncated: header says 13 images of 28x28"),
