@@ -42,4 +42,23 @@ int agree_on_setup(Communicator& comm, const Failure& mine) {
   return 0;
 }
 
+std::unique_ptr<MpiCommunicator> start_mpi(bool wanted) {
+  if (!wanted) return nullptr;
+  try {
+    return std::make_unique<MpiCommunicator>();
+  } catch (const std::exception& e) {
+    abort_job(1, std::string("error: ") + e.what());
+  }
+}
+
+int finish_mpi(MpiCommunicator* mpi, int code) {
+  if (!mpi) return code;
+  try {
+    mpi->finalize();
+  } catch (const std::exception& e) {
+    abort_job(code ? code : 1, "rank " + std::to_string(mpi->rank()) + ": error: " + e.what());
+  }
+  return code;
+}
+
 }  // namespace tptt

@@ -3,9 +3,11 @@
 // of an exception, its message with the rank's name, and the agreement of every rank on the
 // set-up's outcome (docs/distributed.md).
 #include <exception>
+#include <memory>
 #include <string>
 
 #include "tptt/comm/communicator.hpp"
+#include "tptt/comm/mpi_communicator.hpp"
 
 namespace tptt {
 
@@ -22,5 +24,11 @@ std::string failure_message(const Communicator& comm, const Failure& f);
 // Every rank learns every rank's set-up result; the lowest failing rank prints its message.
 // Returns that rank's code (0 if none failed). Collective.
 int agree_on_setup(Communicator& comm, const Failure& mine);
+
+// MPI for a command, when `wanted`: a launcher started us (or --mpi on). A failing start
+// aborts the job with the message. nullptr when not wanted.
+std::unique_ptr<MpiCommunicator> start_mpi(bool wanted);
+// Finalises MPI (if started) and returns `code`; a failing finalize aborts the job.
+int finish_mpi(MpiCommunicator* mpi, int code);
 
 }  // namespace tptt

@@ -313,23 +313,9 @@ int run_sweep(const std::vector<std::string>& args) {
   // MPI only under a launcher (or --mpi on): it deals the runs and joins the ranks at the end.
   bool use_mpi = launched_by_mpi_launcher();
   if (plan) use_mpi = plan->base.run.mpi == "on" || (plan->base.run.mpi == "auto" && use_mpi);
-  std::unique_ptr<MpiCommunicator> mpi;
-  if (use_mpi) {
-    try {
-      mpi = std::make_unique<MpiCommunicator>();
-    } catch (const std::exception& e) {
-      abort_job(1, std::string("error: ") + e.what());
-    }
-  }
+  std::unique_ptr<MpiCommunicator> mpi = start_mpi(use_mpi);
   const int K = mpi ? mpi->size() : 1, k = mpi ? mpi->rank() : 0;
-  const auto finish = [&](int code) {
-    try {
-      if (mpi) mpi->finalize();
-    } catch (const std::exception& e) {
-      abort_job(code ? code : 1, "rank " + std::to_string(k) + ": error: " + e.what());
-    }
-    return code;
-  };
+  const auto finish = [&](int code) { return finish_mpi(mpi.get(), code); };
 
   // Setup, then one agreement: it is also the barrier before any rank writes a result, so
   // that every rank has read the same recorded runs and deals the rest the same way.

@@ -134,24 +134,10 @@ int run_train(const std::vector<std::string>& args) {
   bool use_mpi = launched_by_mpi_launcher();
   if (parsed) use_mpi = parsed->run.mpi == "on" || (parsed->run.mpi == "auto" && use_mpi);
   SoloCommunicator solo;
-  std::unique_ptr<MpiCommunicator> mpi;
-  if (use_mpi) {
-    try {
-      mpi = std::make_unique<MpiCommunicator>();
-    } catch (const std::exception& e) {
-      abort_job(1, std::string("error: ") + e.what());
-    }
-  }
+  std::unique_ptr<MpiCommunicator> mpi = start_mpi(use_mpi);
   Communicator& comm = mpi ? static_cast<Communicator&>(*mpi) : solo;
   const int K = comm.size(), k = comm.rank();
-  const auto finish = [&](int code) {
-    try {
-      if (mpi) mpi->finalize();
-    } catch (const std::exception& e) {
-      abort_job(code ? code : 1, "rank " + std::to_string(k) + ": error: " + e.what());
-    }
-    return code;
-  };
+  const auto finish = [&](int code) { return finish_mpi(mpi.get(), code); };
 
   if (parsed && parsed->help) {
     if (k == 0) std::cout << parsed->help_text;
