@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "random_data.hpp"
 #include "tptt/algo/kernels.hpp"
 #include "tptt/algo/output.hpp"
 #include "tptt/core/rng.hpp"
@@ -32,13 +33,7 @@ struct Problem {
     CounterRng rng(seed, RngPurpose::TrainData, 0);
     for (Tensor t : {Tensor::bh, Tensor::by, Tensor::ch})
       for (Eigen::Index i = 0; i < p.vec(t).size(); ++i) p.vec(t)(i) = 0.3 * rng.normal();
-    X.resize(I, T * B);
-    for (Eigen::Index i = 0; i < X.size(); ++i) X.data()[i] = rng.normal();
-    Y = MatD::Zero(O, B);
-    for (int b = 0; b < B; ++b) {
-      if (k == OutputKind::Softmax) Y(rng.below(O), b) = 1;
-      else Y(0, b) = rng.uniform();
-    }
+    testing::random_inputs_and_targets(rng, I, T, B, O, k, X, Y);
   }
 
   SegmentBuffers<double> forward(const Params<double>& q) const {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <stdexcept>
 
+#include "random_data.hpp"
 #include "tptt/algo/lstm.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/rng.hpp"
@@ -31,13 +32,7 @@ struct LstmProblem {
     CounterRng rng(seed, RngPurpose::TrainData, 0);
     for (LstmTensor t : {LstmTensor::b, LstmTensor::by})
       for (Eigen::Index i = 0; i < p.vec(t).size(); ++i) p.vec(t)(i) += 0.3 * rng.normal();
-    X.resize(I, T * B);
-    for (Eigen::Index i = 0; i < X.size(); ++i) X.data()[i] = rng.normal();
-    Y = MatD::Zero(O, B);
-    for (int b = 0; b < B; ++b) {
-      if (k == OutputKind::Softmax) Y(rng.below(O), b) = 1;
-      else Y(0, b) = rng.uniform();
-    }
+    testing::random_inputs_and_targets(rng, I, T, B, O, k, X, Y);
   }
 
   double cost(const LstmParams<double>& q) const {

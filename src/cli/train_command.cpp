@@ -77,7 +77,11 @@ class CheckpointWriter {
         last_written_(!cmd.run.checkpoint.empty() && cmd.run.checkpoint == cmd.run.resume ? resumed_at : -1) {}
 
   // ProtocolHooks::after_iteration: true when any rank has been asked to stop. One small
-  // all-reduce per iteration so that every rank stops after the same iteration.
+  // blocking all-reduce per iteration so that every rank stops after the same iteration. It
+  // costs nothing measurable even in stale mode (K = 2, T = 400: 5.40 s for 300 iterations with
+  // and without it). A non-blocking one cannot be used: stale mode starts its gradient
+  // all-reduces at iterations that differ by rank, so the order of non-blocking collectives
+  // would differ between ranks.
   bool after_iteration(const ProtocolProgress& p) {
     double stop = stop_signal() != 0 ? 1.0 : 0.0;
     if (comm_.size() > 1) comm_.allreduce_sum(std::span<double>(&stop, 1));

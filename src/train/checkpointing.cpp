@@ -57,8 +57,6 @@ ProtocolProgress restore_training_checkpoint(const Checkpoint& ckpt, Learner& le
   return p;
 }
 
-std::string checkpoint_config_text(const Checkpoint& checkpoint) { return checkpoint.get_string("config"); }
-
 LoadedModel load_model(const std::string& path, const std::vector<std::string>& overrides, Communicator& comm) {
   std::vector<std::string> args = {"--resume", path};
   args.insert(args.end(), overrides.begin(), overrides.end());

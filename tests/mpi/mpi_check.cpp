@@ -117,14 +117,7 @@ std::uint64_t train(const Case& c, Communicator& comm, int iterations) {
 }
 
 void check_modes(MpiCommunicator& comm) {
-  const auto mode = [](SyncMode s, int S, int M, bool d) {
-    DistributedConfig x;
-    x.sync = s;
-    x.staleness = S;
-    x.micro_batches = M;
-    x.decoupled = d;
-    return x;
-  };
+  using testing::mode;
   std::vector<Case> cases = {
       {"trainer exact tptt", testing::small_config(Algorithm::Tptt, 6), {}, true},
       {"exact bptt", testing::small_config(Algorithm::Bptt, 6), mode(SyncMode::Exact, 0, 1, false)},

@@ -2,6 +2,7 @@
 // The small training configuration the multi-segment tests share: T = 13 (not divisible by
 // 2, 3 or 4), H = 16, a tiny validation set, so that a run of K segments takes milliseconds.
 #include "tptt/train/config.hpp"
+#include "tptt/train/distributed_config.hpp"
 
 namespace tptt::testing {
 
@@ -20,6 +21,16 @@ inline TrainConfig small_config(Algorithm algorithm, int batch = 4, TaskKind tas
   c.validation_batch = 10;
   c.progress = false;
   return c;
+}
+
+// A distributed mode: sync, staleness S, micro-batches M, decoupled boundaries.
+inline DistributedConfig mode(SyncMode sync, int S = 0, int M = 1, bool decoupled = false) {
+  DistributedConfig d;
+  d.sync = sync;
+  d.staleness = S;
+  d.micro_batches = M;
+  d.decoupled = decoupled;
+  return d;
 }
 
 }  // namespace tptt::testing

@@ -28,15 +28,7 @@ struct Trace {
   long g_updates = 0, f_updates = 0;
 };
 
-
-DistributedConfig mode(SyncMode sync, int S = 0, int M = 1, bool decoupled = false) {
-  DistributedConfig d;
-  d.sync = sync;
-  d.staleness = S;
-  d.micro_batches = M;
-  d.decoupled = decoupled;
-  return d;
-}
+using testing::mode;
 
 // The plain Trainer (exact mode) over K in-process ranks.
 Trace run_trainer(const TrainConfig& config, int K, int iterations) {

@@ -22,9 +22,6 @@ Checkpoint make_training_checkpoint(const TrainCommand& command, const Learner& 
 // section is missing or does not fit the learner's shapes.
 ProtocolProgress restore_training_checkpoint(const Checkpoint& checkpoint, Learner& learner);
 
-// The configuration text stored in a checkpoint (INI, as --config reads).
-std::string checkpoint_config_text(const Checkpoint& checkpoint);
-
 // A trained model from a checkpoint file: its stored configuration with `overrides`
 // (train-command arguments, e.g. {"--length", "200"}) applied on top, the learner built on
 // `comm`, and the stored parameters loaded. Throws FileError (unreadable or damaged file)
