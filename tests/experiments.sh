@@ -173,13 +173,16 @@ sweep)
 eval)
   run train --task temporal -T 20 "${small[@]}" --max-iterations 300 --checkpoint "$work/model.ckpt"
   [[ $rc -eq 0 ]] || { fail "train --checkpoint exited $rc: $(cat "$work/err")"; exit 1; }
-  final=$(grep -o '"final_error":[^,]*' "$work/out" | cut -d: -f2)
   run eval --model "$work/model.ckpt"
   [[ $rc -eq 0 ]] || fail "eval exited $rc: $(cat "$work/err")"
-  grep -q "^{\"model\":\"$work/model.ckpt\",\"trained_length\":20,\"length\":20,\"samples\":100,\"error\":$final," "$work/out" ||
-    fail "eval at the trained length: expected the run's final error $final: $(cat "$work/out")"
+  grep -q "^{\"model\":\"$work/model.ckpt\",\"trained_length\":20,\"length\":20,\"samples\":100,\"validation_stream\":\"evaluation\",\"error\":" "$work/out" ||
+    fail "eval at the trained length: $(cat "$work/out")"
+  # Unseen data: no validation cost of the training run (fresh sets of its checks) recurs.
+  eval_cost=$(grep -o '"cost":[^,]*' "$work/out" | cut -d: -f2)
+  run train --task temporal -T 20 "${small[@]}" --max-iterations 300 --log "$work/train.jsonl"
+  ! grep -q "\"val_cost\":$eval_cost," "$work/train.jsonl" || fail "eval repeats a validation set of the run (cost $eval_cost)"
   run eval --model "$work/model.ckpt" --length 40 --samples 200 --seed 9
-  [[ $rc -eq 0 ]] && grep -q '"trained_length":20,"length":40,"samples":200,"error":[0-9.e-]*,"accuracy":' "$work/out" ||
+  [[ $rc -eq 0 ]] && grep -q '"trained_length":20,"length":40,"samples":200,"validation_stream":"evaluation","error":[0-9.e-]*,"accuracy":' "$work/out" ||
     fail "eval at T = 40: exit $rc, $(cat "$work/out") $(cat "$work/err")"
   echo "== eval: $(cat "$work/out")"
   ;;

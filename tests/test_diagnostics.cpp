@@ -72,7 +72,7 @@ std::pair<double, double> kernel_totals(const TrainConfig& c, const Params<float
   const OutputKind kind = task_info(c.task).regression ? OutputKind::Linear : OutputKind::Softmax;
   output_pass<S>(p, kind, seg.block(seg.Hs, T), Y, out);
   output_backward<S>(p, seg.block(seg.Hs, T), out, grad, dh);
-  seg.block(seg.Ht, T) = seg.block(seg.Hs, T) - static_cast<S>(c.alpha_i) * dh;
+  seg.block(seg.Delta, T) = -static_cast<S>(c.alpha_i) * dh;
   propagate_targets<S>(p, c.activation, seg);
   const double lg = feedback_gradient<S>(p, c.activation, nullptr, seg, grad);
   const double lf = forward_local_gradient<S>(p, c.activation, X, c.algorithm == Algorithm::TpttHx, seg, grad);

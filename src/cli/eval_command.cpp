@@ -1,5 +1,7 @@
-// `tptt eval`: a trained model (a `tptt train --checkpoint` file) on a fresh validation set of
-// any length — the generalisation test of Table 4 (train at T = 100, evaluate at T = 200).
+// `tptt eval`: a trained model (a `tptt train --checkpoint` file) on unseen sequences of any
+// length — the generalisation test of Table 4 (train at T = 100, evaluate at T = 200). The
+// sequences come from an evaluation stream of the seed that no training minibatch and no
+// check of any run draws from.
 #include <iostream>
 
 #include "cli_commands.hpp"
@@ -13,10 +15,11 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: tptt eval --model CHECKPOINT [--length L] [--samples N] [--seed S] [train options]\n"
-    "Evaluates the model of a checkpoint written by `tptt train --checkpoint` on N freshly\n"
-    "generated sequences of length L and prints one JSON line: model, trained_length, length,\n"
-    "samples, error (fraction misclassified; adding: squared error above 0.04), accuracy\n"
-    "(1 - error) and cost (mean loss per sample).\n"
+    "Evaluates the model of a checkpoint written by `tptt train --checkpoint` on N sequences of\n"
+    "length L that no training minibatch or validation check of the run has seen (an evaluation\n"
+    "stream of the seed; task mnist: the test set) and prints one JSON line: model,\n"
+    "trained_length, length, samples, validation_stream, error (fraction misclassified; adding:\n"
+    "squared error above 0.04), accuracy (1 - error) and cost (mean loss per sample).\n"
     "\n"
     "Eval options:\n"
     "  --model PATH    the checkpoint (required)\n"
@@ -69,12 +72,14 @@ int run_eval(const std::vector<std::string>& args) {
                        std::to_string(info.min_length) + ", got " + std::to_string(length));
   }
 
-  const ValidationResult result = model.learner->validate(length);
+  const ValidationSet set{.length = length, .draw = 0, .purpose = ValidationSet::Purpose::Evaluation};
+  const ValidationResult result = model.learner->validate(set);
   JsonObject out;
   out.add("model", path)
       .add("trained_length", trained_length)
       .add("length", length)
       .add("samples", cfg.validation_samples)
+      .add("validation_stream", validation_stream_name(cfg, set))
       .add("error", result.error)
       .add("accuracy", 1 - result.error)
       .add("cost", result.cost)

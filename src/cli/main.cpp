@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli_commands.hpp"
+#include "stderr_lines.hpp"
 #include "tptt/core/error.hpp"
 
 namespace {
@@ -23,6 +24,7 @@ constexpr const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
+  tptt::install_line_buffered_stderr();
   if (argc < 2) {
     std::cerr << kUsage;
     return tptt::kExitUsage;

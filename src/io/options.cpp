@@ -16,8 +16,20 @@ namespace {
 
 struct RawOptions {
   std::string task, activation, init, algorithm, optimizer, schedule, config_file, sync = "exact";
+  std::string phase_order = "reference", validation = "fresh";
   unsigned long long seed = 1;
 };
+
+// A checkpoint written before --phase-order and --validation existed continues with the
+// semantics it was trained with (the overlap order, one fixed validation set).
+std::string with_legacy_semantics(std::string config_text) {
+  const auto lacks = [&config_text](const std::string& key) {
+    return config_text.rfind(key + " = ", 0) != 0 && config_text.find("\n" + key + " = ") == std::string::npos;
+  };
+  if (lacks("phase-order")) config_text += "phase-order = overlap\n";
+  if (lacks("validation")) config_text += "validation = fixed\n";
+  return config_text;
+}
 
 po::options_description describe_options(TrainConfig& c, RunOptions& run, RawOptions& raw) {
   po::options_description data("Task and data");
@@ -47,13 +59,15 @@ po::options_description describe_options(TrainConfig& c, RunOptions& run, RawOpt
       ("alpha-g", po::value(&c.alpha_g)->default_value(c.alpha_g), "TPTT learning rate of the feedback set alpha_g")
       ("noise", po::value(&c.noise)->default_value(0.0), "sigma of the Gaussian noise injected in the G phase")
       ("schedule", po::value(&raw.schedule)->default_value("alternate"), "alternate (G then F), random (one phase per iteration, G with probability p-g) or concurrent (G loop beside the F iterations, oneTBB tasks; needs --threads >= 2)")
+      ("phase-order", po::value(&raw.phase_order)->default_value(raw.phase_order), "when an iteration runs both phases: reference (G update first, then the targets with the updated V_hh, c_h, as the authors' code) or overlap (targets with the feedback weights from before the G update, so the target chain can overlap the G phase); --sync stale and --decoupled always overlap")
       ("p-g", po::value(&c.p_g)->default_value(1.0), "random: probability of the G phase; concurrent: G updates p/(1-p) per F update")
       ("threads", po::value(&c.threads)->default_value(c.threads), "threads of each rank (oneTBB); results do not depend on it");
   po::options_description protocol("Protocol");
   protocol.add_options()
       ("max-iterations", po::value(&c.max_iterations)->default_value(c.max_iterations), "iteration budget")
       ("check-every", po::value(&c.check_every)->default_value(c.check_every), "validate every N iterations")
-      ("validation-samples", po::value(&c.validation_samples)->default_value(c.validation_samples), "size of the fixed validation set")
+      ("validation", po::value(&raw.validation)->default_value(raw.validation), "fresh (a new validation set at every check, a function of the seed and the check's iteration, as the paper) or fixed (one set for the whole run)")
+      ("validation-samples", po::value(&c.validation_samples)->default_value(c.validation_samples), "sequences in each validation set")
       ("validation-batch", po::value(&c.validation_batch)->default_value(c.validation_batch), "validation batch size")
       ("solved-error", po::value(&c.solved_error)->default_value(c.solved_error), "solved when the validation error is below this")
       ("patience", po::value(&c.patience)->default_value(c.patience), "abort after this many checks without a new best error")
@@ -199,7 +213,7 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
     if (vm.count("resume")) {
       const std::string path = vm["resume"].as<std::string>();
       cmd.resume_from = std::make_shared<const Checkpoint>(read_checkpoint(path));  // FileError: exit 3
-      resume_text = checkpoint_config_text_of(*cmd.resume_from);
+      resume_text = with_legacy_semantics(checkpoint_config_text_of(*cmd.resume_from));
       std::istringstream in(resume_text);
       try {
         po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
@@ -220,11 +234,21 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
   c.algorithm = parse_algorithm(raw.algorithm);
   c.optimizer = parse_optimizer(raw.optimizer);
   c.schedule = parse_schedule(raw.schedule);
+  c.phase_order = parse_phase_order(raw.phase_order);
+  c.validation = parse_validation_mode(raw.validation);
   c.seed = raw.seed;
   c.progress = !vm.count("no-progress");
   cmd.run.log_all_ranks = vm.count("log-all-ranks") > 0;
   cmd.run.dist.sync = parse_sync_mode(raw.sync);
   cmd.run.dist.decoupled = vm.count("decoupled") > 0;
+  // Stale and decoupled modes compute a minibatch's targets before its G update is applied:
+  // they run in the overlap order unless reference is asked for (which they refuse).
+  if (cmd.run.dist.delay() > 0 || cmd.run.dist.decoupled) {
+    if (!vm["phase-order"].defaulted() && c.phase_order == PhaseOrder::Reference)
+      throw UsageError("--phase-order reference needs exact semantics (--sync exact or pipelined, not --decoupled): "
+                       "stale and decoupled modes compute a minibatch's targets before its G update applies");
+    c.phase_order = PhaseOrder::Overlap;
+  }
   cmd.run.param_hash = vm.count("param-hash") > 0;
   cmd.run.diagnostics = vm.count("diagnostics") > 0;
   if (cmd.run.mpi != "auto" && cmd.run.mpi != "on" && cmd.run.mpi != "off")
@@ -262,10 +286,12 @@ JsonObject config_to_json(const TrainConfig& c) {
       .add("alpha_g", c.alpha_g)
       .add("noise", c.noise)
       .add("schedule", to_string(c.schedule))
+      .add("phase_order", to_string(c.phase_order))
       .add("p_g", c.p_g)
       .add("threads", c.threads)
       .add("max_iterations", c.max_iterations)
       .add("check_every", c.check_every)
+      .add("validation", to_string(c.validation))
       .add("validation_samples", c.validation_samples)
       .add("validation_batch", c.validation_batch)
       .add("solved_error", c.solved_error)
@@ -311,9 +337,11 @@ std::string config_to_ini(const TrainConfig& c) {
   line("alpha-g", round_trip(c.alpha_g));
   line("noise", round_trip(c.noise));
   line("schedule", to_string(c.schedule));
+  line("phase-order", to_string(c.phase_order));
   line("p-g", round_trip(c.p_g));
   line("max-iterations", std::to_string(c.max_iterations));
   line("check-every", std::to_string(c.check_every));
+  line("validation", to_string(c.validation));
   line("validation-samples", std::to_string(c.validation_samples));
   line("validation-batch", std::to_string(c.validation_batch));
   line("solved-error", round_trip(c.solved_error));

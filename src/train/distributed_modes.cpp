@@ -98,6 +98,7 @@ struct SegmentPipeline::InFlight {
   std::vector<float> reduce;              // (|θ| + 3) gradient and costs, during the all-reduce
   std::optional<Communicator::ReduceHandle> handle;
   bool backward_done = false, applied = false, folded = false;
+  bool g_applied = false;  // reference order: the G update was applied during the backward pass
 
   const Params<Scalar>& theta(const Params<Scalar>& live) const { return stash ? *stash : live; }
 
@@ -108,7 +109,7 @@ struct SegmentPipeline::InFlight {
     did_g = did_f = false;
     cost = loss_g = loss_f = 0;
     handle.reset();
-    backward_done = applied = folded = false;
+    backward_done = applied = folded = g_applied = false;
   }
 };
 
@@ -258,6 +259,22 @@ void SegmentPipeline::backward(InFlight& f) {
 
   f.grad.set_zero();
   f.cost = f.loss_g = f.loss_f = 0;
+  // The reference order (exact semantics only: no stash, no delay; stale and decoupled modes
+  // compute a minibatch's targets before its G update can apply, the overlap order): every micro-batch's G
+  // gradient, its all-reduce and the G update first; then the targets with the updated θ_G.
+  const bool g_first = f.did_g && targets && config_.phase_order == PhaseOrder::Reference && dist_.delay() == 0 &&
+                       !dist_.decoupled;
+  if (g_first) {
+    for (MicroBatch& mb : f.micro) {
+      Params<Scalar>& g = single ? f.grad : scratch_;
+      if (!single) scratch_.set_zero();
+      if (!noisy_g) feedback_of_states<Scalar>(theta, config_.activation, mb.seg);
+      f.loss_g += mb.weight * feedback_gradient<Scalar>(theta, config_.activation, noisy_g ? &mb.noise : nullptr,
+                                                        mb.seg, g);
+      if (!single) f.grad.flat() += static_cast<Scalar>(mb.weight) * scratch_.flat();
+    }
+    apply_feedback_update_now(f);
+  }
   for (MicroBatch& mb : f.micro) {
     // One micro-batch alone writes straight into f.grad: the same operations as Trainer.
     Params<Scalar>& g = single ? f.grad : scratch_;
@@ -270,18 +287,16 @@ void SegmentPipeline::backward(InFlight& f) {
       f.cost += mb.weight * mb.out.cost;
     }
     if (targets) {
-      auto boundary = seg.block(seg.Ht, n);
+      auto boundary = seg.block(seg.Delta, n);
       if (last) {
         // eq. 3 with ∂E/∂h_T of the whole minibatch: the micro-batch's, times cols / B.
-        boundary = seg.block(seg.Hs, n) - static_cast<Scalar>(config_.alpha_i * mb.weight) * mb.dh;
+        boundary = -static_cast<Scalar>(config_.alpha_i * mb.weight) * mb.dh;
       } else if (dist_.decoupled) {
         const auto hb = seg.block(seg.Hs, n);
-        const auto P = predictor_.leftCols(config_.hidden);
-        const auto p = predictor_.col(config_.hidden);
-        boundary = hb + P * hb;
-        boundary.colwise() += p;
+        boundary = predictor_.leftCols(config_.hidden) * hb;  // Δ̂_b = P h_b + p
+        boundary.colwise() += predictor_.col(config_.hidden);
       } else {
-        comm_.recv(k + 1, MessageTag::Target, block_span(seg.Ht, static_cast<Eigen::Index>(n) * mb.cols, mb.cols));
+        comm_.recv(k + 1, MessageTag::Target, block_span(seg.Delta, static_cast<Eigen::Index>(n) * mb.cols, mb.cols));
       }
     }
     if (chain && !last) comm_.recv(k + 1, MessageTag::Gradient, block_span(mb.dh, 0, mb.cols));
@@ -300,17 +315,36 @@ void SegmentPipeline::backward(InFlight& f) {
                                                               RowRange{half, -1});
       f.loss_f += mb.weight * static_cast<double>(loss_low + loss_high);
     }
-    if (f.did_g)
+    if (f.did_g && !g_first)
       f.loss_g += mb.weight * feedback_gradient<Scalar>(theta, config_.activation, noisy_g ? &mb.noise : nullptr, seg, g);
 
     if (k > 0) {
-      if (targets) comm_.send(k - 1, MessageTag::Target, block_span(seg.Ht, 0, mb.cols));
+      if (targets) comm_.send(k - 1, MessageTag::Target, block_span(seg.Delta, 0, mb.cols));
       if (chain) comm_.send(k - 1, MessageTag::Gradient, block_span(mb.dh, 0, mb.cols));
     }
     if (!single) f.grad.flat() += static_cast<Scalar>(mb.weight) * scratch_.flat();
   }
   f.backward_done = true;
   f.stash.reset();  // θ_m is not needed any more
+}
+
+// Reference order: the all-reduce of the G gradient (and L_G) and the G update, before the
+// targets of the same minibatch. Blocking: every rank calls it at the same point of the same
+// minibatch, and no all-reduce of this pipeline is in flight then (no delay in this order).
+void SegmentPipeline::apply_feedback_update_now(InFlight& f) {
+  const Eigen::Index nf = params_.layout().forward_size(), ng = params_.layout().feedback_size();
+  VecF& grad = f.grad.flat();
+  if (comm_.size() > 1) {
+    std::vector<float> buf(static_cast<std::size_t>(ng) + 1);  // (|θ_G| + 1) gradient and L_G
+    std::copy(grad.data() + nf, grad.data() + nf + ng, buf.begin());
+    buf[static_cast<std::size_t>(ng)] = static_cast<float>(f.loss_g);
+    comm_.allreduce_feedback_sum(std::span<float>(buf));
+    std::copy(buf.begin(), buf.begin() + ng, grad.data() + nf);
+    f.loss_g = buf[static_cast<std::size_t>(ng)];
+  }
+  apply_phase_updates(config_, {true, false}, params_, grad, forward_opt_, feedback_opt_, g_updates_, f_updates_);
+  grad.tail(ng).setZero();  // applied; the minibatch's later all-reduce carries θ_F
+  f.g_applied = true;
 }
 
 void SegmentPipeline::start_reduce(InFlight& f) {
@@ -331,7 +365,7 @@ IterationResult SegmentPipeline::finish_reduce(InFlight& f) {
     const Eigen::Index n = f.grad.flat().size();
     std::copy(f.reduce.begin(), f.reduce.begin() + n, f.grad.flat().data());
     f.cost = f.reduce[static_cast<std::size_t>(n)];
-    f.loss_g = f.reduce[static_cast<std::size_t>(n) + 1];
+    if (!f.g_applied) f.loss_g = f.reduce[static_cast<std::size_t>(n) + 1];
     f.loss_f = f.reduce[static_cast<std::size_t>(n) + 2];
   }
   IterationResult r;
@@ -345,7 +379,8 @@ IterationResult SegmentPipeline::finish_reduce(InFlight& f) {
 
 void SegmentPipeline::apply(const InFlight& f) {
   VecF g = f.grad.flat();  // clipping scales it; the reduced gradient stays as it arrived
-  apply_phase_updates(config_, {f.did_g, f.did_f}, params_, g, forward_opt_, feedback_opt_, g_updates_, f_updates_);
+  apply_phase_updates(config_, {f.did_g && !f.g_applied, f.did_f}, params_, g, forward_opt_, feedback_opt_, g_updates_,
+                      f_updates_);
 }
 
 // Decoupled boundary: the neighbour's real target for minibatch m (sent during its backward
@@ -362,7 +397,7 @@ void SegmentPipeline::fold_in_real_target(InFlight& f) {
     MatF z(H + 1, mb.cols);
     z.topRows(H) = mb.seg.block(mb.seg.Hs, n);
     z.row(H).setOnes();
-    const MatF residual = real - z.topRows(H) - predictor_ * z;
+    const MatF residual = real - predictor_ * z;  // real and predicted Δ_b
     const double norm2 = static_cast<double>(z.squaredNorm());
     predictor_.noalias() += static_cast<Scalar>(dist_.decoupled_rate / norm2) * residual * z.transpose();
   }

@@ -95,7 +95,7 @@ RunSummary run_protocol(Learner& learner, const std::vector<RunObserver*>& obser
       rec.loss_f = p.f_count ? p.loss_f_sum / p.f_count : 0;
       p.cost_sum = p.loss_g_sum = p.loss_f_sum = 0;
       p.cost_count = p.g_count = p.f_count = 0;
-      rec.validation = learner.validate();
+      rec.validation = learner.validate(ValidationSet{.length = 0, .draw = it + 1});
       const VecF& theta = learner.flat_params();
       for (const TensorSlice& s : slices)
         rec.update_norm.emplace_back(s.name, (theta.segment(s.offset, s.count) - before_last.segment(s.offset, s.count)).norm());

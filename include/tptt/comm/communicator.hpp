@@ -47,6 +47,11 @@ class Communicator {
   // Element-wise sum over all ranks, result on every rank.
   virtual void allreduce_sum(std::span<float> data) = 0;
   virtual void allreduce_sum(std::span<double> data) = 0;
+  // The same sum for the G-phase gradient that a reference-order iteration reduces before its
+  // targets; the iteration's gradient all-reduce (allreduce_sum) still follows. Separate so
+  // that decorators that count iterations by that all-reduce (fault_injection.hpp) see one
+  // per iteration.
+  virtual void allreduce_feedback_sum(std::span<float> data) { allreduce_sum(data); }
   // Starts summing `data` over all ranks and returns at once; `data` must stay alive and
   // untouched until wait_allreduce(handle) has put the sum into it. The default (for
   // implementations without overlap) sums at once and makes wait_allreduce a no-op.
