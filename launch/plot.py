@@ -52,6 +52,9 @@ import math
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plot_trace  # noqa: E402  (launch/plot_trace.py, next to this file)
+
 CSV_FIELDS = ["task", "length", "algorithm", "schedule", "p_g", "ranks", "sync", "staleness",
               "threads", "seed", "solved", "solved_at", "best_error", "iterations", "wall_s",
               "log", "stop_reason", "status", "g_updates", "f_updates"]
@@ -1002,6 +1005,8 @@ def main(argv=None):
     p.add_argument("--height", type=float, default=4.6)
     p.add_argument("--dpi", type=int, default=100)
     p.set_defaults(func=cmd_fig8)
+
+    plot_trace.add_parser(sub, pyplot)
 
     p = sub.add_parser("csv-build", help="(used by ablation.sh) rebuild runs.csv from the logs")
     p.add_argument("--logs", required=True)

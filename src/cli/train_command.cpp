@@ -22,6 +22,7 @@
 #include "cli_commands.hpp"
 #include "rank_failures.hpp"
 #include "tptt/comm/fault_injection.hpp"
+#include "tptt/core/trace.hpp"
 #include "tptt/comm/mpi_communicator.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/stop_signal.hpp"
@@ -66,6 +67,37 @@ void check_checkpoint_writable(const std::string& path) {
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   if (::access(dir.c_str(), W_OK | X_OK) != 0)
     throw FileError("--checkpoint: cannot write '" + path + "': directory '" + dir + "' is missing or not writable");
+}
+
+// The timeline of every rank in one trace file. Each rank writes its events next to the file;
+// after all have, rank 0 joins them (on a cluster without a shared file system the parts of
+// other nodes' ranks stay where they are, and rank 0 says so).
+void write_trace(const std::string& path, Communicator& comm) {
+  const int K = comm.size(), k = comm.rank();
+  const auto part_path = [&path](int rank) { return path + ".rank" + std::to_string(rank); };
+  if (k > 0) {
+    std::ofstream part(part_path(k), std::ios::trunc);
+    part << trace_events_json();
+    if (!part) throw FileError("--trace: cannot write '" + part_path(k) + "'");
+  }
+  double written = 1;
+  if (K > 1) comm.allreduce_sum(std::span<double>(&written, 1));  // every part is on disk
+  if (k > 0) return;
+  std::ofstream out(path, std::ios::trunc);
+  out << "[" << trace_events_json();
+  for (int r = 1; r < K; ++r) {
+    std::ifstream part(part_path(r));
+    if (!part) {
+      std::cerr << "tptt: --trace: the part of rank " << r << " is not readable here ('" << part_path(r)
+                << "'); the trace holds the ranks that are\n";
+      continue;
+    }
+    out << "," << part.rdbuf();
+    part.close();
+    std::remove(part_path(r).c_str());
+  }
+  out << "]\n";
+  if (!out) throw FileError("--trace: cannot write '" + path + "'");
 }
 
 // Writes checkpoints (rank 0) and turns SIGINT/SIGTERM into a stop agreed by every rank.
@@ -244,6 +276,7 @@ int run_train(const std::vector<std::string>& args) {
   }
 
   try {
+    if (!cmd.run.trace.empty()) start_trace(k);
     install_stop_handlers();
     CheckpointWriter checkpoints(cmd, *learner, comm, cmd.resume_from ? start.iteration : -1);
     ProtocolHooks hooks;
@@ -268,6 +301,7 @@ int run_train(const std::vector<std::string>& args) {
       identical = replicas_identical(comm, hash);
     }
     if (params_out.is_open()) write_params_npy(params_out, theta);
+    if (!cmd.run.trace.empty()) write_trace(cmd.run.trace, comm);
     if (k == 0) {
       JsonObject out;
       out.add("algorithm", to_string(cfg.algorithm)).add("task", to_string(cfg.task)).add("length", cfg.length);

@@ -88,6 +88,7 @@ po::options_description describe_options(TrainConfig& c, RunOptions& run, RawOpt
       ("decoupled-rate", po::value(&run.dist.decoupled_rate)->default_value(run.dist.decoupled_rate), "step of the boundary-target predictor (normalised LMS, in (0, 2))")
       ("mpi", po::value(&run.mpi)->default_value(run.mpi), "auto (use MPI when started by mpirun/mpiexec/srun), on (always; MPI singleton without a launcher), off")
       ("log-all-ranks", "with --log: rank k > 0 also writes its own log to <log>.rank<k>")
+      ("trace", po::value(&run.trace), "write a timeline of every rank's work and waits to this file (Chrome trace-event JSON: open it in Perfetto or chrome://tracing; launch/plot.sh trace draws it)")
       ("save-params", po::value(&run.save_params), "rank 0 writes the final parameters to this .npy file (float32, flat buffer)")
       ("param-hash", "every rank prints a hash of its final parameters; the summary says whether all replicas are identical")
       ("fail-at-iteration", po::value(&run.fail_at_iteration)->default_value(-1), "fault test: rank --fail-rank fails at this iteration (0-based; needs more than one rank)")

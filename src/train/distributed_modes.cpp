@@ -7,6 +7,7 @@
 #include "tptt/algo/kernels.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/rng.hpp"
+#include "tptt/core/trace.hpp"
 
 namespace tptt {
 
@@ -237,9 +238,13 @@ void SegmentPipeline::forward(InFlight& f) {
     if (k == 0) {
       mb.seg.block(mb.seg.Hs, 0).setZero();  // h_0 = 0
     } else {
+      TraceSpan wait("recv h", "wait");
       comm_.recv(k - 1, MessageTag::State, block_span(mb.seg.Hs, 0, mb.cols));
     }
-    forward_states<Scalar>(params_, config_.activation, mb.seg);
+    {
+      TraceSpan span("forward chain");
+      forward_states<Scalar>(params_, config_.activation, mb.seg);
+    }
     if (k + 1 < K)
       comm_.send(k + 1, MessageTag::State, block_span(mb.seg.Hs, static_cast<Eigen::Index>(n) * mb.cols, mb.cols));
     if (last) output_pass<Scalar>(params_, trainer_.output_kind(), mb.seg.block(mb.seg.Hs, n), mb.Y, mb.out);
@@ -296,15 +301,29 @@ void SegmentPipeline::backward(InFlight& f) {
         boundary = predictor_.leftCols(config_.hidden) * hb;  // Δ̂_b = P h_b + p
         boundary.colwise() += predictor_.col(config_.hidden);
       } else {
+        TraceSpan wait("recv target", "wait");
         comm_.recv(k + 1, MessageTag::Target, block_span(seg.Delta, static_cast<Eigen::Index>(n) * mb.cols, mb.cols));
       }
     }
-    if (chain && !last) comm_.recv(k + 1, MessageTag::Gradient, block_span(mb.dh, 0, mb.cols));
+    if (chain && !last) {
+      TraceSpan wait("recv dE/dh", "wait");
+      comm_.recv(k + 1, MessageTag::Gradient, block_span(mb.dh, 0, mb.cols));
+    }
 
-    if (chain) backprop_through_time<Scalar>(theta, config_.activation, mb.X, bptt, seg, mb.dh, g);
-    if (states_through_g) feedback_of_states<Scalar>(theta, config_.activation, seg);
+    if (chain) {
+      TraceSpan span(bptt ? "BPTT" : "dE/dh chain (eq. 12)");
+      backprop_through_time<Scalar>(theta, config_.activation, mb.X, bptt, seg, mb.dh, g);
+    }
+    if (states_through_g) {
+      TraceSpan span("G(x,h)");
+      feedback_of_states<Scalar>(theta, config_.activation, seg);
+    }
     if (targets) {
-      propagate_targets<Scalar>(theta, config_.activation, seg);
+      {
+        TraceSpan span("target chain (eq. 8)");
+        propagate_targets<Scalar>(theta, config_.activation, seg);
+      }
+      TraceSpan span("F gradient (eq. 10)");
       // Two fixed halves of the hidden units, as Trainer::compute splits them for its threads:
       // the same operations, so exact mode here equals Trainer::step bit for bit.
       const bool hx = config_.algorithm == Algorithm::TpttHx;
@@ -315,8 +334,10 @@ void SegmentPipeline::backward(InFlight& f) {
                                                               RowRange{half, -1});
       f.loss_f += mb.weight * static_cast<double>(loss_low + loss_high);
     }
-    if (f.did_g && !g_first)
+    if (f.did_g && !g_first) {
+      TraceSpan span("G gradient (eq. 9)");
       f.loss_g += mb.weight * feedback_gradient<Scalar>(theta, config_.activation, noisy_g ? &mb.noise : nullptr, seg, g);
+    }
 
     if (k > 0) {
       if (targets) comm_.send(k - 1, MessageTag::Target, block_span(seg.Delta, 0, mb.cols));
@@ -338,6 +359,7 @@ void SegmentPipeline::apply_feedback_update_now(InFlight& f) {
     std::vector<float> buf(static_cast<std::size_t>(ng) + 1);  // (|θ_G| + 1) gradient and L_G
     std::copy(grad.data() + nf, grad.data() + nf + ng, buf.begin());
     buf[static_cast<std::size_t>(ng)] = static_cast<float>(f.loss_g);
+    TraceSpan wait("all-reduce (G)", "wait");
     comm_.allreduce_feedback_sum(std::span<float>(buf));
     std::copy(buf.begin(), buf.begin() + ng, grad.data() + nf);
     f.loss_g = buf[static_cast<std::size_t>(ng)];
@@ -360,6 +382,7 @@ void SegmentPipeline::start_reduce(InFlight& f) {
 
 IterationResult SegmentPipeline::finish_reduce(InFlight& f) {
   if (f.handle) {
+    TraceSpan wait("all-reduce", "wait");
     comm_.wait_allreduce(*f.handle);
     f.handle.reset();
     const Eigen::Index n = f.grad.flat().size();

@@ -11,6 +11,7 @@
 #include "tptt/algo/kernels.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/rng.hpp"
+#include "tptt/core/trace.hpp"
 #include "tptt/data/mnist.hpp"
 #include "tptt/model/init.hpp"
 #include "tptt/train/data_source.hpp"
@@ -108,9 +109,11 @@ void Trainer::forward_segment(const Batch& batch, const SegmentRange& range, con
   if (comm.rank() == 0) {
     ws.seg.block(ws.seg.Hs, 0).setZero();  // h_0 = 0
   } else {
+    TraceSpan wait("recv h", "wait");
     comm.recv(comm.rank() - 1, state_tag, block_span(ws.seg.Hs, 0, B));
   }
   if (!with_feedback) {
+    TraceSpan span("forward chain");
     forward_states<Scalar>(params, config_.activation, ws.seg);
   } else {
     // G(x_t, h_t) chunk by chunk as the forward pass produces the states: the forward strand
@@ -132,14 +135,17 @@ void Trainer::forward_segment(const Batch& batch, const SegmentRange& range, con
           std::this_thread::yield();
           continue;
         }
-        if (next_chunk.compare_exchange_weak(c, c + 1))
+        if (next_chunk.compare_exchange_weak(c, c + 1)) {
+          TraceSpan span("G(x,h) chunk");
           feedback_of_states<Scalar>(params, config_.activation, seg, c, c + 1);
+        }
       }
     };
     arena_.invoke(
         [&] {
           forward_running = true;
           for (int c = 0; c < chunks; ++c) {
+            TraceSpan span("forward chain");
             const int end = std::min(seg.steps, (c + 1) * kStepChunk);
             forward_states<Scalar>(params, config_.activation, seg, c * kStepChunk + 1, end + 1);
             steps_done.store(end, std::memory_order_release);
@@ -241,6 +247,7 @@ Trainer::SegmentPass Trainer::begin_pass(long iteration, const Params<Scalar>& p
   ws.grad.set_zero();
   ws.dh.resize(config_.hidden, B);
   if (k == K - 1) {
+    TraceSpan span("output layer");
     const auto hT = ws.seg.block(ws.seg.Hs, pass.range.steps());
     output_pass<Scalar>(params, output_kind_, hT, pass.batch.Y, ws.out);
     output_backward<Scalar>(params, hT, ws.out, ws.grad, ws.dh);  // ws.dh = ∂E/∂h_T
@@ -250,6 +257,7 @@ Trainer::SegmentPass Trainer::begin_pass(long iteration, const Params<Scalar>& p
 
 Scalar Trainer::g_phase_gradient(long iteration, const SegmentPass& pass, const Params<Scalar>& params,
                                  Workspace& ws) {
+  TraceSpan span("G gradient (eq. 9)");
   const bool noisy = config_.noise > 0;
   if (noisy) fill_noise(iteration, pass.range, ws);
   return feedback_gradient<Scalar>(params, config_.activation, noisy ? &ws.noise : nullptr, ws.seg, ws.grad);
@@ -290,22 +298,31 @@ void Trainer::finish_pass(long iteration, const SegmentPass& pass, Phases phases
     if (last) {
       seg.block(seg.Delta, range.steps()) = -static_cast<Scalar>(config_.alpha_i) * ws.dh;  // eq. 3: Δ_T
     } else {
+      TraceSpan wait("recv target", "wait");
       comm.recv(k + 1, MessageTag::Target, block_span(seg.Delta, nB, B));
     }
   }
-  if (chain && !last) comm.recv(k + 1, MessageTag::Gradient, block_span(ws.dh, 0, B));
+  if (chain && !last) {
+    TraceSpan wait("recv dE/dh", "wait");
+    comm.recv(k + 1, MessageTag::Gradient, block_span(ws.dh, 0, B));
+  }
 
   // Two independent strands; each task writes its own delta buffer and its own gradient
   // tensors (chain: W_xh [+ W_hh, b_h for BPTT]; F: W_hh, b_h [+ W_xh for TPTT_hx]; G: V_hh,
   // c_h), so the result is the same bits whatever runs first and on however many threads.
   const auto chain_strand = [&] {
-    if (chain) backprop_through_time<Scalar>(params, config_.activation, X, bptt, seg, ws.dh, ws.grad);
+    if (!chain) return;
+    TraceSpan span(bptt ? "BPTT" : "dE/dh chain (eq. 12)");
+    backprop_through_time<Scalar>(params, config_.activation, X, bptt, seg, ws.dh, ws.grad);
   };
   const auto target_strand = [&] {
     arena_.invoke(
         [&] {
           if (!targets) return;
-          propagate_targets<Scalar>(params, config_.activation, seg);
+          {
+            TraceSpan span("target chain (eq. 8)");
+            propagate_targets<Scalar>(params, config_.activation, seg);
+          }
           // Two fixed halves of the hidden units: parallel when threads allow, and the same
           // bits for any thread count.
           const bool hx = config_.algorithm == Algorithm::TpttHx;
@@ -313,10 +330,12 @@ void Trainer::finish_pass(long iteration, const SegmentPass& pass, Phases phases
           Scalar loss_low = 0, loss_high = 0;
           arena_.invoke(
               [&] {
+                TraceSpan span("F gradient (eq. 10)");
                 loss_low = forward_local_gradient<Scalar>(params, config_.activation, X, hx, seg, ws.grad, nullptr,
                                                           {0, half});
               },
               [&] {
+                TraceSpan span("F gradient (eq. 10)");
                 loss_high = forward_local_gradient<Scalar>(params, config_.activation, X, hx, seg, ws.grad, nullptr,
                                                            {half, -1});
               });
@@ -349,6 +368,7 @@ void Trainer::reduce_across_ranks(IterationResult& result, Workspace& ws, Phases
   ws.reduce_buf[n] = static_cast<float>(result.cost);
   ws.reduce_buf[n + 1] = static_cast<float>(result.loss_g);
   ws.reduce_buf[n + 2] = static_cast<float>(result.loss_f);
+  TraceSpan wait("all-reduce", "wait");
   if (which.f) {
     comm_.allreduce_sum(std::span<float>(ws.reduce_buf));
   } else {
@@ -361,30 +381,17 @@ void Trainer::reduce_across_ranks(IterationResult& result, Workspace& ws, Phases
 }
 
 void Trainer::reduce_feedback_gradient(IterationResult& result, Workspace& ws) {
-  // The G loop's all-reduce of (∂L_G/∂θ_G, L_G), by point-to-point messages on a tag of its own:
-  // a collective would interleave with the F strand's all-reduces in a different order on
-  // different ranks. Rank 0 sums in rank order and sends the sum back, so every replica
-  // applies the same bits.
+  // The G loop's all-reduce of (∂L_G/∂θ_G, L_G), by messages on a tag of its own: a collective
+  // would interleave with the F strand's all-reduces in a different order on different ranks.
   const Eigen::Index ng = params_.layout().feedback_size();
-  auto& buf = ws.reduce_buf;
+  auto& buf = ws.reduce_buf;  // (|θ_G| + 1)
   buf.resize(static_cast<std::size_t>(ng) + 1);
-  std::copy(ws.grad.flat().data() + (ws.grad.flat().size() - ng), ws.grad.flat().data() + ws.grad.flat().size(),
-            buf.begin());
-  buf[ng] = static_cast<float>(result.loss_g);
-  const int K = comm_.size();
-  if (comm_.rank() == 0) {
-    std::vector<float> other(buf.size());
-    for (int r = 1; r < K; ++r) {
-      comm_.recv(r, MessageTag::FeedbackGradient, std::span<float>(other));
-      for (std::size_t i = 0; i < buf.size(); ++i) buf[i] += other[i];
-    }
-    for (int r = 1; r < K; ++r) comm_.send(r, MessageTag::FeedbackGradient, std::span<const float>(buf));
-  } else {
-    comm_.send(0, MessageTag::FeedbackGradient, std::span<const float>(buf));
-    comm_.recv(0, MessageTag::FeedbackGradient, std::span<float>(buf));
-  }
-  std::copy(buf.begin(), buf.begin() + ng, ws.grad.flat().data() + (ws.grad.flat().size() - ng));
-  result.loss_g = buf[ng];
+  float* grad = ws.grad.flat().data() + (ws.grad.flat().size() - ng);
+  std::copy(grad, grad + ng, buf.begin());
+  buf[static_cast<std::size_t>(ng)] = static_cast<float>(result.loss_g);
+  comm_.allreduce_sum_by_messages(std::span<float>(buf), MessageTag::FeedbackGradient);
+  std::copy(buf.begin(), buf.begin() + ng, grad);
+  result.loss_g = buf[static_cast<std::size_t>(ng)];
 }
 
 void apply_phase_updates(const TrainConfig& config, Phases phases, Params<Scalar>& params, VecF& grad,
@@ -521,6 +528,7 @@ void Trainer::stop_concurrent() {
 }
 
 ValidationResult Trainer::validate(const ValidationSet& set) {
+  TraceSpan span("validation", "validate");
   // Batches are dealt round-robin over the ranks; each rank runs whole sequences.
   std::vector<int> mine;
   for (int v = comm_.rank(); v < validation_batch_count(config_); v += comm_.size()) mine.push_back(v);

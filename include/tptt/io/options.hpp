@@ -27,6 +27,7 @@ struct RunOptions {
   long checkpoint_every = 1000;  // iterations between checkpoints (also at the end and on SIGINT/SIGTERM)
   std::string resume;            // continue from this checkpoint
   bool diagnostics = false;      // per-check angle and per-step local losses (train/diagnostics.hpp)
+  std::string trace;             // Chrome trace-event timeline of the run (core/trace.hpp)
 };
 
 struct TrainCommand {
