@@ -1,5 +1,6 @@
 // `tptt eval`: a trained model (a `tptt train --checkpoint` file) on a fresh validation set of
 // any length — the generalisation test of Table 4 (train at T = 100, evaluate at T = 200).
+#include <cmath>
 #include <iostream>
 
 #include "cli_commands.hpp"
@@ -23,14 +24,14 @@ constexpr const char* kUsage =
     "  --length, -T L  sequence length (default: the length the model was trained at)\n"
     "  --samples N     validation sequences (default: the model's --validation-samples)\n"
     "  --seed S        seed of the validation set (default: the model's)\n"
-    "Any other train option below overrides the stored configuration (e.g. --validation-batch,\n"
-    "--threads); the ones that define the model (task, hidden, algorithm) cannot change.\n\n";
+    "The options below override the stored configuration; the ones that define the model (task,\n"
+    "hidden, algorithm) cannot change.\n\n";
 
 }  // namespace
 
 int run_eval(const std::vector<std::string>& args) {
   if (wants_help(args)) {
-    std::cout << kUsage << parse_train_command({"--help"}).help_text;
+    std::cout << kUsage << train_options_help(HelpFor::Eval);
     return 0;
   }
   if (!single_process_launch("eval")) return kExitUsage;
@@ -70,13 +71,17 @@ int run_eval(const std::vector<std::string>& args) {
   }
 
   const ValidationResult result = model.learner->validate(length);
+  // error = wrong / samples: the accuracy from the counts, so that it prints as 0.342, not as
+  // 1 - 0.658 = 0.34199999999999997.
+  const long samples = cfg.validation_samples;
+  const long wrong = std::lround(result.error * static_cast<double>(samples));
   JsonObject out;
   out.add("model", path)
       .add("trained_length", trained_length)
       .add("length", length)
       .add("samples", cfg.validation_samples)
       .add("error", result.error)
-      .add("accuracy", 1 - result.error)
+      .add("accuracy", static_cast<double>(samples - wrong) / static_cast<double>(samples))
       .add("cost", result.cost)
       .add("task", to_string(cfg.task))
       .add("algorithm", to_string(cfg.algorithm))
