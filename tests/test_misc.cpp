@@ -292,7 +292,7 @@ bool contains(const std::string& haystack, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("parse_train_command: defaults are the TrainConfig defaults (SPEC §6, TPTT common model)") {
+TEST_CASE("parse_train_command: defaults are the TrainConfig defaults (docs/method.md §6, TPTT common model)") {
   const TrainCommand cmd = parse_train_command({});
   CHECK_FALSE(cmd.help);
   const TrainConfig& c = cmd.config;

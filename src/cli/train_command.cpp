@@ -259,6 +259,7 @@ int run_train(const std::vector<std::string>& args) {
     if (mpi) std::cerr << "tptt train: run " << run_json.str() << "\n";
     if (cmd.resume_from) {
       std::cerr << "tptt train: resuming '" << cmd.run.resume << "' after iteration " << start.iteration << "\n";
+      if (!cmd.resume_note.empty()) std::cerr << "tptt train: note: " << cmd.resume_note << "\n";
       for (const std::string& change : cmd.changed_on_resume)
         std::cerr << "tptt train: warning: resumed with a changed option, " << change
                   << "; the run will differ from an uninterrupted one\n";

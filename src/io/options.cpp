@@ -279,17 +279,34 @@ void reject_boost_placeholders(const std::vector<std::string>& args) {
   for (const std::string& a : args) reject_boost_placeholders(a, "argument '" + a + "'");
 }
 
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return std::filesystem::equivalent(a, b, ec) && !ec;
+}
+
 // The stored run options of a checkpoint (run_options_to_ini), without the mode when the
-// command line chooses one: a resumed run may change --sync.
-std::string stored_run_options(const Checkpoint& ckpt, const po::variables_map& vm) {
+// command line chooses one (a resumed run may change --sync), and without the output paths
+// when the file resumed from is not the run's own checkpoint (a copy elsewhere must not
+// continue, and cut, the original run's log). `note` explains the latter.
+std::string stored_run_options(const Checkpoint& ckpt, const po::variables_map& vm, std::string& note) {
   if (!ckpt.has("run_options")) return "";  // written by tptt 0.1.0
   const std::string text = ckpt.get_string("run_options");
   reject_boost_placeholders(text, "checkpoint '" + ckpt.source() + "'");
-  if (vm["sync"].defaulted()) return text;
+  std::string stored_checkpoint;
+  for (const auto& [key, value] : ini_pairs(text))
+    if (key == "checkpoint") stored_checkpoint = value;
+  const bool own = !stored_checkpoint.empty() && same_file(stored_checkpoint, ckpt.source());
+  if (!own && !stored_checkpoint.empty())
+    note = "'" + ckpt.source() + "' is not the checkpoint its run writes ('" + stored_checkpoint +
+           "'): its log and checkpoint paths are not reused; give --log and --checkpoint to continue them";
   std::istringstream in(text);
   std::string kept;
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("sync ", 0) != 0 && line.rfind("micro-batches ", 0) != 0) kept += line + "\n";
+  for (std::string line; std::getline(in, line);) {
+    const std::string key = line.substr(0, line.find(" = "));
+    if (!vm["sync"].defaulted() && (key == "sync" || key == "micro-batches")) continue;
+    if (!own && (key == "log" || key == "checkpoint" || key == "save-params")) continue;
+    kept += line + "\n";
+  }
   return kept;
 }
 
@@ -328,7 +345,8 @@ TrainCommand parse_train_command(const std::vector<std::string>& args, ResumeSco
       try {
         store_ini(resume_text, "checkpoint '" + path + "': stored configuration", desc, vm);
         if (scope == ResumeScope::Run)
-          store_ini(stored_run_options(*cmd.resume_from, vm), "checkpoint '" + path + "': stored run options", desc, vm);
+          store_ini(stored_run_options(*cmd.resume_from, vm, cmd.resume_note),
+                    "checkpoint '" + path + "': stored run options", desc, vm);
       } catch (const UsageError& e) {
         throw FileError(e.what());
       }

@@ -40,6 +40,7 @@ struct TrainCommand {
   // the command line and --config override), and the options whose values differ from it.
   std::shared_ptr<const Checkpoint> resume_from;
   std::vector<std::string> changed_on_resume;
+  std::string resume_note;  // why the checkpoint's output paths are not reused, if they are not
 };
 
 // What --resume takes from the checkpoint besides the model's configuration: Run, also the
