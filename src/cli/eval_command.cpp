@@ -13,7 +13,7 @@ namespace tptt {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: tptt eval --model CHECKPOINT [--length L] [--samples N] [--seed S] [train options]\n"
+    "usage: tptt eval --model CHECKPOINT [--length L] [--samples N] [--seed S] [options below]\n"
     "Evaluates the model of a checkpoint written by `tptt train --checkpoint` on N freshly\n"
     "generated sequences of length L and prints one JSON line: model, trained_length, length,\n"
     "samples, error (fraction misclassified; adding: squared error above 0.04), accuracy\n"
