@@ -23,7 +23,7 @@ namespace {
 
 struct RawOptions {
   std::string task, activation, init, algorithm, optimizer, schedule, config_file, sync = "exact";
-  std::string phase_order = "reference", validation = "fresh";
+  std::string phase_order = "overlap", validation = "fresh";
   unsigned long long seed = 1;
 };
 

@@ -242,8 +242,8 @@ TEST_CASE("exact mode: varying lengths, the adding task, noise and the random sc
   }
   {
     TrainConfig c = testing::small_config(Algorithm::Tptt);
-    c.phase_order = PhaseOrder::Overlap;  // the default is reference
-    cases.emplace_back("overlap order", c);
+    c.phase_order = PhaseOrder::Reference;  // the default is overlap
+    cases.emplace_back("reference order", c);
   }
   {
     TrainConfig c = testing::small_config(Algorithm::TpttHx);

@@ -61,7 +61,7 @@ struct TrainConfig {
   double alpha_g = 0.001;  // feedback set
   double noise = 0;        // σ of the G-phase noise
   Schedule schedule = Schedule::Alternate;
-  PhaseOrder phase_order = PhaseOrder::Reference;
+  PhaseOrder phase_order = PhaseOrder::Overlap;  // measured: docs/results.md, phase order
   double p_g = 1.0;        // random: probability of a G update; concurrent: G share p_G/(1−p_G) per F update
 
   // Threads of this rank (oneTBB arena): the independent parts of an iteration and the
