@@ -56,6 +56,8 @@ expect 2 "batch"             train --config "$WORK/bad_value.ini"
 expect 2 "task"              train --task foo
 expect 2 "p-g"               train --p-g 2
 expect 2 "p-g"               train --schedule random --p-g 2
+expect 2 "--async-validation" train --async-validation --sync stale --staleness 1
+expect 2 "--async-validation" train --async-validation --schedule concurrent --p-g 0.5 --threads 2
 expect 2 "frobnicate"        frobnicate
 
 # Sequential MNIST: --data-dir is required, the length is fixed, a damaged IDX file is a bad

@@ -13,22 +13,13 @@
 #include "tptt/io/options.hpp"
 #include "tptt/train/checkpointing.hpp"
 #include "tptt/train/protocol.hpp"
+#include "check_records.hpp"
 
 using namespace tptt;
+using testing::Recorder;
+using testing::same_bits;
 
 namespace {
-
-// Every field of a check record that does not depend on wall-clock time.
-struct Recorder final : RunObserver {
-  std::vector<std::vector<double>> records;
-  void on_check(const CheckRecord& r) override {
-    std::vector<double> v = {double(r.iteration), r.train_cost, r.loss_g, r.loss_f, r.validation.error,
-                             r.validation.cost, r.best_error, r.rho_whh, r.rho_vhh, double(r.g_updates),
-                             double(r.f_updates)};
-    for (const auto& [name, norm] : r.update_norm) v.push_back(norm);
-    records.push_back(v);
-  }
-};
 
 TrainConfig small(Algorithm algorithm, Schedule schedule = Schedule::Alternate) {
   TrainConfig c;
@@ -50,10 +41,6 @@ TrainConfig small(Algorithm algorithm, Schedule schedule = Schedule::Alternate) 
   c.solved_error = 1e-9;  // zero errors only: short runs of this size do not get there
   c.progress = false;
   return c;
-}
-
-bool same_bits(const VecF& a, const VecF& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
 }
 
 // Runs to the budget, or stops after `stop_after` iterations with the checkpoint written into

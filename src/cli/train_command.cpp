@@ -122,12 +122,17 @@ class CheckpointWriter {
   bool after_iteration(const ProtocolProgress& p) {
     double stop = stop_signal() != 0 ? 1.0 : 0.0;
     if (comm_.size() > 1) comm_.allreduce_sum(std::span<double>(&stop, 1));
-    if (stop > 0 || p.iteration % cmd_.run.checkpoint_every == 0) write(p);
+    if (stop > 0 || due(p.iteration)) write(p);
     return stop > 0;
   }
+  // ProtocolHooks::checkpoint_due: the periodic checkpoints.
+  bool due(long iteration) const { return !cmd_.run.checkpoint.empty() && iteration % cmd_.run.checkpoint_every == 0; }
 
+  // A progress with an asynchronous check pending is not written (it would lose the check):
+  // the protocol completes pending checks before the periodic checkpoints, and on a stop
+  // request the final checkpoint after the protocol holds it.
   void write(const ProtocolProgress& p) {
-    if (cmd_.run.checkpoint.empty()) return;
+    if (cmd_.run.checkpoint.empty() || p.check_pending) return;
     if (comm_.rank() == 0) write_checkpoint_atomic(cmd_.run.checkpoint, make_training_checkpoint(cmd_, learner_, p));
     last_written_ = p.iteration;
   }
@@ -223,6 +228,10 @@ int run_train(const std::vector<std::string>& args) {
             comm, FaultPlan{run.fail_at_iteration, run.fail_rank, parse_fault_kind(run.fail_kind)});
         trainer_comm = faulty.get();
       }
+      if (cmd.config.async_validation && K > 1)
+        throw UsageError("--async-validation: runs on one rank, not " + std::to_string(K) +
+                         " (validation of K ranks is a collective, which must not interleave with training's "
+                         "in a different order on different ranks); drop it (--async-validation=false) or run one rank");
       learner = make_learner(cmd.config, *trainer_comm);  // validates; refuses K > T
       srn = dynamic_cast<Trainer*>(learner.get());
       if (!run.dist.is_plain_exact()) {
@@ -305,6 +314,7 @@ int run_train(const std::vector<std::string>& args) {
     CheckpointWriter checkpoints(cmd, *learner, comm, cmd.resume_from ? start.iteration : -1);
     ProtocolHooks hooks;
     hooks.after_iteration = [&](const ProtocolProgress& p) { return checkpoints.after_iteration(p); };
+    hooks.checkpoint_due = [&](long iteration) { return checkpoints.due(iteration); };
     if (cmd.run.diagnostics && (k == 0 || cmd.run.log_all_ranks))  // every rank holds the whole θ: no messages
       hooks.diagnostics = [&](long iteration) {
         return compute_diagnostics(cfg, srn->params(), srn->training_batch(iteration)).to_json();

@@ -91,7 +91,8 @@ void describe_options(OptionGroups& g, TrainConfig& c, RunOptions& run, RawOptio
       ("validation-batch", po::value(&c.validation_batch)->default_value(c.validation_batch), "validation batch size")
       ("solved-error", number(&c.solved_error), "solved when the validation error is below this")
       ("patience", po::value(&c.patience)->default_value(c.patience), "abort after this many checks without a new best error")
-      ("max-spectral-radius", number(&c.max_spectral_radius), "abort when rho(W_hh) or rho(V_hh) exceeds this");
+      ("max-spectral-radius", number(&c.max_spectral_radius), "abort when rho(W_hh) or rho(V_hh) exceeds this")
+      ("async-validation", po::value(&c.async_validation)->default_value(false)->implicit_value(true), "validate a snapshot of the parameters while training goes on (on threads training leaves idle; with --threads 1 between iterations); the same records, decided when each result arrives; a solved run keeps the snapshot. One rank, exact mode, not the concurrent schedule");
   g.output.options.add_options()
       ("log", po::value(&c.log_path), "JSON-lines metrics file (one record per check)")
       ("overwrite", "replace an existing --log file (without it an existing log is refused, or continued by --resume)")
@@ -239,7 +240,8 @@ std::vector<std::string> changed_options(const std::string& stored, const std::s
     if (key == "task" || key == "hidden" || key == "algorithm" || key == "optimizer" || key == "data-dir")
       throw UsageError("--" + key + ": the checkpoint '" + path + "' was trained with " + key + " = " +
                        (found ? old : "(unset)") + "; a resumed run cannot change it");
-    if (key == "max-iterations" || key == "patience") continue;  // budget: no effect on the trajectory
+    // The budget, and where validation runs: no effect on the trajectory.
+    if (key == "max-iterations" || key == "patience" || key == "async-validation") continue;
     changed.push_back(key + " = " + value + " (checkpoint: " + (found ? old : "unset") + ")");
   }
   return changed;
@@ -396,6 +398,9 @@ TrainCommand parse_train_command(const std::vector<std::string>& args, ResumeSco
                        "stale and decoupled modes compute a minibatch's targets before its G update applies");
     c.phase_order = PhaseOrder::Overlap;
   }
+  if (c.async_validation && !cmd.run.dist.is_plain_exact())
+    throw UsageError("--async-validation: runs with --sync exact only (the in-flight state of the other modes "
+                     "cannot be set back to a solving check's snapshot)");
   cmd.run.param_hash = vm.count("param-hash") > 0;
   cmd.run.diagnostics = vm.count("diagnostics") > 0;
   if (cmd.run.diagnostics && c.algorithm != Algorithm::Tptt && c.algorithm != Algorithm::TpttHx)
@@ -518,6 +523,7 @@ JsonObject config_to_json(const TrainConfig& c) {
       .add("solved_error", c.solved_error)
       .add("patience", c.patience)
       .add("max_spectral_radius", c.max_spectral_radius)
+      .add("async_validation", c.async_validation)
       .add("log", c.log_path);
   return j;
 }
@@ -561,6 +567,7 @@ std::string config_to_ini(const TrainConfig& c) {
   line("solved-error", json_number(c.solved_error));
   line("patience", std::to_string(c.patience));
   line("max-spectral-radius", json_number(c.max_spectral_radius));
+  line("async-validation", c.async_validation ? "true" : "false");
   return os.str();
 }
 

@@ -124,6 +124,9 @@ void TrainConfig::validate() const {
   require(std::isfinite(solved_error) && solved_error > 0 && solved_error <= 1, "--solved-error: must be in (0, 1]");
   require(patience >= 1, "--patience: must be at least 1");
   require(finite_positive(max_spectral_radius), "--max-spectral-radius: must be positive");
+  require(!async_validation || schedule != Schedule::Concurrent,
+          "--async-validation: not available with --schedule concurrent (its G loop's in-flight updates cannot "
+          "be set back to a solving check's snapshot); use alternate or random, or drop --async-validation");
 }
 
 }  // namespace tptt

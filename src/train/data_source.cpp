@@ -35,8 +35,12 @@ int validation_batch_count(const TrainConfig& config) {
   return (validation_samples(config) + config.validation_batch - 1) / config.validation_batch;
 }
 
+int validation_batch_size(const TrainConfig& config, int v) {
+  return std::min(config.validation_batch, validation_samples(config) - v * config.validation_batch);
+}
+
 Batch validation_batch(const TrainConfig& config, int v, const ValidationSet& set) {
-  const int size = std::min(config.validation_batch, validation_samples(config) - v * config.validation_batch);
+  const int size = validation_batch_size(config, v);
   const int length = set.length > 0 ? set.length : config.longest_length();
   if (config.task == TaskKind::Mnist) {
     if (length != kMnistPixels)

@@ -124,7 +124,7 @@ void Trainer::forward_segment(const Batch& batch, const SegmentRange& range, con
     SegmentBuffers<Scalar>& seg = ws.seg;
     const int chunks = step_chunks(seg.steps);
     std::atomic<int> steps_done{0}, next_chunk{0};
-    std::atomic<bool> forward_running{false};
+    std::atomic<bool> forward_claimed{false}, forward_running{true};
     const auto claim_chunks = [&](bool forward_done) {
       for (;;) {
         int c = next_chunk.load();
@@ -141,25 +141,22 @@ void Trainer::forward_segment(const Batch& batch, const SegmentRange& range, con
         }
       }
     };
-    arena_.invoke(
-        [&] {
-          forward_running = true;
-          for (int c = 0; c < chunks; ++c) {
-            TraceSpan span("forward chain");
-            const int end = std::min(seg.steps, (c + 1) * kStepChunk);
-            forward_states<Scalar>(params, config_.activation, seg, c * kStepChunk + 1, end + 1);
-            steps_done.store(end, std::memory_order_release);
-          }
-          forward_running = false;
-          claim_chunks(true);
-        },
-        [&] {
-          // The forward strand may not have started yet; if it is queued behind this task on
-          // the same thread it never will while we wait, hence the bound.
-          for (int spins = 0; spins < 2000 && !forward_running.load() && steps_done.load() == 0; ++spins)
-            std::this_thread::yield();
-          claim_chunks(false);
-        });
+    // Whichever of the two tasks starts first runs the forward strand, so the calling thread
+    // never waits for a strand that another thread has yet to start (the arena's other threads
+    // may be busy, e.g. with a background validation); the other task claims ready chunks
+    // beside it, or finds none left.
+    const auto strand = [&] {
+      if (forward_claimed.exchange(true)) return claim_chunks(false);
+      for (int c = 0; c < chunks; ++c) {
+        TraceSpan span("forward chain");
+        const int end = std::min(seg.steps, (c + 1) * kStepChunk);
+        forward_states<Scalar>(params, config_.activation, seg, c * kStepChunk + 1, end + 1);
+        steps_done.store(end, std::memory_order_release);
+      }
+      forward_running = false;
+      claim_chunks(true);
+    };
+    arena_.invoke(strand, strand);
   }
   if (comm.rank() + 1 < comm.size())
     comm.send(comm.rank() + 1, state_tag, block_span(ws.seg.Hs, static_cast<Eigen::Index>(range.steps()) * B, B));
@@ -527,18 +524,22 @@ void Trainer::stop_concurrent() {
   if (error) std::rethrow_exception(error);
 }
 
-ValidationResult Trainer::validate(const ValidationSet& set) {
-  TraceSpan span("validation", "validate");
+std::shared_ptr<ValidationPass> Trainer::validation_pass(const ValidationSet& set) const {
   // Batches are dealt round-robin over the ranks; each rank runs whole sequences.
   std::vector<int> mine;
   for (int v = comm_.rank(); v < validation_batch_count(config_); v += comm_.size()) mine.push_back(v);
-  auto sums = validation_sums(config_, set, output_kind_, mine, arena_,
-                              [&](const Batch& batch, int first, int n, MatF& y) {
-                                MatF h, scratch;  // (H × n) each
-                                final_state<Scalar>(params_, config_.activation, batch.X, batch.batch, first, n, h,
-                                                    scratch);
-                                output_forward<Scalar>(params_, output_kind_, h, y);
-                              });
+  const auto params = std::make_shared<const Params<Scalar>>(params_);  // later updates do not touch it
+  return std::make_shared<ValidationPass>(
+      config_, set, output_kind_, mine,
+      [params, activation = config_.activation, kind = output_kind_](const Batch& batch, int first, int n, MatF& y) {
+        MatF h, scratch;  // (H × n) each
+        final_state<Scalar>(*params, activation, batch.X, batch.batch, first, n, h, scratch);
+        output_forward<Scalar>(*params, kind, h, y);
+      });
+}
+
+ValidationResult Trainer::validation_result(const ValidationPass& pass) {
+  std::array<double, 3> sums = pass.sums();  // errors, summed loss, samples
   comm_.allreduce_sum(std::span<double>(sums.data(), sums.size()));
   return {sums[0] / sums[2], sums[1] / sums[2]};
 }

@@ -4,27 +4,72 @@
 
 namespace tptt {
 
-std::array<double, 3> validation_sums(const TrainConfig& config, const ValidationSet& set, OutputKind kind,
-                                      const std::vector<int>& batches, ThreadArena& arena,
-                                      const ChunkOutputs& outputs) {
-  constexpr int kChunk = 250;
-  std::vector<std::array<double, 3>> per_batch(batches.size());  // errors, summed loss, samples
-  arena.for_each_index(batches.size(), [&](std::size_t i) {
-    const Batch batch = validation_batch(config, batches[i], set);
-    MatF y;  // (O × chunk)
-    std::array<double, 3> sums{0, 0, static_cast<double>(batch.batch)};
-    for (int first = 0; first < batch.batch; first += kChunk) {
-      const int n = std::min(kChunk, batch.batch - first);
-      outputs(batch, first, n, y);
-      const auto targets = batch.Y.middleCols(first, n);
-      sums[0] += count_errors<Scalar>(kind, y, targets);
-      sums[1] += summed_loss<Scalar>(kind, y, targets);
+ValidationPass::ValidationPass(const TrainConfig& config, const ValidationSet& set, OutputKind kind,
+                               const std::vector<int>& batches, ChunkOutputs outputs)
+    : config_(config), set_(set), kind_(kind), outputs_(std::move(outputs)), batches_(batches.size()) {
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    const int v = batches[b], size = validation_batch_size(config, v);
+    batches_[b].v = v;
+    for (int first = 0; first < size; first += kChunk) {
+      items_.push_back({static_cast<int>(b), first, std::min(kChunk, size - first)});
+      ++batches_[b].chunks_left;
     }
-    per_batch[i] = sums;
+  }
+  sums_.assign(items_.size(), {0, 0, 0});
+}
+
+void ValidationPass::run_item(std::size_t i) {
+  const Item& item = items_[i];
+  BatchSlot& slot = batches_[static_cast<std::size_t>(item.batch_slot)];
+  std::call_once(slot.generated, [&] { slot.batch = validation_batch(config_, slot.v, set_); });
+  MatF y;  // (O × n)
+  outputs_(*slot.batch, item.first, item.n, y);
+  const auto targets = slot.batch->Y.middleCols(item.first, item.n);
+  sums_[i] = {static_cast<double>(count_errors<Scalar>(kind_, y, targets)), summed_loss<Scalar>(kind_, y, targets),
+              static_cast<double>(item.n)};
+  if (slot.chunks_left.fetch_sub(1) == 1) slot.batch.reset();
+}
+
+bool ValidationPass::run_next() {
+  const std::size_t i = next_.fetch_add(1);
+  if (i >= items_.size()) return false;
+  try {
+    run_item(i);
+  } catch (...) {
+    std::lock_guard lock(mutex_);
+    if (!error_) error_ = std::current_exception();
+  }
+  {
+    std::lock_guard lock(mutex_);
+    finished_.fetch_add(1, std::memory_order_release);
+  }
+  done_.notify_all();
+  return true;
+}
+
+void ValidationPass::run(ThreadArena& arena) {
+  arena.for_each_index(static_cast<std::size_t>(arena.threads()), [this](std::size_t) {
+    while (run_next()) {
+    }
   });
-  std::array<double, 3> total{0, 0, 0};
-  for (const auto& r : per_batch)
-    for (int j = 0; j < 3; ++j) total[j] += r[j];
+}
+
+void ValidationPass::wait_finished() {
+  std::unique_lock lock(mutex_);
+  done_.wait(lock, [this] { return finished(); });
+}
+
+std::array<double, 3> ValidationPass::sums() const {
+  if (error_) std::rethrow_exception(error_);
+  // Chunks in order within a batch, then batches in order.
+  std::array<double, 3> total{0, 0, 0}, batch{0, 0, 0};
+  for (std::size_t i = 0; i < items_.size(); ++i) {
+    for (int j = 0; j < 3; ++j) batch[j] += sums_[i][j];
+    if (i + 1 == items_.size() || items_[i + 1].batch_slot != items_[i].batch_slot) {
+      for (int j = 0; j < 3; ++j) total[j] += batch[j];
+      batch = {0, 0, 0};
+    }
+  }
   return total;
 }
 

@@ -32,6 +32,39 @@ now_ms() { date +%s%3N; }
 common=(--task temporal -T 13 -H 16 -B 4 --seed 3 --max-iterations 20 --check-every 5
         --validation-samples 40 --validation-batch 10 --no-progress --param-hash)
 
+# sigterm_resume LABEL LAUNCHER... -- ARGS...: runs LAUNCHER ARGS with a checkpoint until a
+# SIGTERM after 3 s, resumes it to 200 more iterations, and compares the parameters and the
+# log with those of the uninterrupted run, bit for bit.
+sigterm_resume() {
+  local label=$1 launch=()
+  shift
+  while [[ $1 != -- ]]; do launch+=("$1"); shift; done
+  shift
+  local p="$work/$label" n total rc
+  "${launch[@]}" "$@" --max-iterations 100000000 --checkpoint "$p.ckpt" --log "$p.r.jsonl" >"$work/out" 2>"$work/err" &
+  local job=$!
+  sleep 3
+  kill -TERM $job  # launch/mpirun.sh turns it into SIGUSR1 for mpirun to forward
+  wait $job
+  rc=$?
+  n=$(grep -o "stopped by SIG[A-Z0-9]* after iteration [0-9]*" "$work/err" | grep -o "[0-9]*$")
+  echo "== $label: SIGTERM: stopped after iteration ${n:-?}, exit $rc"
+  [[ $rc -eq 0 ]] || fail "$label: SIGTERM: a clean stop exited $rc: $(tail -3 "$work/err")"
+  if [[ -z $n ]]; then
+    fail "$label: SIGTERM: no 'stopped by' message: $(tail -3 "$work/err")"
+    return
+  fi
+  grep -q '"stop_reason":"interrupted"' "$work/out" || fail "$label: SIGTERM: summary does not say interrupted"
+  total=$((n + 200))
+  "${launch[@]}" --resume "$p.ckpt" --max-iterations $total --no-progress --save-params "$p.r.npy" --log "$p.r.jsonl" \
+    >/dev/null 2>"$work/err" || fail "$label: resume after SIGTERM failed: $(cat "$work/err")"
+  "${launch[@]}" "$@" --max-iterations $total --save-params "$p.w.npy" --log "$p.w.jsonl" >/dev/null 2>&1 ||
+    fail "$label: uninterrupted run to $total failed"
+  cmp -s "$p.r.npy" "$p.w.npy" || fail "$label: resumed after SIGTERM: parameters differ from the uninterrupted run"
+  $compare logs "$p.w.jsonl" "$p.r.jsonl" --rtol 0 --update-rtol 0 >/dev/null ||
+    fail "$label: resumed after SIGTERM: log differs from the uninterrupted run"
+}
+
 case $mode in
 exact)
   algorithm=$1
@@ -166,29 +199,15 @@ checkpoint)
   # SIGTERM to launch/mpirun.sh: it sends SIGUSR1 to mpirun, which forwards it, every rank
   # finishes its iteration, rank 0 writes the checkpoint, the job exits 0; resuming to 200
   # more iterations equals the uninterrupted run.
-  long=(--task temporal3 -T 40 -H 16 -B 4 --seed 2 --check-every 10 --validation-samples 40 --validation-batch 10
-        --no-progress --solved-error 1e-9)
-  "$mpirun_sh" 2 "${long[@]}" --patience 100000000 --max-iterations 100000000 --checkpoint "$work/s.ckpt" --checkpoint-every 100000000 \
-    >"$work/out" 2>"$work/err" &
-  job=$!
-  sleep 3
-  kill -TERM $job
-  wait $job
-  rc=$?
-  n=$(grep -o "stopped by SIGUSR1 after iteration [0-9]*" "$work/err" | grep -o "[0-9]*$")
-  echo "== SIGTERM: stopped after iteration ${n:-?}, exit $rc"
-  [[ $rc -eq 0 ]] || fail "SIGTERM: a clean stop under launch/mpirun.sh exited $rc: $(tail -3 "$work/err")"
-  if [[ -z $n ]]; then
-    fail "SIGTERM: no 'stopped by SIGUSR1' message: $(tail -3 "$work/err")"
-  else
-    grep -q '"stop_reason":"interrupted"' "$work/out" || fail "SIGTERM: summary does not say interrupted"
-    total=$((n + 200))
-    "$mpirun_sh" 2 --resume "$work/s.ckpt" --max-iterations $total --no-progress --save-params "$work/s.npy" \
-      >/dev/null 2>"$work/err" || fail "resume after SIGTERM failed: $(cat "$work/err")"
-    "$mpirun_sh" 2 "${long[@]}" --patience 100000000 --max-iterations $total --save-params "$work/s_whole.npy" >/dev/null 2>&1 ||
-      fail "uninterrupted run to $total failed"
-    cmp -s "$work/s.npy" "$work/s_whole.npy" || fail "resumed after SIGTERM: parameters differ from the uninterrupted run"
-  fi
+  long=(--task temporal3 -T 40 -H 16 -B 4 --seed 2 --check-every 10 --no-progress --solved-error 1e-9
+        --patience 100000000)
+  sigterm_resume k2 "$mpirun_sh" 2 -- "${long[@]}" --validation-samples 40 --validation-batch 10 \
+    --checkpoint-every 100000000
+  # --async-validation on one rank and one thread: a check stays pending for 8 iterations of
+  # every 10 (one work item per iteration). Periodic checkpoints wait for it, and a SIGTERM
+  # with a check pending writes the checkpoint after completing it.
+  sigterm_resume async "$tptt" train -- "${long[@]}" --validation-samples 2000 --validation-batch 250 \
+    --async-validation --checkpoint-every 15
 
   # Divergence: a huge learning rate makes the cost non-finite; the run ends with a report and
   # the last good checkpoint stays readable with finite parameters.
@@ -213,6 +232,12 @@ setup)
   rc=$?
   [[ $rc -eq 2 ]] || fail "bad option: exit $rc, expected 2"
   grep -q "^tptt: rank 0: unrecognised option '--bogus'" "$work/err" || fail "bad option: message: $(cat "$work/err")"
+  # --async-validation on K > 1 ranks: refused on every rank, exit 2, one message.
+  "$mpirun_sh" 2 "${common[@]}" --async-validation >"$work/out" 2>"$work/err"
+  rc=$?
+  [[ $rc -eq 2 ]] || fail "--async-validation on 2 ranks: exit $rc, expected 2"
+  grep -q "^tptt: rank 0: --async-validation: runs on one rank, not 2" "$work/err" ||
+    fail "--async-validation on 2 ranks: message: $(cat "$work/err")"
   # An unwritable log on rank 0 only: exit 3, the others do not hang.
   start=$(now_ms)
   touch "$work/a_file"  # a directory that cannot be created: a regular file is in the way

@@ -35,7 +35,17 @@ class ThreadArena {
 
   int threads() const { return threads_; }
 
-  // Runs f inside the arena (its nested parallel work uses the arena's threads).
+  ThreadArena(const ThreadArena&) = delete;
+  ThreadArena& operator=(const ThreadArena&) = delete;
+#if defined(TPTT_PARALLEL_STD_THREADS)
+  ~ThreadArena() {
+    for (auto& t : queued_) t.join();
+  }
+#endif
+
+  // Runs f inside the arena (its nested parallel work uses the arena's threads). Isolated: a
+  // thread that waits inside f for f's own tasks never picks up queued work (enqueue), so
+  // f's critical path never waits for it.
   template <class F>
   void execute(F&& f) {
 #if defined(TPTT_PARALLEL_STD_THREADS)
@@ -44,8 +54,19 @@ class ThreadArena {
     if (threads_ == 1) {
       f();
     } else {
-      arena_.execute(f);
+      arena_.execute([&] { tbb::this_task_arena::isolate(f); });
     }
+#endif
+  }
+
+  // Queues f to run on a thread of the arena that has nothing else to do (work inside
+  // execute() keeps its own threads: it is isolated). Fire and forget: f must not throw, and
+  // whatever it uses must outlive it. Needs threads() > 1.
+  void enqueue(std::function<void()> f) {
+#if defined(TPTT_PARALLEL_STD_THREADS)
+    queued_.emplace_back(std::move(f));  // joined by the destructor
+#else
+    arena_.enqueue(std::move(f));
 #endif
   }
 
@@ -78,13 +99,15 @@ class ThreadArena {
     for (std::size_t i = 0; i < n; ++i) pool.emplace_back([&f, i] { f(i); });
     for (auto& t : pool) t.join();
 #else
-    arena_.execute([&] { tbb::parallel_for(std::size_t(0), n, f); });
+    execute([&] { tbb::parallel_for(std::size_t(0), n, f); });
 #endif
   }
 
  private:
   int threads_;
-#if !defined(TPTT_PARALLEL_STD_THREADS)
+#if defined(TPTT_PARALLEL_STD_THREADS)
+  std::vector<std::thread> queued_;  // enqueue()d work, one thread each
+#else
   tbb::task_arena arena_;
 #endif
 };

@@ -78,6 +78,9 @@ struct TrainConfig {
   double solved_error = 1e-4;
   int patience = 300;  // consecutive checks without a new best error
   double max_spectral_radius = 20;
+  // A check validates a snapshot of the parameters while training goes on; its outcome (the
+  // record, solved, patience, aborts) is decided when the result arrives (train/protocol.hpp).
+  bool async_validation = false;
 
   // Output
   std::string log_path;  // JSON-lines metrics; empty = none

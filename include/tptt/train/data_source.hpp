@@ -27,6 +27,7 @@ struct ValidationSet {
 // (validation_samples capped at its size), so the validation error is 1 − test accuracy; its
 // data are read once per process (data/mnist.hpp, shared_mnist).
 int validation_batch_count(const TrainConfig& config);
+int validation_batch_size(const TrainConfig& config, int v);  // sequences in batch v
 Batch validation_batch(const TrainConfig& config, int v, const ValidationSet& set);
 // The name of the set's stream for reports: "test set", "fixed", "fresh", "evaluation".
 std::string validation_stream_name(const TrainConfig& config, const ValidationSet& set);

@@ -13,8 +13,10 @@
 
 namespace tptt {
 
-class Checkpoint;    // io/checkpoint.hpp
-class Communicator;  // comm/communicator.hpp
+class Checkpoint;      // io/checkpoint.hpp
+class Communicator;    // comm/communicator.hpp
+class ThreadArena;     // core/parallel.hpp
+class ValidationPass;  // train/validation.hpp
 
 struct IterationResult {
   double cost = 0;      // E of the minibatch
@@ -64,10 +66,17 @@ class Learner {
 
   // Iteration n (0-based): the minibatch is a function of (seed, n) alone.
   virtual IterationResult step(long iteration) = 0;
-  // Error and cost on a validation set (train/data_source.hpp): by default the run's set of
-  // the check at iteration 0 (the fixed set with --validation fixed).
-  virtual ValidationResult validate(const ValidationSet& set) = 0;
-  ValidationResult validate() { return validate(ValidationSet{}); }
+  // Error and cost on a validation set (train/data_source.hpp), evaluated now on the rank's
+  // threads: by default the run's set of the check at iteration 0 (the fixed set with
+  // --validation fixed). On K ranks a collective.
+  ValidationResult validate(const ValidationSet& set = {});
+  // The same in two halves (train/validation.hpp), so that the evaluation can run while
+  // training goes on: a pass over a copy of the current parameters, as work items (on K ranks,
+  // this rank's share of the set); and the error and cost of the finished pass (on K ranks a
+  // collective: every rank calls it for the same set at the same point).
+  virtual std::shared_ptr<ValidationPass> validation_pass(const ValidationSet& set) const = 0;
+  virtual ValidationResult validation_result(const ValidationPass& pass);
+  virtual ThreadArena& arena() = 0;  // the rank's threads
   virtual const TrainConfig& config() const = 0;
 
   // Every learned parameter in one flat vector (same on every rank).

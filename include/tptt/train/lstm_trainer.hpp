@@ -18,10 +18,9 @@ class LstmTrainer final : public Learner {
   LstmTrainer(const TrainConfig& config, Communicator& comm);
 
   IterationResult step(long iteration) override;
-  // Error and cost on the fixed validation set, of the longest configured length or `length`;
-  // the same bits for any thread count.
-  using Learner::validate;
-  ValidationResult validate(const ValidationSet& set) override;
+  // Validation (Learner::validate): the same bits for any thread count.
+  std::shared_ptr<ValidationPass> validation_pass(const ValidationSet& set) const override;
+  ThreadArena& arena() override { return arena_; }
   const TrainConfig& config() const override { return config_; }
 
   VecF& flat_params() override { return params_.flat(); }

@@ -3,6 +3,15 @@
 // N iterations, the solved criterion and the three abort rules. Observers receive each
 // check and the summary (metrics log, progress line); hooks let the caller write checkpoints,
 // stop on a signal and add diagnostics. The protocol itself does no I/O.
+//
+// With config.async_validation a check snapshots the parameters and validates the snapshot
+// while training goes on (train/async_validation.hpp). The protocol polls it after every
+// iteration; its record, the best error, patience, solved and the aborts are decided when the
+// result arrives, on the snapshot's result, so every record equals the synchronous run's. A
+// check waits for the one before it, a checkpoint (ProtocolHooks::checkpoint_due) and the end
+// of the run wait for a pending check. A solving check ends the run with the learner set back
+// to the snapshot (parameters and optimiser state): that is the model kept, saved and
+// checkpointed, and solved_at is its iteration; `iterations` counts every iteration trained.
 #include <functional>
 #include <optional>
 #include <string>
@@ -53,17 +62,22 @@ struct ProtocolProgress {
   double cost_sum = 0, loss_g_sum = 0, loss_f_sum = 0;  // since the last check
   long cost_count = 0, g_count = 0, f_count = 0;
   double elapsed_s = 0;  // training time so far, earlier processes included
+  // A check's validation is still running (async validation): this progress lacks its outcome,
+  // so it must not be checkpointed. Not stored.
+  bool check_pending = false;
 };
 
 struct RunSummary {
   bool solved = false;
-  long solved_at = -1;  // iterations completed when the solving check ran
+  long solved_at = -1;  // iterations completed when the solving check ran (its snapshot's)
   double best_error = 1;
   double final_error = 1;
-  long iterations = 0;
+  long iterations = 0;  // iterations trained (async validation: may run past solved_at)
   double seconds = 0;
   StopReason reason = StopReason::MaxIterations;
-  ProtocolProgress progress;  // at the end: what a final checkpoint stores
+  ProtocolProgress progress;  // at the end: what a final checkpoint stores (solved: at solved_at)
+  // Keys solved, solved_at, best_error, final_error, iterations, iterations_after_solved
+  // (iterations − solved_at; null when not solved), seconds, stop_reason.
   JsonObject to_json() const;
 };
 
@@ -80,6 +94,9 @@ struct ProtocolHooks {
   std::function<bool(const ProtocolProgress&)> after_iteration;
   // At each check, after the iteration's update: extra fields for the check record.
   std::function<JsonObject(long iteration)> diagnostics;
+  // Whether after_iteration will write a checkpoint after this many iterations: a pending
+  // asynchronous check is completed first, so that the checkpoint holds its outcome.
+  std::function<bool(long iteration)> checkpoint_due;
 };
 
 // Runs iterations start.iteration … max_iterations − 1 (a resumed run passes the progress

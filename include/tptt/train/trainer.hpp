@@ -51,10 +51,11 @@ class Trainer final : public Learner {
   // Iteration n (0-based): the minibatch is a function of (seed, n) alone.
   IterationResult step(long iteration) override;
 
-  // Error and cost on a validation set of config.validation_samples sequences; its batches are
-  // dealt over the ranks (a collective).
-  using Learner::validate;
-  ValidationResult validate(const ValidationSet& set) override;
+  // Validation (Learner::validate): the batches of a set are dealt over the ranks, and the
+  // result all-reduces their sums (a collective).
+  std::shared_ptr<ValidationPass> validation_pass(const ValidationSet& set) const override;
+  ValidationResult validation_result(const ValidationPass& pass) override;
+  ThreadArena& arena() override { return arena_; }
 
   Params<Scalar>& params() { return params_; }
   const Params<Scalar>& params() const { return params_; }
