@@ -10,7 +10,7 @@ def cmd_trace(args, pyplot):
         raise SystemExit(f"plot trace: no spans in {args.trace}")
     t0 = min(e["ts"] for e in events)
     lo, hi = (float(v) for v in args.window.split(":")) if args.window else (0.0, float("inf"))
-    spans = [e for e in events if lo <= (e["ts"] - t0) / 1e3 <= hi]
+    spans = [e for e in events if (e["ts"] + e["dur"] - t0) / 1e3 >= lo and (e["ts"] - t0) / 1e3 <= hi]
     rows = sorted({(e["pid"], e["tid"]) for e in spans})
     names = sorted({e["name"] for e in spans})
     plt = pyplot()
@@ -26,6 +26,8 @@ def cmd_trace(args, pyplot):
     ax.set_yticklabels([f"rank {p} thread {t}" for p, t in rows])
     ax.invert_yaxis()
     ax.set_xlabel("ms")
+    if args.window:
+        ax.set_xlim(lo, hi)
     handles = [plt.Rectangle((0, 0), 1, 1, color=colour[n]) for n in names]
     ax.legend(handles, names, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=3, frameon=False)
     ax.set_title(args.title or f"timeline: {args.trace} (hatched: waiting)")
