@@ -19,14 +19,15 @@ using testing::same_bits;
 
 namespace {
 
-// Solves temporal order in 50 (tptt) and 130 (lstm) iterations; a validation set of three
+// Solves temporal order in 110 (tptt) and 80 (lstm) iterations; a validation set of three
 // work items (batches of 400 and 200 sequences: chunks of 250 + 150, and 200).
 TrainConfig quick(Algorithm algorithm, int threads) {
   TrainConfig c;
   c.task = TaskKind::Temporal;
   c.length = 10;
+  c.hidden = 16;
   c.algorithm = algorithm;
-  c.lr = 0.01;
+  c.lr = 0.05;
   c.threads = threads;
   c.check_every = 10;
   c.max_iterations = 400;
@@ -103,13 +104,20 @@ TEST_CASE("async validation: a checkpoint due while a check is pending waits for
   TrainCommand cmd;
   cmd.config = cfg;
 
+  const long stop_after = 22;
   SoloCommunicator solo;
   Recorder whole;
   auto uninterrupted = make_learner(cfg, solo);
-  run_protocol(*uninterrupted, {&whole});
+  bool pending_uninterrupted = false;
+  ProtocolHooks watch;
+  watch.after_iteration = [&](const ProtocolProgress& p) {
+    if (p.iteration == stop_after) pending_uninterrupted = p.check_pending;
+    return false;
+  };
+  run_protocol(*uninterrupted, {&whole}, {}, watch);
+  CHECK(pending_uninterrupted);  // without a checkpoint due, the check of 20 is still running at 22
 
   // Stop after 22 iterations, writing a checkpoint as `tptt train --checkpoint` would.
-  const long stop_after = 22;
   Recorder first, second;
   Checkpoint ckpt;
   bool pending_at_write = true;
