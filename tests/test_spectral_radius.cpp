@@ -1,16 +1,16 @@
 // The O(H²·k) spectral radius against the dense eigensolver (Eigen::EigenSolver).
 #include <doctest/doctest.h>
 
+#include "tptt/core/rng.hpp"
+#include "tptt/model/spectral_radius.hpp"  // before Eigen's modules: core/intrinsics.hpp
+#include "tptt/train/trainer.hpp"
+
 #include <Eigen/LU>
 #include <Eigen/QR>
 #include <cmath>
 #include <limits>
 #include <string>
 #include <utility>
-
-#include "tptt/core/rng.hpp"
-#include "tptt/model/spectral_radius.hpp"
-#include "tptt/train/trainer.hpp"
 
 using namespace tptt;
 
