@@ -12,6 +12,7 @@
 #include "tptt/algo/work_count.hpp"
 #include "tptt/train/learner.hpp"
 #include "tptt/core/error.hpp"
+#include "tptt/core/memory.hpp"
 #include "tptt/io/options.hpp"
 #include "tptt/train/trainer.hpp"
 
@@ -173,6 +174,7 @@ int run_bench(const std::vector<std::string>& args) {
     std::printf("validate H=100 T=%d 10000 samples, %d threads: %.1f ms  (%.1f GFLOP/s)\n", steps, n, s * 1e3,
                 2.0 * macs / s / 1e9);
   }
+  std::printf("peak resident memory: %.1f MiB\n", peak_resident_mib());
   return 0;
 }
 

@@ -173,7 +173,8 @@ int run_train(const std::vector<std::string>& args) {
             comm, FaultPlan{run.fail_at_iteration, run.fail_rank, parse_fault_kind(run.fail_kind)});
         trainer_comm = faulty.get();
       }
-      learner = make_learner(cmd.config, *trainer_comm);  // validates; refuses K > T
+      // Validates, refuses K > T and a run that cannot fit in memory.
+      learner = make_learner(cmd.config, *trainer_comm, static_cast<long>(run.dist.delay()) + 1);
       srn = dynamic_cast<Trainer*>(learner.get());
       if (!run.dist.is_plain_exact()) {
         if (cmd.config.schedule == Schedule::Concurrent)

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "tptt/core/memory.hpp"
 
 namespace tptt {
 
@@ -50,7 +51,8 @@ JsonObject RunSummary::to_json() const {
       .add("final_error", final_error)
       .add("iterations", iterations)
       .add("seconds", seconds)
-      .add("stop_reason", to_string(reason));
+      .add("stop_reason", to_string(reason))
+      .add("peak_rss_mib", peak_rss_mib);
   return j;
 }
 
@@ -160,6 +162,7 @@ RunSummary run_protocol(Learner& learner, const std::vector<RunObserver*>& obser
   }
   learner.stop_concurrent();  // joins the G loop; its final θ_G lands in the parameters
   summary.seconds = seconds_since(started);
+  summary.peak_rss_mib = peak_resident_mib();
   p.elapsed_s = start.elapsed_s + summary.seconds;
   summary.progress = p;
   for (auto* o : observers) o->on_finish(summary);

@@ -58,6 +58,7 @@ struct RunSummary {
   long iterations = 0;
   double seconds = 0;
   StopReason reason = StopReason::MaxIterations;
+  double peak_rss_mib = 0;    // peak resident memory of the process at the end (core/memory.hpp)
   ProtocolProgress progress;  // at the end: what a final checkpoint stores
   JsonObject to_json() const;
 };
