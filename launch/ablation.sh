@@ -23,12 +23,12 @@
 #   --max-iterations N    iteration budget of every run        [MAX_ITERATIONS, 20000]
 #   --parallel P          slots of the job pool; a run takes K x threads slots (at most P)
 #                         [PARALLEL, nproc]
-#   --out DIR             output folder                        [OUT, out/ablation]
-#   --tptt PATH           the executable                       [TPTT, build/tptt]
+#   --out DIR             output folder                        [OUT, out/ablation of the repository]
+#   --tptt PATH           the executable                       [TPTT, build/tptt of the repository]
 #   --mpirun PATH         MPI launcher                         [MPIRUN, mpirun; MPIRUN_ARGS extra]
 #   --nice N              run every job under nice -n N        [NICE, 0]
 #   --no-plot             do not draw the figures at the end   [PLOT=0]
-#   --dry-run             print the commands, run nothing
+#   --dry-run             print the commands; run and write nothing
 #   -- ARGS...            passed to every `tptt train` run (not to the support probe)
 #
 # Output, under --out:
@@ -45,7 +45,9 @@
 # accepts its options: exit code 2 (bad usage, e.g. an unknown option or schedule) reports the
 # configuration as "skipped: unsupported" and the sweep goes on. Exit status: 0 unless a run failed.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# Relative paths given by the user (--out, --tptt, the options after --) are relative to the
+# current directory; the defaults name places in the repository.
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 TASKS=${TASKS:-"temporal temporal3"}
 LENGTHS=${LENGTHS:-60}
@@ -57,8 +59,8 @@ SYNCS=${SYNCS:--}
 THREADS=${THREADS:-1}
 MAX_ITERATIONS=${MAX_ITERATIONS:-20000}
 PARALLEL=${PARALLEL:-$(nproc 2>/dev/null || echo 2)}
-OUT=${OUT:-out/ablation}
-TPTT=${TPTT:-build/tptt}
+OUT=${OUT:-$REPO/out/ablation}
+TPTT=${TPTT:-$REPO/build/tptt}
 MPIRUN=${MPIRUN:-mpirun}
 NICE=${NICE:-0}
 PLOT=${PLOT:-1}
@@ -111,7 +113,7 @@ if [[ $DRY_RUN -eq 0 && ! -x $TPTT ]]; then
 fi
 
 LOGS=$OUT/logs
-mkdir -p "$LOGS"
+[[ $DRY_RUN -eq 1 ]] || mkdir -p "$LOGS"
 LOCK=$OUT/.csv.lock
 CSV=$OUT/runs.csv
 
@@ -155,7 +157,7 @@ probe() {  # sets PROBE_MSG; returns 0 supported, 2 unsupported, 1 probe failed
 has_summary() { [[ -s $1 ]] && grep -q '^{"summary"' "$1"; }
 
 rebuild_csv() {
-  flock "$LOCK" python3 launch/plot.py csv-build --logs "$LOGS" --csv "$CSV"
+  flock "$LOCK" python3 "$REPO/launch/plot.py" csv-build --logs "$LOGS" --csv "$CSV"
 }
 
 json_str() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
@@ -321,8 +323,8 @@ echo
 echo "ablation: $total runs planned, $done_before already done, $started run now, $skipped skipped, $FAILED failed"
 for line in ${SKIP_REPORT[@]+"${SKIP_REPORT[@]}"}; do echo "  $line"; done
 echo "CSV: $CSV"
-python3 launch/plot.py csv-table "$CSV" || true
+python3 "$REPO/launch/plot.py" csv-table "$CSV" || true
 if [[ $PLOT -eq 1 ]]; then
-  launch/plot.sh fig8 "$CSV" --out-dir "$OUT" || echo "launch/ablation.sh: plotting failed (launch/plot.sh)" >&2
+  "$REPO/launch/plot.sh" fig8 "$CSV" --out-dir "$OUT" || echo "launch/ablation.sh: plotting failed (launch/plot.sh)" >&2
 fi
 [[ $FAILED -eq 0 ]]

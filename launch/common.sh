@@ -3,13 +3,16 @@
 # packages tptt needs when some are missing, then configures and builds a Release tree.
 #
 # Environment:
-#   BUILD_DIR   build tree (default: build)
+#   BUILD_DIR   build tree (default: build in the repository; relative to the current directory)
 #   BUILD_TYPE  CMake build type (default: Release)
 #   JOBS        parallel build jobs (default: all cores)
 #   CMAKE_ARGS  extra arguments for the configure step (word-split)
 
 TPTT_PACKAGES=(cmake g++ libopenmpi-dev openmpi-bin libeigen3-dev libtbb-dev libboost-program-options-dev doctest-dev)
 
+# A BUILD_DIR given by the user is relative to the directory the script was started from
+# (CALLER_DIR, which the scripts set before they change into the repository).
+if [[ -n ${BUILD_DIR:-} && $BUILD_DIR != /* && -n ${CALLER_DIR:-} ]]; then BUILD_DIR=$CALLER_DIR/$BUILD_DIR; fi
 BUILD_DIR=${BUILD_DIR:-build}
 BUILD_TYPE=${BUILD_TYPE:-Release}
 JOBS=${JOBS:-$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)}

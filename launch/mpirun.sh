@@ -9,6 +9,12 @@
 # oversubscribed ranks would share one core while others stay idle). Rank 0 prints the
 # progress and writes --log; see docs/distributed.md.
 #
+# Ctrl-C and SIGTERM stop the run cleanly and exit 0 (as for one process): Open MPI's mpirun
+# cannot forward SIGINT or SIGTERM (it kills the ranks and exits 1 even when every rank stopped
+# cleanly), but it forwards SIGUSR1, which tptt treats as the same stop request. So mpirun runs
+# in a process group of its own (a Ctrl-C reaches only this script) and gets SIGUSR1 instead;
+# the exit status is mpirun's.
+#
 # Environment: TPTT (the executable; default build/tptt of this checkout), MPIRUN (default
 # mpirun), MPIRUN_ARGS (extra launcher options, word-split).
 set -euo pipefail
@@ -44,4 +50,18 @@ fi
 # shellcheck disable=SC2206  # MPIRUN_ARGS is meant to be word-split
 args+=(${MPIRUN_ARGS:-})
 
-exec "$mpirun" "${args[@]}" "$tptt" train "$@"
+set -m  # job control: the background job gets its own process group
+"$mpirun" "${args[@]}" "$tptt" train "$@" </dev/null &
+pid=$!
+set +m
+stopping=0
+stop() { stopping=1; kill -USR1 "$pid" 2>/dev/null || true; }
+trap stop INT TERM
+rc=0
+while true; do
+  wait "$pid" && rc=0 || rc=$?
+  # wait returns early (status > 128) when a trapped signal arrives; mpirun is still running then.
+  kill -0 "$pid" 2>/dev/null || break
+done
+(( stopping == 0 || rc != 0 )) || echo "launch/mpirun.sh: stopped on request; every rank finished its iteration" >&2
+exit "$rc"

@@ -27,7 +27,9 @@ null when undefined (a zero gradient) and is left out of the curve. layers draws
 log; by default at --count check iterations spread over the run (first and last included).
 
 tmax reads a CSV with columns task, algorithm, t_max (one row per curriculum run; several rows
-of one task and algorithm give the mean with a min-max bar) and, when present, paper_t_max;
+of one task and algorithm give the mean with a min-max bar), when present capped (true: the
+search stopped at --length-cap, so t_max is a lower bound, drawn as "≥ N (cap)" with an arrow) and
+paper_t_max;
 --paper fills in the paper's Table 1 / A1 values where that column is absent or empty.
 
 all sorts its inputs: *.csv with a t_max column -> tmax.png; logs -> curves.png, rho.png,
@@ -52,8 +54,11 @@ import math
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plot_trace  # noqa: E402  (launch/plot_trace.py, next to this file)
+
 CSV_FIELDS = ["task", "length", "algorithm", "schedule", "p_g", "ranks", "sync", "staleness",
-              "threads", "seed", "solved", "solved_at", "best_error", "iterations", "wall_s",
+              "mode", "threads", "seed", "solved", "solved_at", "best_error", "iterations", "wall_s",
               "log", "stop_reason", "status", "g_updates", "f_updates"]
 
 
@@ -92,6 +97,7 @@ class Run:
             "ranks": r.get("ranks", c.get("ranks", 1)),
             "sync": c.get("sync", r.get("sync", r.get("mode"))),
             "staleness": c.get("staleness", r.get("staleness")),
+            "mode": mode_label(r),
             "threads": c.get("threads", 1),
         }
 
@@ -107,6 +113,23 @@ class Run:
             xs.append(xv)
             ys.append(float("nan") if v is None else float(v))
         return xs, ys
+
+
+def mode_label(run):
+    """What ran, as tptt labels it (exact, pipelined(M), stale(S), decoupled, decoupled+stale(S));
+    rebuilt from the separate fields of logs written before tptt printed the label itself."""
+    mode = run.get("mode")
+    if not mode or mode in ("exact", "pipelined", "stale"):
+        sync = run.get("sync", mode) or "exact"
+        if sync == "pipelined":
+            mode = f"pipelined({run.get('micro_batches', '?')})"
+        elif sync == "stale":
+            mode = f"stale({run.get('staleness', '?')})"
+        else:
+            mode = "exact"
+        if run.get("decoupled"):
+            mode = "decoupled" if mode == "exact" else "decoupled+" + mode
+    return mode
 
 
 def fmt_p(p):
@@ -144,10 +167,9 @@ def label_maker(keys):
         else:
             parts.append(f"{s} p_G={fmt_p(k['p_g'])}")
         ranks = k["ranks"] or 1
-        if ranks > 1 or varies.get("ranks"):
-            mode = f" {k['sync']}" if k["sync"] else ""
-            stale = f" s={k['staleness']}" if k["staleness"] not in (None, "", 0) else ""
-            parts.append(f"K={ranks}{mode}{stale}")
+        mode = k.get("mode") or "exact"
+        if ranks > 1 or varies.get("ranks") or varies.get("mode") or mode != "exact":
+            parts.append(f"K={ranks} {mode}")
         if (k["threads"] or 1) > 1 or varies.get("threads"):
             parts.append(f"{k['threads']} thr")
         return ", ".join(parts)
@@ -617,6 +639,7 @@ def csv_row(log_path, meta):
             row["sync"] = k["sync"]
         if k.get("staleness") is not None:
             row["staleness"] = k["staleness"]
+        row["mode"] = k.get("mode") or row["mode"]
         if r.config.get("seed") is not None:
             row["seed"] = r.config["seed"]
     s = r.summary if r else None
@@ -686,6 +709,8 @@ def conf_of_row(row):
         "algorithm": row.get("algorithm"), "schedule": row.get("schedule") or "alternate",
         "p_g": num(row.get("p_g"), float, 1.0), "ranks": num(row.get("ranks"), int, 1),
         "sync": row.get("sync") or None, "staleness": num(row.get("staleness"), int, None),
+        "mode": row.get("mode") or mode_label({"sync": row.get("sync") or None,
+                                               "staleness": row.get("staleness")}),
         "threads": num(row.get("threads"), int, 1),
     }
 
@@ -759,7 +784,7 @@ def cmd_fig8(args):
             cmd_cost(ns)
 
 
-# Table 1 / A1 of the paper (SPEC §7): t_max of each task and algorithm.
+# Table 1 / A1 of the paper: t_max of each task and algorithm.
 PAPER_TMAX = {
     ("temporal", "bptt"): 120, ("temporal", "tptt"): 150, ("temporal", "tptt_hx"): 210,
     ("temporal3", "bptt"): 70, ("temporal3", "tptt"): 150, ("temporal3", "tptt_hx"): 160,
@@ -792,12 +817,14 @@ def cmd_tmax(args):
         except (TypeError, ValueError):
             return None
 
-    ours, paper = {}, {}
+    ours, paper, capped = {}, {}, set()
     for r in rows:
         k = (r.get("task", "").strip(), r.get("algorithm", "").strip())
         v = num(r.get("t_max"))
         if v is not None:
             ours.setdefault(k, []).append(v)
+            if (r.get("capped") or "").strip().lower() == "true":
+                capped.add(k)  # the search stopped at --length-cap: t_max is a lower bound
         pv = num(r.get("paper_t_max"))
         if pv is not None:
             paper[k] = pv
@@ -818,7 +845,7 @@ def cmd_tmax(args):
                                     args.height))
     for a_i, a in enumerate(algos):
         colour = colours[a_i % len(colours)]
-        xs, means, tops, pxs, pvals = [], [], [], [], []
+        xs, means, tops, pxs, pvals, lower = [], [], [], [], [], []
         spread = []  # (x, mean, min, max) of bars over several runs
         for t_i, t in enumerate(tasks):
             x0 = t_i - 0.4 + width * (a_i * per_algo + 0.5)
@@ -828,6 +855,7 @@ def cmd_tmax(args):
                 xs.append(x0)
                 means.append(m)
                 tops.append(max(vals))
+                lower.append((t, a) in capped)
                 if len(vals) > 1:
                     spread.append((x0, m, min(vals), max(vals)))
             if (t, a) in paper:
@@ -836,9 +864,14 @@ def cmd_tmax(args):
         bars = ax.bar(xs, means, width, color=colour, label=a)
         for x, m, lo, hi in spread:  # mean of several runs: min-max bar
             ax.errorbar([x], [m], yerr=[[m - lo], [hi - m]], color="black", capsize=3, lw=1)
-        for b, m, top in zip(bars, means, tops):
-            ax.annotate(f"{m:g}", (b.get_x() + b.get_width() / 2, top), ha="center", va="bottom",
-                        fontsize=7, xytext=(0, 2), textcoords="offset points")
+        for b, m, top, low in zip(bars, means, tops, lower):
+            x = b.get_x() + b.get_width() / 2
+            if low:  # a lower bound, not a failure: open top, an arrow up and "≥ N (cap)"
+                b.set_linestyle("--")
+                b.set_edgecolor("black")
+                ax.annotate("", (x, top * 1.12), xytext=(x, top), arrowprops=dict(arrowstyle="->", lw=1.2))
+            ax.annotate(f"≥ {m:g} (cap)" if low else f"{m:g}", (x, top * (1.12 if low else 1)), ha="center",
+                        va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
         if pvals:
             pb = ax.bar(pxs, pvals, width, color=colour, alpha=0.35, hatch="//", edgecolor=colour,
                         label=f"{a} (paper)")
@@ -851,7 +884,8 @@ def cmd_tmax(args):
     if args.logy:
         ax.set_yscale("log")
     ax.set_title(args.title or "Curriculum: t_max per task and algorithm"
-                 + (" (hatched: paper)" if with_paper else ""), fontsize=10)
+                 + (" (hatched: paper)" if with_paper else "")
+                 + (" (≥: stopped at the length cap, a lower bound)" if capped else ""), fontsize=10)
     ax.grid(True, axis="y", alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="best", framealpha=0.85, ncol=2 if with_paper else 1)
     fig.tight_layout()
@@ -1002,6 +1036,8 @@ def main(argv=None):
     p.add_argument("--height", type=float, default=4.6)
     p.add_argument("--dpi", type=int, default=100)
     p.set_defaults(func=cmd_fig8)
+
+    plot_trace.add_parser(sub, pyplot)
 
     p = sub.add_parser("csv-build", help="(used by ablation.sh) rebuild runs.csv from the logs")
     p.add_argument("--logs", required=True)

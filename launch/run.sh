@@ -3,16 +3,20 @@
 # build/), trains TPTT and BPTT on the temporal order task at T = 60 and prints a comparison.
 # Extra arguments go to both runs (e.g. --seed 3 --max-iterations 5000); an option given here
 # replaces the job's own value of it. Metrics logs and summaries are written to $OUT_DIR
-# (default out/).
+# (default out/ in the repository). Relative paths the user gives (OUT_DIR, BUILD_DIR, paths in
+# the extra arguments) are relative to the current directory.
 set -euo pipefail
+CALLER_DIR=$PWD
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source launch/common.sh
 
-OUT_DIR=${OUT_DIR:-out}
+if [[ -n ${OUT_DIR:-} && $OUT_DIR != /* ]]; then OUT_DIR=$CALLER_DIR/$OUT_DIR; fi
+OUT_DIR=${OUT_DIR:-$PWD/out}
 
 tptt_install_packages
 tptt_build
 mkdir -p "$OUT_DIR"
+TPTT_BIN=$(cd "$BUILD_DIR" && pwd)/tptt
 
 EXTRA=("$@")
 
@@ -41,12 +45,12 @@ job() {
     esac
     shift 2
   done
-  user_sets --log || args+=(--log "$OUT_DIR/$name.jsonl")
+  user_sets --log || args+=(--log "$OUT_DIR/$name.jsonl" --overwrite)
   args+=(${EXTRA[@]+"${EXTRA[@]}"})
   echo
   echo "=== $name: tptt ${args[*]}"
   local rc=0
-  "$BUILD_DIR/tptt" "${args[@]}" >"$OUT_DIR/$name.summary.json" || rc=$?
+  (cd "$CALLER_DIR" && "$TPTT_BIN" "${args[@]}") >"$OUT_DIR/$name.summary.json" || rc=$?
   cat "$OUT_DIR/$name.summary.json"
   job_status+=("$rc")
   [[ $rc -eq 0 ]] || echo "launch: $name exited with code $rc" >&2

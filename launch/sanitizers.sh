@@ -8,9 +8,11 @@
 # Environment: ASAN_BUILD_DIR (build-asan), JOBS (2), SANITIZE_NICE (5).
 # (ThreadSanitizer runs from launch/test.sh, in build-tsan/.)
 set -euo pipefail
+CALLER_DIR=$PWD
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 BUILD=${ASAN_BUILD_DIR:-build-asan}
+[[ -z ${ASAN_BUILD_DIR:-} || $BUILD == /* ]] || BUILD=$CALLER_DIR/$BUILD  # the user's path: from where they are
 JOBS=${JOBS:-2}
 NICE=${SANITIZE_NICE:-5}
 

@@ -4,6 +4,7 @@
 # Then builds the concurrency tests with ThreadSanitizer (in build-tsan/) and runs them;
 # TPTT_SANITIZERS=0 skips that stage.
 set -euo pipefail
+CALLER_DIR=$PWD  # a relative BUILD_DIR is relative to it (common.sh)
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source launch/common.sh
 

@@ -82,15 +82,18 @@ else
   echo "FAIL: tptt without a command exited $rc"
 fi
 
-# An unwritable --log path is a bad file (exit 3) naming the path.
+# An unwritable --log path (its directory would be a regular file) is a bad file (exit 3)
+# naming the path and the system's reason.
+touch "$WORK/a_file"
 cases=$((cases + 1))
 rc=0
-"$TPTT" train --no-progress --max-iterations 1 --log /nonexistent/dir/log.jsonl >"$WORK/stdout" 2>"$WORK/stderr" || rc=$?
-if [[ $rc -eq 3 ]] && grep -qF "/nonexistent/dir/log.jsonl" "$WORK/stderr" && [[ ! -s "$WORK/stdout" ]]; then
-  echo "ok:   tptt train --log /nonexistent/dir/log.jsonl  ->  3"
+"$TPTT" train --no-progress --max-iterations 1 --log "$WORK/a_file/log.jsonl" >"$WORK/stdout" 2>"$WORK/stderr" || rc=$?
+if [[ $rc -eq 3 ]] && grep -qF "$WORK/a_file" "$WORK/stderr" && grep -q "Not a directory\|File exists" "$WORK/stderr" &&
+    [[ ! -s "$WORK/stdout" ]]; then
+  echo "ok:   tptt train --log a_file/log.jsonl  ->  3: $(head -n 1 "$WORK/stderr")"
 else
   failures=$((failures + 1))
-  echo "FAIL: tptt train --log /nonexistent/dir/log.jsonl exited $rc; stderr: $(head -c 400 "$WORK/stderr")"
+  echo "FAIL: tptt train --log a_file/log.jsonl exited $rc; stderr: $(head -c 400 "$WORK/stderr")"
 fi
 
 # --help succeeds and lists the options.
@@ -113,7 +116,7 @@ cp "$good_ckpt" "$WORK/good.copy"
 expect 2 "--checkpoint-every" train --checkpoint "$WORK/c.ckpt" --checkpoint-every 0
 expect 2 "--checkpoint"       train --checkpoint "$WORK/c.ckpt" --sync stale --staleness 1
 expect 2 "--checkpoint"       train --checkpoint "$WORK/c.ckpt" --schedule concurrent --threads 2 --p-g 0.5
-expect 3 "no/such/dir"        train --checkpoint "$WORK/no/such/dir/c.ckpt"
+expect 3 "a_file"             train --checkpoint "$WORK/a_file/c.ckpt"
 expect 3 "missing.ckpt"       train --resume "$WORK/missing.ckpt"
 head -c 300 /dev/urandom >"$WORK/noise.ckpt"
 cp "$WORK/noise.ckpt" "$WORK/noise.copy"
@@ -172,17 +175,17 @@ if "$TPTT" train --no-progress -H 4 --max-iterations 2 --check-every 1 --validat
   head -c 200 "$WORK/model.ckpt" >"$WORK/truncated.ckpt"
   exp_case 3 "truncated.ckpt" eval --model "$WORK/truncated.ckpt"
 fi
-touch "$WORK/a_file"
 exp_case 3 "$WORK/a_file/out" sweep --grid "alpha_f=0.1" --max-iterations 1 --out "$WORK/a_file/out"
 exp_case 3 "$WORK/a_file/out" curriculum --max-iterations 1 --out "$WORK/a_file/out"
 
-# --help of each experiment command: its own options and the train options.
-for help_case in "curriculum --out" "sweep --grid" "eval --model"; do
-  read -r help_command help_option <<<"$help_case"
+# --help of each experiment command: its own options and the train options that apply there
+# (eval: none of the training rates).
+for help_case in "curriculum --out --alpha-f" "sweep --grid --alpha-f" "eval --model --validation-batch"; do
+  read -r help_command help_option train_option <<<"$help_case"
   cases=$((cases + 1))
   rc=0
   "$TPTT" "$help_command" --help >"$WORK/stdout" 2>"$WORK/stderr" || rc=$?
-  if [[ $rc -eq 0 ]] && grep -q -- "$help_option" "$WORK/stdout" && grep -q -- "--alpha-f" "$WORK/stdout"; then
+  if [[ $rc -eq 0 ]] && grep -q -- "$help_option" "$WORK/stdout" && grep -q -- "$train_option" "$WORK/stdout"; then
     echo "ok:   tptt $help_command --help  ->  0"
   else
     failures=$((failures + 1))

@@ -55,7 +55,7 @@ curriculum)
     [[ -s $work/c/T$T.jsonl ]] || fail "no metrics log T$T.jsonl"
     expected_T=$((expected_T + 10))
   done < <(tail -n +2 "$csv")
-  [[ $(cat "$work/c/t_max.csv") == $'task,algorithm,t_max\ntemporal,tptt,'"$t_max" ]] ||
+  [[ $(cat "$work/c/t_max.csv") == $'task,algorithm,t_max,capped\ntemporal,tptt,'"$t_max,false" ]] ||
     fail "t_max.csv: $(cat "$work/c/t_max.csv"), expected t_max $t_max"
   grep -q "^t_max = $t_max (temporal, tptt)" "$work/out" || fail "stdout lacks 't_max = $t_max': $(cat "$work/out")"
   echo "== curriculum: $levels levels, t_max = $t_max"
@@ -91,10 +91,16 @@ curriculum)
   cmp -s "$csv" "$work/before.csv" || fail "a refused curriculum changed curriculum.csv"
   echo "== curriculum: another configuration is refused"
 
-  # --max-length ends the search even while it succeeds.
-  run curriculum --task temporal "${small[@]}" --max-iterations 300 --max-length 15 --out "$work/capped"
+  # --length-cap ends the search even while it succeeds; t_max.csv says so.
+  run curriculum --task temporal "${small[@]}" --max-iterations 300 --length-cap 15 --out "$work/capped"
   [[ $rc -eq 0 && $(tail -n +2 "$work/capped/curriculum.csv" | wc -l) -eq 1 ]] ||
-    fail "--max-length 15: exit $rc, $(cat "$work/capped/curriculum.csv" 2>&1)"
+    fail "--length-cap 15: exit $rc, $(cat "$work/capped/curriculum.csv" 2>&1)"
+  [[ $(cat "$work/capped/t_max.csv") == $'task,algorithm,t_max,capped\ntemporal,tptt,10,true' ]] ||
+    fail "--length-cap 15: t_max.csv does not say capped: $(cat "$work/capped/t_max.csv")"
+  grep -q "lower bound" "$work/out" || fail "--length-cap 15: stdout does not call t_max a lower bound"
+  # The old spelling still works, with a deprecation warning.
+  run curriculum --task temporal "${small[@]}" --max-iterations 300 --max-length 15 --out "$work/capped"
+  [[ $rc -eq 0 ]] && grep -q "deprecated" "$work/err" || fail "--max-length 15: exit $rc, $(cat "$work/err")"
 
   # SIGINT during a level: exit 130, the recorded levels stay a valid file.
   timeout 60 "$tptt" curriculum --task temporal -H 32 --check-every 100 --validation-samples 100 --no-progress \
@@ -118,7 +124,7 @@ sweep)
   run "${args[@]}" --grid "$grid"
   [[ $rc -eq 0 ]] || { fail "sweep exited $rc: $(cat "$work/err")"; exit 1; }
   runs=$work/s/runs.csv
-  head -1 "$runs" | grep -qx "alpha_f,alpha_g,seed,solved,solved_at,iterations,best_error,final_error,stop_reason,seconds" ||
+  head -1 "$runs" | grep -qx "alpha_f,alpha_g,seed,solved,solved_at,iterations,best_error,final_error,stop_reason,seconds,mode,schedule" ||
     fail "runs.csv header: $(head -1 "$runs")"
   [[ $(cut -d, -f1-3 "$runs" | tail -n +2 | tr '\n' ' ') == "0.1,0.01,1 0.1,0.01,2 0.01,0.01,1 0.01,0.01,2 " ]] ||
     fail "runs.csv rows (grid order, seeds inner): $(cat "$runs")"
@@ -173,13 +179,16 @@ sweep)
 eval)
   run train --task temporal -T 20 "${small[@]}" --max-iterations 300 --checkpoint "$work/model.ckpt"
   [[ $rc -eq 0 ]] || { fail "train --checkpoint exited $rc: $(cat "$work/err")"; exit 1; }
-  final=$(grep -o '"final_error":[^,]*' "$work/out" | cut -d: -f2)
   run eval --model "$work/model.ckpt"
   [[ $rc -eq 0 ]] || fail "eval exited $rc: $(cat "$work/err")"
-  grep -q "^{\"model\":\"$work/model.ckpt\",\"trained_length\":20,\"length\":20,\"samples\":100,\"error\":$final," "$work/out" ||
-    fail "eval at the trained length: expected the run's final error $final: $(cat "$work/out")"
+  grep -q "^{\"model\":\"$work/model.ckpt\",\"trained_length\":20,\"length\":20,\"samples\":100,\"validation_stream\":\"evaluation\",\"error\":" "$work/out" ||
+    fail "eval at the trained length: $(cat "$work/out")"
+  # Unseen data: no validation cost of the training run (fresh sets of its checks) recurs.
+  eval_cost=$(grep -o '"cost":[^,]*' "$work/out" | cut -d: -f2)
+  run train --task temporal -T 20 "${small[@]}" --max-iterations 300 --log "$work/train.jsonl"
+  ! grep -q "\"val_cost\":$eval_cost," "$work/train.jsonl" || fail "eval repeats a validation set of the run (cost $eval_cost)"
   run eval --model "$work/model.ckpt" --length 40 --samples 200 --seed 9
-  [[ $rc -eq 0 ]] && grep -q '"trained_length":20,"length":40,"samples":200,"error":[0-9.e-]*,"accuracy":' "$work/out" ||
+  [[ $rc -eq 0 ]] && grep -q '"trained_length":20,"length":40,"samples":200,"validation_stream":"evaluation","error":[0-9.e-]*,"accuracy":' "$work/out" ||
     fail "eval at T = 40: exit $rc, $(cat "$work/out") $(cat "$work/err")"
   echo "== eval: $(cat "$work/out")"
   ;;

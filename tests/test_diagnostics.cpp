@@ -1,4 +1,4 @@
-// SPEC §6 diagnostics (train/diagnostics): per-step local losses against the kernels' totals,
+// docs/method.md §6 diagnostics (train/diagnostics): per-step local losses against the kernels' totals,
 // the TPTT–BPTT angle in cases where it is known, against an independent loop implementation
 // on a tiny model, and its handling of zero directions.
 #include <doctest/doctest.h>
@@ -72,7 +72,7 @@ std::pair<double, double> kernel_totals(const TrainConfig& c, const Params<float
   const OutputKind kind = task_info(c.task).regression ? OutputKind::Linear : OutputKind::Softmax;
   output_pass<S>(p, kind, seg.block(seg.Hs, T), Y, out);
   output_backward<S>(p, seg.block(seg.Hs, T), out, grad, dh);
-  seg.block(seg.Ht, T) = seg.block(seg.Hs, T) - static_cast<S>(c.alpha_i) * dh;
+  seg.block(seg.Delta, T) = -static_cast<S>(c.alpha_i) * dh;
   propagate_targets<S>(p, c.activation, seg);
   const double lg = feedback_gradient<S>(p, c.activation, nullptr, seg, grad);
   const double lf = forward_local_gradient<S>(p, c.activation, X, c.algorithm == Algorithm::TpttHx, seg, grad);
@@ -160,7 +160,7 @@ TEST_CASE("angle is 0 where the TPTT and BPTT directions coincide") {
 namespace {
 
 // Independent scalar-loop reference of the adding task's model (linear output, tanh): the
-// W_hh angle and the per-step F losses written out from SPEC §1/§3, no kernels.
+// W_hh angle and the per-step F losses written out from docs/method.md §1, §3, no kernels.
 struct Hand {
   double angle_whh = 0;
   std::vector<double> loss_f;

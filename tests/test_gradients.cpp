@@ -174,14 +174,14 @@ TEST_CASE("eq. 9: G-phase gradient of V_hh and c_h matches finite differences, w
 
 namespace {
 
-// L_F with h_{t−1} and ĥ_t constant (eq. 10 / 13).
+// L_F with h_{t−1} and ĥ_t = h_t + Δ_t constant (eq. 10 / 13).
 double forward_local_loss(const Problem& pr, const Params<double>& q, const SegmentBuffers<double>& fixed) {
   double loss = 0;
   for (int j = 1; j <= pr.T; ++j) {
     const MatD x = pr.X.middleCols((j - 1) * pr.B, pr.B);
     MatD h = (q.Wxh() * x + q.Whh() * fixed.block(fixed.Hs, j - 1)).colwise() + q.bh();
     activate_inplace<double>(pr.act, h);
-    loss += (h - fixed.block(fixed.Ht, j)).squaredNorm() / (pr.H * pr.B);
+    loss += (h - fixed.block(fixed.Hs, j) - fixed.block(fixed.Delta, j)).squaredNorm() / (pr.H * pr.B);
   }
   return loss;
 }
@@ -194,7 +194,7 @@ SegmentBuffers<double> with_targets(const Problem& pr) {
   MatD dh(pr.H, pr.B);
   output_pass<double>(pr.p, pr.kind, seg.block(seg.Hs, pr.T), pr.Y, out);
   output_backward<double>(pr.p, seg.block(seg.Hs, pr.T), out, scratch, dh);
-  seg.block(seg.Ht, pr.T) = seg.block(seg.Hs, pr.T) - 0.5 * dh;  // eq. 3 with α_i = 0.5
+  seg.block(seg.Delta, pr.T) = -0.5 * dh;  // eq. 3 with α_i = 0.5
   propagate_targets<double>(pr.p, pr.act, seg);
   return seg;
 }
@@ -223,25 +223,29 @@ TEST_CASE("eq. 8: with h_T as first target every target equals its forward state
   Problem pr;
   SegmentBuffers<double> seg = pr.forward(pr.p);
   feedback_of_states<double>(pr.p, pr.act, seg);
-  seg.block(seg.Ht, pr.T) = seg.block(seg.Hs, pr.T);
+  seg.block(seg.Delta, pr.T).setZero();
   propagate_targets<double>(pr.p, pr.act, seg);
-  CHECK((seg.Ht - seg.Hs).cwiseAbs().maxCoeff() < 1e-14);
+  CHECK(seg.Delta.cwiseAbs().maxCoeff() < 1e-14);
 }
 
-TEST_CASE("eq. 8 reduces to eq. 5 when G inverts F exactly") {
-  // A perfect inverse means G(x_{t+1}, h_{t+1}) = h_t; the difference correction then vanishes
-  // and every target is ĥ_t = G(x_{t+1}, ĥ_{t+1}).
-  Problem pr;
-  SegmentBuffers<double> seg = pr.forward(pr.p);
-  seg.Gh = seg.previous_states();  // G(x_t, h_t) = h_{t−1}
-  CounterRng rng(5, RngPurpose::Noise, 1);
-  for (int i = 0; i < pr.H * pr.B; ++i) seg.block(seg.Ht, pr.T).data()[i] = rng.normal();
-  propagate_targets<double>(pr.p, pr.act, seg);
-  for (int j = pr.T; j >= 1; --j) {
-    MatD expected = (pr.p.Wxh() * pr.X.middleCols((j - 1) * pr.B, pr.B) + pr.p.Vhh() * seg.block(seg.Ht, j)).colwise() +
-                    pr.p.ch();
-    activate_inplace<double>(pr.act, expected);
-    CHECK((seg.block(seg.Ht, j - 1) - expected).cwiseAbs().maxCoeff() < 1e-14);
+TEST_CASE("eq. 8: the corrections equal the difference form h_t - G(x, h) + G(x, ĥ)") {
+  for (Activation act : {Activation::Tanh, Activation::Sigmoid}) {
+    Problem pr(act);
+    SegmentBuffers<double> seg = pr.forward(pr.p);
+    feedback_of_states<double>(pr.p, act, seg);
+    CounterRng rng(5, RngPurpose::Noise, 1);
+    for (int i = 0; i < pr.H * pr.B; ++i) seg.block(seg.Delta, pr.T).data()[i] = 0.3 * rng.normal();
+    propagate_targets<double>(pr.p, act, seg);
+    const auto G = [&](int j, const MatD& h) {  // G(x_t, h), t = j
+      MatD g = (pr.p.Wxh() * pr.X.middleCols((j - 1) * pr.B, pr.B) + pr.p.Vhh() * h).colwise() + pr.p.ch();
+      activate_inplace<double>(act, g);
+      return g;
+    };
+    MatD target = seg.block(seg.Hs, pr.T) + seg.block(seg.Delta, pr.T);  // ĥ_T
+    for (int j = pr.T; j >= 1; --j) {
+      target = MatD(seg.block(seg.Hs, j - 1)) - G(j, seg.block(seg.Hs, j)) + G(j, target);  // ĥ_{t−1}
+      CHECK((seg.block(seg.Hs, j - 1) + seg.block(seg.Delta, j - 1) - target).cwiseAbs().maxCoeff() < 1e-13);
+    }
   }
 }
 
@@ -273,11 +277,11 @@ TEST_CASE("segments chained by their boundary values reproduce the one-segment p
   CHECK((s2.Hs - whole.Hs.rightCols(s2.Hs.cols())).norm() < 1e-14);
   feedback_of_states<double>(pr.p, pr.act, s1);
   feedback_of_states<double>(pr.p, pr.act, s2);
-  s2.block(s2.Ht, r2.steps()) = whole.block(whole.Ht, pr.T);
+  s2.block(s2.Delta, r2.steps()) = whole.block(whole.Delta, pr.T);
   propagate_targets<double>(pr.p, pr.act, s2);
-  s1.block(s1.Ht, r1.steps()) = s2.block(s2.Ht, 0);
+  s1.block(s1.Delta, r1.steps()) = s2.block(s2.Delta, 0);
   propagate_targets<double>(pr.p, pr.act, s1);
-  CHECK((s1.Ht.leftCols((r1.steps() + 1) * pr.B) - whole.Ht.leftCols((r1.steps() + 1) * pr.B)).norm() < 1e-12);
+  CHECK((s1.Delta.leftCols((r1.steps() + 1) * pr.B) - whole.Delta.leftCols((r1.steps() + 1) * pr.B)).norm() < 1e-12);
 
   Params<double> g(pr.p.shape());
   MatD dh(pr.H, pr.B);

@@ -352,7 +352,7 @@ TEST_CASE("mnist: validation runs on the test set, in order, capped at its size"
 
   int errors = 0;
   for (int v = 0; v < 3; ++v) {
-    const Batch b = validation_batch(cfg, v, 784);
+    const Batch b = validation_batch(cfg, v, ValidationSet{.length = 784});
     const int size = v < 2 ? 5 : 3;
     REQUIRE(b.batch == size);
     std::vector<int> idx(static_cast<std::size_t>(size));
@@ -369,11 +369,11 @@ TEST_CASE("mnist: validation runs on the test set, in order, capped at its size"
   const ValidationResult r = trainer.validate();
   CHECK(r.error == doctest::Approx(errors / 13.0).epsilon(1e-12));
   CHECK(std::isfinite(r.cost));
-  CHECK_THROWS_AS((void)trainer.validate(100), UsageError);
+  CHECK_THROWS_AS((void)trainer.validate(ValidationSet{.length = 100}), UsageError);
 
   cfg.validation_samples = 4;  // fewer than the test set: its first 4 images
   REQUIRE(validation_batch_count(cfg) == 1);
-  CHECK(validation_batch(cfg, 0, 784).batch == 4);
+  CHECK(validation_batch(cfg, 0, ValidationSet{.length = 784}).batch == 4);
 }
 
 TEST_CASE("mnist: options (--data-dir, the fixed length 784)") {

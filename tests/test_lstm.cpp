@@ -242,7 +242,7 @@ TEST_CASE("LstmTrainer is deterministic and validates alike on any number of thr
   const ValidationResult va = a.validate(), vb = b.validate();
   CHECK(va.error == vb.error);
   CHECK(va.cost == vb.cost);
-  const ValidationResult longer = a.validate(20);
+  const ValidationResult longer = a.validate(ValidationSet{.length = 20});
   CHECK(std::isfinite(longer.cost));
 }
 

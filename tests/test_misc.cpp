@@ -21,6 +21,7 @@
 #include "tptt/io/json.hpp"
 #include "tptt/io/options.hpp"
 #include "tptt/model/params.hpp"
+#include "temp_file.hpp"
 
 using namespace tptt;
 
@@ -256,22 +257,6 @@ TEST_CASE("Params: named views alias the flat buffer (column-major)") {
 
 namespace {
 
-// A temporary file that is removed at the end of the scope.
-struct TempFile {
-  std::filesystem::path path;
-  explicit TempFile(const std::string& contents) {
-    static std::atomic<int> counter{0};
-    path = std::filesystem::temp_directory_path() /
-           ("tptt_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".ini");
-    std::ofstream(path) << contents;
-  }
-  ~TempFile() {
-    std::error_code ec;
-    std::filesystem::remove(path, ec);
-  }
-  std::string str() const { return path.string(); }
-};
-
 // The message of the exception of type E thrown by parsing args ("" when none is thrown).
 template <class E>
 std::string parse_error(const std::vector<std::string>& args) {
@@ -293,7 +278,7 @@ bool contains(const std::string& haystack, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("parse_train_command: defaults are the TrainConfig defaults (SPEC §6, TPTT common model)") {
+TEST_CASE("parse_train_command: defaults are the TrainConfig defaults (docs/method.md §6, TPTT common model)") {
   const TrainCommand cmd = parse_train_command({});
   CHECK_FALSE(cmd.help);
   const TrainConfig& c = cmd.config;
@@ -481,6 +466,117 @@ TEST_CASE("parse_train_command: Boost placeholders in names or values are refuse
   TempFile line("x%invalid_line%\n");
   CHECK_THROWS_AS(parse_train_command({"--config", line.str()}), UsageError);
   CHECK(parse_train_command({"--log", "out/100%.jsonl"}).config.log_path == "out/100%.jsonl");  // a lone % is fine
+}
+
+// ---------------------------------------------------------------------------------------
+// What a user sees (issue 14): labels, config files, numbers, stored run options
+// ---------------------------------------------------------------------------------------
+
+TEST_CASE("mode and schedule labels name what runs") {
+  DistributedConfig d;
+  CHECK(d.mode_name() == "exact");
+  d.sync = SyncMode::Pipelined, d.micro_batches = 4;
+  CHECK(d.mode_name() == "pipelined(4)");
+  d.sync = SyncMode::Stale, d.staleness = 2, d.micro_batches = 1;
+  CHECK(d.mode_name() == "stale(2)");
+  d.micro_batches = 3;
+  CHECK(d.mode_name() == "stale(2,M=3)");
+  d.micro_batches = 1, d.decoupled = true;
+  CHECK(d.mode_name() == "decoupled+stale(2)");
+  d.sync = SyncMode::Exact;
+  CHECK(d.mode_name() == "decoupled");
+
+  CHECK(schedule_label(parse_train_command({}).config) == "alternate");
+  CHECK(schedule_label(parse_train_command({"--schedule", "random", "--p-g", "0.5"}).config) == "random(p_G=0.5)");
+  CHECK(schedule_label(parse_train_command({"--algorithm", "bptt"}).config) == "none");
+}
+
+TEST_CASE("parse_train_command: mode defaults and refusals of options that would do nothing") {
+  const TrainCommand stale = parse_train_command({"--sync", "stale"});
+  CHECK(stale.run.dist.staleness == 1);
+  CHECK(parse_train_command({"--sync", "stale", "--staleness", "0"}).run.dist.staleness == 0);
+  TrainCommand pipelined = parse_train_command({"--sync", "pipelined"});
+  CHECK(pipelined.run.micro_batches_from_ranks);
+  resolve_micro_batches(pipelined, 1);
+  CHECK(pipelined.run.dist.micro_batches == 2);
+  resolve_micro_batches(pipelined, 5);
+  CHECK(pipelined.run.dist.micro_batches == 5);
+  CHECK_FALSE(parse_train_command({"--sync", "pipelined", "--micro-batches", "3"}).run.micro_batches_from_ranks);
+  CHECK(contains(parse_error<UsageError>({"--algorithm", "bptt", "--diagnostics"}), "--diagnostics"));
+  CHECK(contains(parse_error<UsageError>({"--algorithm", "lstm", "--diagnostics"}), "--diagnostics"));
+  CHECK(contains(parse_error<UsageError>({"--decoupled-rate", "0.3"}), "--decoupled-rate"));
+}
+
+TEST_CASE("parse_train_command: config keys with dashes or underscores; errors name the file and the line") {
+  TempFile ini("# keys as the log prints them\nvalidation_samples = 123\nmax-iterations=7 # a comment\n"
+               "check_every = 5\nno_progress = true\ndiagnostics = false\nalgorithm = tptt_hx\n");
+  const TrainCommand cmd = parse_train_command({"--config", ini.str()});
+  CHECK(cmd.config.validation_samples == 123);
+  CHECK(cmd.config.max_iterations == 7);
+  CHECK(cmd.config.check_every == 5);
+  CHECK_FALSE(cmd.config.progress);
+  CHECK_FALSE(cmd.run.diagnostics);
+  CHECK(cmd.config.algorithm == Algorithm::TpttHx);
+
+  const auto error_of = [](const std::string& text) {
+    TempFile bad(text);
+    std::string msg = parse_error<UsageError>({"--config", bad.str()});
+    CHECK(contains(msg, "config file '" + bad.str() + "'"));
+    return msg;
+  };
+  CHECK(contains(error_of("length = 30\n\nwibble_wobble = 3\n"), "line 3: unknown option 'wibble_wobble'"));
+  CHECK(contains(error_of("length = 30\nbatch = many\n"), "line 2: the argument ('many') for option 'batch'"));
+  CHECK(contains(error_of("length = 30\nlength = 40\n"), "line 2: 'length' is given twice (also on line 1)"));
+  CHECK(contains(error_of("no_progress = maybe\n"), "line 1: 'no-progress' is a flag"));
+  CHECK(contains(error_of("just words\n"), "line 1: expected 'key = value'"));
+  CHECK(contains(error_of("[section]\n"), "line 1: expected 'key = value'"));
+  CHECK(contains(error_of("config = other.ini\n"), "unknown option 'config'"));
+}
+
+TEST_CASE("numbers print in shortest round-trip form: help defaults, config echo, INI") {
+  const std::string help = parse_train_command({"--help"}).help_text;
+  CHECK(contains(help, "--init-std arg (=0.1)"));
+  CHECK(contains(help, "--alpha-g arg (=0.001)"));
+  CHECK_FALSE(contains(help, "0000000"));
+  CHECK_FALSE(contains(help, "--fail-at-iteration"));  // the hidden testing group
+  CHECK(parse_train_command({"--fail-at-iteration", "3"}).run.fail_at_iteration == 3);  // still accepted
+  const TrainCommand cmd = parse_train_command({"--init-std", "0.1", "--p-g", "0.3", "--schedule", "random"});
+  CHECK(contains(config_to_json(cmd.config).str(), R"("init_std":0.1,)"));
+  CHECK(contains(config_to_ini(cmd.config), "init-std = 0.1\n"));
+  CHECK(contains(config_to_ini(cmd.config), "p-g = 0.3\n"));
+  CHECK(same_option_value("0.1", "0.10000000000000001"));
+  CHECK(same_option_value("tptt", "tptt"));
+  CHECK_FALSE(same_option_value("0.1", "0.2"));
+  CHECK_FALSE(same_option_value("0.1x", "0.1"));
+}
+
+TEST_CASE("train_options_help: each command lists the train options that apply to it") {
+  const std::string eval = train_options_help(HelpFor::Eval);
+  CHECK(contains(eval, "--validation-batch"));
+  CHECK(contains(eval, "--threads"));
+  for (const char* absent : {"--alpha-f", "--resume", "--checkpoint", "--sync", "--fail-kind", "--log "})
+    CHECK_MESSAGE(!contains(eval, absent), absent);
+  const std::string curriculum = train_options_help(HelpFor::Curriculum);
+  CHECK(contains(curriculum, "--alpha-f"));
+  for (const char* absent : {"--max-length", "--min-length", "[ --length ]", "--resume", "--sync", "--diagnostics"})
+    CHECK_MESSAGE(!contains(curriculum, absent), absent);
+  const std::string sweep = train_options_help(HelpFor::Sweep);
+  CHECK(contains(sweep, "--length"));
+  CHECK(contains(sweep, "--mpi"));
+  for (const char* absent : {"--checkpoint", "--save-params", "--sync", "--log-all-ranks"})
+    CHECK_MESSAGE(!contains(sweep, absent), absent);
+}
+
+TEST_CASE("run_options_to_ini: what a bare --resume restores") {
+  TrainCommand cmd = parse_train_command({"--log", "out/x.jsonl", "--checkpoint", "c.ckpt", "--threads", "2",
+                                          "--sync", "pipelined", "--micro-batches", "4", "--checkpoint-every", "7"});
+  const std::string ini = run_options_to_ini(cmd);
+  CHECK(contains(ini, "log = " + (std::filesystem::current_path() / "out/x.jsonl").string() + "\n"));
+  CHECK(contains(ini, "checkpoint = " + (std::filesystem::current_path() / "c.ckpt").string() + "\n"));
+  CHECK(contains(ini, "threads = 2\n"));
+  CHECK(contains(ini, "sync = pipelined\nmicro-batches = 4\n"));
+  CHECK(contains(ini, "checkpoint-every = 7\n"));
+  CHECK_FALSE(contains(ini, "save-params"));
 }
 
 // ---------------------------------------------------------------------------------------

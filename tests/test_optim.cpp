@@ -1,4 +1,4 @@
-// Optimisers (SPEC §4) against hand-computed numbers.
+// Optimisers (docs/method.md §4) against hand-computed numbers.
 //   Nesterov (Lasagne form): v ← μ v − α g;  θ ← θ + μ v − α g
 //   SGD:                     θ ← θ − α g
 #include <doctest/doctest.h>

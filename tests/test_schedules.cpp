@@ -1,4 +1,4 @@
-// Phase schedules (SPEC §9) and threads: alternate and random are deterministic and do not
+// Phase schedules (docs/method.md §9) and threads: alternate and random are deterministic and do not
 // depend on the thread count; concurrent runs the G loop beside the F iterations.
 #include <doctest/doctest.h>
 

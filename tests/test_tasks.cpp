@@ -1,4 +1,4 @@
-// Task generators against SPEC §5: marker positions, labels, value ranges, class balance,
+// Task generators against docs/method.md §5: marker positions, labels, value ranges, class balance,
 // determinism in (seed, iteration). Everything is recovered from the generated X and Y only.
 #include <doctest/doctest.h>
 

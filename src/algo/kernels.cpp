@@ -68,9 +68,11 @@ void feedback_of_states(const Params<S>& p, Activation act, SegmentBuffers<S>& s
   for (int c = first_chunk; c < end_chunk; ++c) {
     const int first = c * kStepChunk, count = std::min(kStepChunk, seg.steps - first);  // local steps first+1 ..
     const Eigen::Index col = static_cast<Eigen::Index>(first) * seg.batch, cols = static_cast<Eigen::Index>(count) * seg.batch;
+    auto z = seg.Gz.middleCols(col, cols);
+    z = seg.U.middleCols(col, cols).colwise() + p.ch();
+    z.noalias() += p.Vhh() * seg.Hs.middleCols(col + seg.batch, cols);
     auto g = seg.Gh.middleCols(col, cols);
-    g = seg.U.middleCols(col, cols).colwise() + p.ch();
-    g.noalias() += p.Vhh() * seg.Hs.middleCols(col + seg.batch, cols);
+    g = z;
     activate_inplace<S>(act, g);
   }
 }
@@ -78,13 +80,11 @@ void feedback_of_states(const Params<S>& p, Activation act, SegmentBuffers<S>& s
 template <class S>
 void propagate_targets(const Params<S>& p, Activation act, SegmentBuffers<S>& seg) {
   const auto V = p.Vhh();
-  const auto c = p.ch();
+  Mat<S> scratch(seg.hidden, seg.batch);  // (H × B)
   for (int j = seg.steps; j >= 1; --j) {
-    auto target = seg.block(seg.Ht, j - 1);
-    target = seg.block(seg.U, j - 1).colwise() + c;   // G(x_t, ĥ_t) where t = a−1+j
-    target.noalias() += V * seg.block(seg.Ht, j);
-    activate_inplace<S>(act, target);
-    target += seg.block(seg.Hs, j - 1) - seg.block(seg.Gh, j - 1);  // difference correction
+    auto delta = seg.block(seg.Delta, j - 1);  // Δ_{t−1}, where t = a−1+j
+    delta.noalias() = V * seg.block(seg.Delta, j);
+    activation_increment<S>(act, seg.block(seg.Gz, j - 1), seg.block(seg.Gh, j - 1), delta, scratch);
   }
 }
 
@@ -123,7 +123,7 @@ S forward_local_gradient(const Params<S>& p, Activation act, const ConstMatRef<S
   const Eigen::Index r0 = rows.first, nr = rows.count < 0 ? seg.hidden - rows.first : rows.count;
   auto delta = seg.Df.middleRows(r0, nr);
   const auto states = seg.states().middleRows(r0, nr);
-  delta = states - seg.Ht.rightCols(nb).middleRows(r0, nr);  // h_t − ĥ_t
+  delta = -seg.Delta.rightCols(nb).middleRows(r0, nr);  // h_t − ĥ_t
   const S loss = record_step_losses(delta, seg.hidden, seg.steps, seg.batch, per_step);
   scaled_derivative_product<S>(act, states, delta, local_loss_scale(seg), delta);
   grad.Whh().middleRows(r0, nr).noalias() += delta * seg.previous_states().transpose();

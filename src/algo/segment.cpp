@@ -23,8 +23,9 @@ void SegmentBuffers<S>::resize(int hidden_size, int segment_steps, int batch_siz
   const Eigen::Index nb = static_cast<Eigen::Index>(steps) * batch;
   U.resize(hidden, nb);
   Hs.resize(hidden, nb + batch);
+  Gz.resize(hidden, nb);
   Gh.resize(hidden, nb);
-  Ht.resize(hidden, nb + batch);
+  Delta.resize(hidden, nb + batch);
   Dg.resize(hidden, nb);
   Df.resize(hidden, nb);
   Dz.resize(hidden, nb);

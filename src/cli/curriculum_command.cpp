@@ -1,4 +1,4 @@
-// `tptt curriculum`: the depth search of Table 1 (SPEC §6). A fresh model per length T,
+// `tptt curriculum`: the depth search of Table 1 (docs/method.md). A fresh model per length T,
 // starting at --start; T grows by --step while the protocol solves the task, and t_max is
 // the largest T solved. DIR/curriculum.csv is the state: a rerun of the same command skips
 // the levels it records, so an interrupted search continues where it stopped.
@@ -16,7 +16,7 @@ namespace tptt {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: tptt curriculum [train options] --out DIR [--start 10] [--step 10] [--max-length N]\n"
+    "usage: tptt curriculum [train options] --out DIR [--start 10] [--step 10] [--length-cap N]\n"
     "The depth search of the paper's Table 1: train a fresh model at T = --start; if it solves the\n"
     "task, T += --step and train again; stop at the first failure. t_max is the largest T solved\n"
     "(0 if none).\n"
@@ -28,8 +28,9 @@ constexpr const char* kUsage =
     "  --out DIR         directory of the results (created if missing; required)\n"
     "  --start T         first length (default 10)\n"
     "  --step S          length increment (default 10)\n"
-    "  --max-length N    stop after the level T <= N even if it is solved (default: no limit);\n"
-    "                    here it is the end of the search, not train's length range\n"
+    "  --length-cap N    stop after the last level T <= N even if it is solved (default: no\n"
+    "                    cap); t_max.csv then says capped = true: t_max is a lower bound\n"
+    "                    (--max-length N is the old, deprecated spelling)\n"
     "\n"
     "Every level uses the train options below, with --length set by the search.\n\n";
 
@@ -39,15 +40,16 @@ const std::vector<std::string> kColumns = {"task",       "algorithm",  "T",     
 struct Plan {
   TrainCommand base;
   std::string out;
-  long start = 10, step = 10, max_length = 0;  // 0: no limit
+  long start = 10, step = 10, length_cap = 0;  // 0: no cap
   std::string csv_path() const { return join_path(out, "curriculum.csv"); }
   std::string identity_path() const { return join_path(out, "curriculum.ini"); }
   long level(std::size_t i) const { return start + static_cast<long>(i) * step; }
 };
 
 Plan parse_plan(const std::vector<std::string>& args) {
-  const SplitArgs split =
-      split_own_options(args, {{"--out", "", true}, {"--start", "", true}, {"--step", "", true}, {"--max-length", "", true}});
+  const SplitArgs split = split_own_options(
+      args, {{"--out", "", true}, {"--start", "", true}, {"--step", "", true}, {"--length-cap", "", true},
+             {"--max-length", "", true}});
   Plan plan;
   const auto own = [&split](const std::string& name) -> const std::string* {
     const auto it = split.own.find(name);
@@ -57,12 +59,17 @@ Plan parse_plan(const std::vector<std::string>& args) {
   plan.out = *own("--out");
   if (own("--start")) plan.start = parse_long_option("--start", *own("--start"), 1);
   if (own("--step")) plan.step = parse_long_option("--step", *own("--step"), 1);
-  if (own("--max-length")) plan.max_length = parse_long_option("--max-length", *own("--max-length"), 1);
-  if (plan.max_length > 0 && plan.max_length < plan.start)
-    throw UsageError("--max-length: " + std::to_string(plan.max_length) + " is below --start " +
+  if (own("--max-length")) {  // train's --max-length is a length range: the curriculum's cap has its own name
+    if (own("--length-cap")) throw UsageError("--max-length: give --length-cap only (--max-length is its old name)");
+    std::cerr << "tptt curriculum: warning: --max-length is deprecated here; use --length-cap\n";
+  }
+  const char* cap_option = own("--max-length") ? "--max-length" : "--length-cap";
+  if (const std::string* cap = own(cap_option)) plan.length_cap = parse_long_option(cap_option, *cap, 1);
+  if (plan.length_cap > 0 && plan.length_cap < plan.start)
+    throw UsageError(std::string(cap_option) + ": " + std::to_string(plan.length_cap) + " is below --start " +
                      std::to_string(plan.start));
   if (sets_option(split.rest, "--length", "-T"))
-    throw UsageError("--length: the curriculum sets T per level (use --start, --step, --max-length)");
+    throw UsageError("--length: the curriculum sets T per level (use --start, --step, --length-cap)");
   if (sets_option(split.rest, "--min-length"))
     throw UsageError("--min-length: a curriculum trains each level at one length T");
   std::vector<std::string> train_args = split.rest;
@@ -139,11 +146,19 @@ long t_max(const CsvTable& levels) {
   return best;
 }
 
+// Whether the search ended at --length-cap with every level solved: t_max is then a lower bound.
+bool capped(const Plan& plan, const CsvTable& levels) {
+  const std::size_t n = levels.rows.size();
+  return plan.length_cap > 0 && n > 0 && level_solved(levels, n - 1) && plan.level(n) > plan.length_cap;
+}
+
+// t_max.csv: task, algorithm, t_max, capped (true: the search stopped at the cap, not at a failure).
 void write_results(const Plan& plan, const CsvTable& levels) {
   write_file_atomic(plan.csv_path(), to_csv(levels));
   const TrainConfig& cfg = plan.base.config;
-  const CsvTable summary{{"task", "algorithm", "t_max"},
-                         {{to_string(cfg.task), to_string(cfg.algorithm), std::to_string(t_max(levels))}}};
+  const CsvTable summary{{"task", "algorithm", "t_max", "capped"},
+                         {{to_string(cfg.task), to_string(cfg.algorithm), std::to_string(t_max(levels)),
+                           capped(plan, levels) ? "true" : "false"}}};
   write_file_atomic(join_path(plan.out, "t_max.csv"), to_csv(summary));
 }
 
@@ -163,7 +178,7 @@ std::vector<std::string> level_row(const TrainConfig& cfg, const RunSummary& s) 
 
 int run_curriculum(const std::vector<std::string>& args) {
   if (wants_help(args)) {
-    std::cout << kUsage << parse_train_command({"--help"}).help_text;
+    std::cout << kUsage << train_options_help(HelpFor::Curriculum);
     return 0;
   }
   if (!single_process_launch("curriculum")) return kExitUsage;
@@ -180,7 +195,7 @@ int run_curriculum(const std::vector<std::string>& args) {
   bool finished = done > 0 && !level_solved(levels, done - 1);
   for (std::size_t i = done; !finished; ++i) {
     const long T = plan.level(i);
-    if (plan.max_length > 0 && T > plan.max_length) break;
+    if (plan.length_cap > 0 && T > plan.length_cap) break;
     if (stop_signal() != 0) break;
     TrainConfig cfg = base;
     cfg.length = static_cast<int>(T);
@@ -203,11 +218,12 @@ int run_curriculum(const std::vector<std::string>& args) {
                  "starts again)\n";
     return kExitInterrupted;
   }
-  if (done == levels.rows.size()) write_results(plan, levels);  // t_max.csv of an earlier version or run
+  if (done == levels.rows.size()) write_results(plan, levels);  // t_max.csv of an earlier version, run or cap
 
   std::cout << format_table(levels);
   std::cout << "t_max = " << t_max(levels) << " (" << to_string(base.task) << ", " << to_string(base.algorithm) << ")";
-  if (!finished) std::cout << ", search stopped at --max-length " << plan.max_length << " before a failure";
+  if (capped(plan, levels))
+    std::cout << ", a lower bound: the search stopped at --length-cap " << plan.length_cap << " before a failure";
   std::cout << std::endl;
   return 0;
 }

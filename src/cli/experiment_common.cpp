@@ -3,7 +3,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -12,6 +11,7 @@
 #include "tptt/comm/mpi_communicator.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/stop_signal.hpp"
+#include "tptt/io/provenance.hpp"
 #include "tptt/io/reporting.hpp"
 #include "tptt/train/checkpointing.hpp"
 
@@ -110,7 +110,12 @@ void refuse_per_run_options(const TrainCommand& cmd, const std::string& command_
   if (!run.checkpoint.empty()) throw UsageError("--checkpoint" + in + " (train one model with tptt train --checkpoint)");
   if (!run.resume.empty()) throw UsageError("--resume" + in + " (it resumes from the results under --out)");
   if (!run.save_params.empty()) throw UsageError("--save-params" + in);
+  if (!run.trace.empty()) throw UsageError("--trace" + in + " (trace one run with tptt train --trace)");
   if (run.fail_at_iteration >= 0) throw UsageError("--fail-at-iteration" + in);
+  if (run.overwrite) throw UsageError("--overwrite" + in);
+  if (run.diagnostics) throw UsageError("--diagnostics" + in + " (use tptt train --diagnostics)");
+  if (run.log_all_ranks) throw UsageError("--log-all-ranks" + in);
+  if (run.param_hash) throw UsageError("--param-hash" + in);
   if (!run.dist.is_plain_exact())
     throw UsageError("--sync/--staleness/--micro-batches/--decoupled" + in + ", which trains each model on one process");
 }
@@ -137,8 +142,10 @@ RunSummary run_isolated(const TrainConfig& config, const std::string& log_path, 
   std::vector<RunObserver*> observers;
   std::unique_ptr<MetricsLog> log;
   if (!log_path.empty()) {
-    log = std::make_unique<MetricsLog>(log_path,
-                                       JsonObject().add("config", config_to_json(config)).add("run", run_info));
+    const JsonObject run = JsonObject(run_info).add("ranks", 1).add("mode", "exact").add("schedule", schedule_label(config));
+    log = std::make_unique<MetricsLog>(
+        log_path,
+        JsonObject().add("config", config_to_json(config)).add("run", run).add("provenance", provenance_json()));
     observers.push_back(log.get());
   }
   ProgressLine progress(config.max_iterations);
@@ -152,13 +159,6 @@ RunSummary run_isolated(const TrainConfig& config, const std::string& log_path, 
 std::string join_path(const std::string& dir, const std::string& name) {
   if (dir.empty()) return name;
   return dir.back() == '/' ? dir + name : dir + "/" + name;
-}
-
-void ensure_directory(const std::string& dir, const std::string& option) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec || !std::filesystem::is_directory(dir, ec))
-    throw FileError(option + ": cannot create the directory '" + dir + "'" + (ec ? ": " + ec.message() : ""));
 }
 
 namespace {
@@ -181,7 +181,7 @@ std::string identity_differences(const std::string& stored, const std::string& w
   std::string differences;
   for (const auto& [key, value] : key_values(wanted))
     for (const auto& [k, v] : there)
-      if (k == key && v != value)
+      if (k == key && !same_option_value(v, value))
         differences += (differences.empty() ? "" : "; ") + key + " = " + v + " there, " + value + " here";
   return differences;
 }

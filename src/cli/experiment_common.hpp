@@ -10,6 +10,7 @@
 
 #include "tptt/io/json.hpp"
 #include "tptt/io/options.hpp"
+#include "tptt/io/paths.hpp"
 #include "tptt/train/protocol.hpp"
 
 namespace tptt {
@@ -49,14 +50,12 @@ void refuse_per_run_options(const TrainCommand& command, const std::string& comm
 bool single_process_launch(const std::string& command_name);
 
 // One training run on this process alone (SoloCommunicator): metrics log at log_path (with
-// {"config": …, "run": run_info} as header), the progress line if the config asks for it, and
+// {"config": …, "run": run_info + ranks, mode, schedule} as header), the progress line if the config asks for it, and
 // a stop after the current iteration on SIGINT/SIGTERM (reason Interrupted).
 RunSummary run_isolated(const TrainConfig& config, const std::string& log_path, const JsonObject& run_info);
 
 // "path/name" without a doubled slash.
 std::string join_path(const std::string& dir, const std::string& name);
-// Creates the directory (and its parents); FileError naming the option.
-void ensure_directory(const std::string& dir, const std::string& option);
 
 // An experiment directory records the configuration it was run with as `key = value` lines
 // ('#' lines are comments). The differences of `wanted` from `stored` ("key = a there, b here;

@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "cli_commands.hpp"
+#include "stderr_lines.hpp"
 #include "tptt/core/error.hpp"
+#include "tptt/io/provenance.hpp"
 
 namespace {
 
@@ -18,11 +20,19 @@ constexpr const char* kUsage =
     "  curriculum  the depth search of Table 1: the longest T a configuration solves (t_max)\n"
     "  sweep       a grid of train options x seeds, one run each (dealt over the ranks under mpirun)\n"
     "  eval        a trained model (tptt train --checkpoint) at any length (Table 4)\n"
-    "`tptt <command> --help` lists the command's options.\n";
+    "`tptt <command> --help` lists the command's options; `tptt --version` the version and build.\n";
+
+void print_version() {
+  const tptt::BuildInfo& b = tptt::build_info();
+  std::cout << "tptt " << b.version << " (commit " << b.commit << ")\n"
+            << "compiler: " << b.compiler << "\nflags: " << b.flags << "\nbuild type: " << b.build_type << "\n";
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  tptt::install_line_buffered_stderr();
+  tptt::record_command_line(argc, argv);
   if (argc < 2) {
     std::cerr << kUsage;
     return tptt::kExitUsage;
@@ -35,6 +45,10 @@ int main(int argc, char** argv) {
     if (command == "curriculum") return tptt::run_curriculum(args);
     if (command == "sweep") return tptt::run_sweep(args);
     if (command == "eval") return tptt::run_eval(args);
+    if (command == "--version" || command == "version") {
+      print_version();
+      return 0;
+    }
     if (command == "--help" || command == "-h" || command == "help") {
       std::cout << kUsage;
       return 0;

@@ -68,7 +68,8 @@ struct Plan {
   std::vector<std::string> columns() const {
     std::vector<std::string> c;
     for (const GridAxis& a : grid.axes) c.push_back(a.key);
-    for (const char* f : {"seed", "solved", "solved_at", "iterations", "best_error", "final_error", "stop_reason", "seconds"})
+    for (const char* f : {"seed", "solved", "solved_at", "iterations", "best_error", "final_error", "stop_reason", "seconds",
+                          "mode", "schedule"})
       c.push_back(f);
     return c;
   }
@@ -172,7 +173,11 @@ std::vector<std::string> result_files(const Plan& plan) {
 std::vector<std::vector<std::string>> read_rows(const Plan& plan, const std::string& path) {
   std::optional<CsvTable> table = read_csv(path);
   if (!table) return {};
-  if (table->header != plan.columns())
+  std::vector<std::string> earlier = plan.columns();  // tptt 0.1.0 wrote no mode and schedule columns
+  earlier.resize(earlier.size() - 2);
+  if (table->header == earlier)
+    for (auto& row : table->rows) row.insert(row.end(), {"", ""});
+  else if (table->header != plan.columns())
     throw FileError("'" + path + "': its columns are not those of this sweep (" + std::to_string(table->header.size()) +
                     " columns, expected " + std::to_string(plan.columns().size()) + ")");
   return std::move(table->rows);
@@ -209,7 +214,7 @@ std::vector<std::string> run_row(const RunSpec& run, const RunSummary& s) {
   row.insert(row.end(), {std::to_string(run.seed), s.solved ? "true" : "false",
                          s.solved ? std::to_string(s.solved_at) : "", std::to_string(s.iterations),
                          format_number(s.best_error), format_number(s.final_error), to_string(s.reason),
-                         format_seconds(s.seconds)});
+                         format_seconds(s.seconds), "exact", schedule_label(run.config)});
   return row;
 }
 
@@ -223,7 +228,7 @@ std::string log_name(const Plan& plan, const RunSpec& run) {
 }
 
 // Per combination: runs, solved, means; best first (most solved, then fewest iterations to
-// convergence, then lowest best error). Accuracy = 1 − error (adding: SPEC §6's tolerance).
+// convergence, then lowest best error). Accuracy = 1 − error (adding: the tolerance of docs/method.md).
 CsvTable best_table(const Plan& plan, const CsvTable& runs) {
   struct Group {
     std::vector<std::string> values;
@@ -302,7 +307,7 @@ int run_sweep(const std::vector<std::string>& args) {
   Failure setup;
   try {
     if (wants_help(args)) {
-      std::cout << kUsage << parse_train_command({"--help"}).help_text;
+      std::cout << kUsage << train_options_help(HelpFor::Sweep);
       return 0;
     }
     plan = parse_plan(args);
@@ -372,7 +377,7 @@ int run_sweep(const std::vector<std::string>& args) {
       const std::string what = plan->grid.describe(run.values) + " seed=" + std::to_string(run.seed);
       if (K == 1) std::cerr << "tptt sweep: run " << i + 1 << "/" << pending.size() << ": " << what << "\n";
       const RunSummary s = run_isolated(cfg, cfg.log_path,
-                                        JsonObject().add("command", "sweep").add("rank", k).add("ranks", K));
+                                        JsonObject().add("command", "sweep").add("sweep_rank", k).add("sweep_ranks", K));
       if (s.reason == StopReason::Interrupted) break;
       if (K > 1) {
         mine.push_back(run_row(run, s));

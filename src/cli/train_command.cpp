@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -22,11 +23,14 @@
 #include "cli_commands.hpp"
 #include "rank_failures.hpp"
 #include "tptt/comm/fault_injection.hpp"
+#include "tptt/core/trace.hpp"
 #include "tptt/comm/mpi_communicator.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/stop_signal.hpp"
 #include "tptt/io/options.hpp"
 #include "tptt/io/param_file.hpp"
+#include "tptt/io/paths.hpp"
+#include "tptt/io/provenance.hpp"
 #include "tptt/io/reporting.hpp"
 #include "tptt/train/checkpointing.hpp"
 #include "tptt/train/diagnostics.hpp"
@@ -59,16 +63,49 @@ bool replicas_identical(Communicator& comm, std::uint64_t hash) {
   return true;
 }
 
-// Refuses a --checkpoint file that could not be written later (a missing or read-only
-// directory), so that the mistake costs nothing instead of the first checkpoint's work.
-void check_checkpoint_writable(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  if (::access(dir.c_str(), W_OK | X_OK) != 0)
-    throw FileError("--checkpoint: cannot write '" + path + "': directory '" + dir + "' is missing or not writable");
+// Creates the directory of the --checkpoint file and refuses one that could not be written
+// later (a read-only directory), so that the mistake costs nothing instead of the first
+// checkpoint's work.
+void prepare_checkpoint_path(const std::string& path) {
+  ensure_parent_directory(path, "--checkpoint");
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  if (::access(dir.empty() ? "." : dir.c_str(), W_OK | X_OK) != 0)
+    throw FileError("--checkpoint: cannot write '" + path + "': directory '" + (dir.empty() ? "." : dir) +
+                    "': " + system_reason());
 }
 
-// Writes checkpoints (rank 0) and turns SIGINT/SIGTERM into a stop agreed by every rank.
+// The timeline of every rank in one trace file. Each rank writes its events next to the file;
+// after all have, rank 0 joins them (on a cluster without a shared file system the parts of
+// other nodes' ranks stay where they are, and rank 0 says so).
+void write_trace(const std::string& path, Communicator& comm) {
+  const int K = comm.size(), k = comm.rank();
+  const auto part_path = [&path](int rank) { return path + ".rank" + std::to_string(rank); };
+  if (k > 0) {
+    std::ofstream part(part_path(k), std::ios::trunc);
+    part << trace_events_json();
+    if (!part) throw FileError("--trace: cannot write '" + part_path(k) + "'");
+  }
+  double written = 1;
+  if (K > 1) comm.allreduce_sum(std::span<double>(&written, 1));  // every part is on disk
+  if (k > 0) return;
+  std::ofstream out(path, std::ios::trunc);
+  out << "[" << trace_events_json();
+  for (int r = 1; r < K; ++r) {
+    std::ifstream part(part_path(r));
+    if (!part) {
+      std::cerr << "tptt: --trace: the part of rank " << r << " is not readable here ('" << part_path(r)
+                << "'); the trace holds the ranks that are\n";
+      continue;
+    }
+    out << "," << part.rdbuf();
+    part.close();
+    std::remove(part_path(r).c_str());
+  }
+  out << "]\n";
+  if (!out) throw FileError("--trace: cannot write '" + path + "'");
+}
+
+// Writes checkpoints (rank 0) and turns SIGINT/SIGTERM/SIGUSR1 into a stop agreed by every rank.
 class CheckpointWriter {
  public:
   // `resumed_at`: the iteration of the checkpoint this run resumed (−1 for a fresh run).
@@ -107,13 +144,17 @@ class CheckpointWriter {
 void report_stop(const TrainCommand& cmd, const RunSummary& summary, long last_checkpoint) {
   const std::string& path = cmd.run.checkpoint;
   if (summary.reason == StopReason::Interrupted) {
-    std::cerr << "tptt: stopped by " << (stop_signal() == SIGINT ? "SIGINT" : "SIGTERM") << " after iteration "
+    const int s = stop_signal();
+    std::cerr << "tptt: stopped by " << (s == SIGINT ? "SIGINT" : s == SIGUSR1 ? "SIGUSR1" : "SIGTERM") << " after iteration "
               << summary.iterations;
     if (path.empty())
       std::cerr << "; no --checkpoint was given, nothing saved\n";
     else
-      std::cerr << "; checkpoint written to '" << path << "'. Resume with: tptt train --resume " << path
-                << " --checkpoint " << path << "\n";
+      std::cerr << "; checkpoint written to '" << path << "'. Resume with: tptt train --resume "
+                << shell_quoted({path}) << " (on any number of ranks; it continues "
+                << (cmd.config.log_path.empty() ? std::string("the checkpoint")
+                                                : "the log " + shell_quoted({cmd.config.log_path}) + " and the checkpoint")
+                << ")\n";
   } else if (diverged(summary.reason)) {
     std::cerr << "tptt: the run diverged (" << to_string(summary.reason) << ") at iteration " << summary.iterations;
     if (!path.empty() && last_checkpoint >= 0)
@@ -161,8 +202,17 @@ int run_train(const std::vector<std::string>& args) {
   JsonObject config_json, run_json;
   if (setup.code == 0) {
     try {
+      resolve_micro_batches(*parsed, K);
       const TrainCommand& cmd = *parsed;
       const RunOptions& run = cmd.run;
+      if (run.dist.decoupled && K < 2)
+        throw UsageError("--decoupled: needs more than one rank (mpirun -np K, K >= 2); one segment has no boundary "
+                         "target to predict");
+      const bool writes_log = !cmd.config.log_path.empty() && (k == 0 || run.log_all_ranks);
+      const std::string log_path = k == 0 ? cmd.config.log_path : cmd.config.log_path + ".rank" + std::to_string(k);
+      if (writes_log && !cmd.resume_from && !run.overwrite && file_exists(log_path))
+        throw UsageError("--log: '" + log_path + "' exists; continue its run with --resume CHECKPOINT, or replace it "
+                         "with --overwrite");
       Communicator* trainer_comm = &comm;
       if (run.fail_at_iteration >= 0) {
         if (K < 2) throw UsageError("--fail-at-iteration: needs more than one rank (mpirun -np K, K >= 2)");
@@ -183,35 +233,40 @@ int run_train(const std::vector<std::string>& args) {
         pipeline = std::make_unique<SegmentPipeline>(*srn, run.dist, *trainer_comm);
         srn->use_pipeline(pipeline.get());
       }
-      if (run.diagnostics && !srn) throw UsageError("--diagnostics: for the SRN algorithms (bptt, tptt, tptt_hx) only");
       if (cmd.resume_from) start = restore_training_checkpoint(*cmd.resume_from, *learner);
-      if (k == 0 && !run.checkpoint.empty()) check_checkpoint_writable(run.checkpoint);
+      if (k == 0 && !run.checkpoint.empty()) prepare_checkpoint_path(run.checkpoint);
 
       config_json = config_to_json(cmd.config);
-      run_json.add("ranks", K).add("mode", run.dist.mode_name());
-      run_json.add("staleness", run.dist.staleness).add("micro_batches", run.dist.micro_batches);
+      run_json.add("ranks", K).add("mode", run.dist.mode_name()).add("schedule", schedule_label(cmd.config));
+      run_json.add("sync", to_string(run.dist.sync)).add("staleness", run.dist.staleness).add("micro_batches", run.dist.micro_batches);
       run_json.add("decoupled", run.dist.decoupled).add("transport", mpi ? "mpi" : "solo").add("rank", k);
       if (mpi) run_json.add("mpi_thread_level", mpi->thread_level()).add("mpi_library", mpi->library_version());
-      const bool writes_log = !cmd.config.log_path.empty() && (k == 0 || run.log_all_ranks);
       if (writes_log) {
-        const std::string path = k == 0 ? cmd.config.log_path : cmd.config.log_path + ".rank" + std::to_string(k);
-        const JsonObject header = JsonObject().add("config", config_json).add("run", run_json);
-        if (cmd.resume_from)
+        const std::string& path = log_path;
+        ensure_parent_directory(path, "--log");
+        const JsonObject provenance = provenance_json();
+        const JsonObject header =
+            JsonObject().add("config", config_json).add("run", run_json).add("provenance", provenance);
+        if (cmd.resume_from && !run.overwrite)
           log = std::make_unique<MetricsLog>(
               path, header, start.iteration,
               JsonObject().add("resumed", JsonObject()
                                               .add("iteration", start.iteration)
                                               .add("from", run.resume)
                                               .add("config", config_json)
-                                              .add("run", run_json)));
+                                              .add("run", run_json)
+                                              .add("provenance", provenance)));
         else
           log = std::make_unique<MetricsLog>(path, header);
         observers.push_back(log.get());
       }
       if (k == 0 && !run.save_params.empty()) {
+        ensure_parent_directory(run.save_params, "--save-params");
         params_out.open(run.save_params, std::ios::binary | std::ios::trunc);
-        if (!params_out) throw FileError("--save-params: cannot write parameter file '" + run.save_params + "'");
+        if (!params_out)
+          throw FileError("--save-params: cannot write parameter file '" + run.save_params + "': " + system_reason());
       }
+      if (k == 0 && !run.trace.empty()) ensure_parent_directory(run.trace, "--trace");
       if (k == 0 && cmd.config.progress) {
         progress = std::make_unique<ProgressLine>(cmd.config.max_iterations);
         observers.push_back(progress.get());
@@ -238,6 +293,7 @@ int run_train(const std::vector<std::string>& args) {
     if (mpi) std::cerr << "tptt train: run " << run_json.str() << "\n";
     if (cmd.resume_from) {
       std::cerr << "tptt train: resuming '" << cmd.run.resume << "' after iteration " << start.iteration << "\n";
+      if (!cmd.resume_note.empty()) std::cerr << "tptt train: note: " << cmd.resume_note << "\n";
       for (const std::string& change : cmd.changed_on_resume)
         std::cerr << "tptt train: warning: resumed with a changed option, " << change
                   << "; the run will differ from an uninterrupted one\n";
@@ -245,6 +301,7 @@ int run_train(const std::vector<std::string>& args) {
   }
 
   try {
+    if (!cmd.run.trace.empty()) start_trace(k);
     install_stop_handlers();
     CheckpointWriter checkpoints(cmd, *learner, comm, cmd.resume_from ? start.iteration : -1);
     ProtocolHooks hooks;
@@ -269,10 +326,12 @@ int run_train(const std::vector<std::string>& args) {
       identical = replicas_identical(comm, hash);
     }
     if (params_out.is_open()) write_params_npy(params_out, theta);
+    if (!cmd.run.trace.empty()) write_trace(cmd.run.trace, comm);
     if (k == 0) {
       JsonObject out;
       out.add("algorithm", to_string(cfg.algorithm)).add("task", to_string(cfg.task)).add("length", cfg.length);
       out.add("seed", cfg.seed).add("ranks", K).add("mode", cmd.run.dist.mode_name());
+      out.add("schedule", schedule_label(cfg));
       if (cmd.run.param_hash) out.add("param_hash", hash_hex(hash)).add("replicas_identical", identical);
       out.add_raw("result", summary.to_json().str());
       std::cout << out.str() << std::endl;

@@ -16,6 +16,7 @@ extern "C" void on_stop_signal(int signal) {
     // Second signal: the run is not stopping fast enough for the user; default action next time.
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
+    std::signal(SIGUSR1, SIG_DFL);
   }
 }
 
@@ -28,6 +29,7 @@ void install_stop_handlers() {
   action.sa_flags = SA_RESTART;  // blocking calls (file writes, MPI progress) continue
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGUSR1, &action, nullptr);
 }
 
 int stop_signal() { return g_stop_signal.load(); }

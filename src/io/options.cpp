@@ -1,9 +1,16 @@
 #include "tptt/io/options.hpp"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cctype>
+#include <charconv>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "tptt/core/error.hpp"
@@ -16,11 +23,39 @@ namespace {
 
 struct RawOptions {
   std::string task, activation, init, algorithm, optimizer, schedule, config_file, sync = "exact";
+  std::string phase_order = "overlap", validation = "fresh";
   unsigned long long seed = 1;
 };
 
-po::options_description describe_options(TrainConfig& c, RunOptions& run, RawOptions& raw) {
-  po::options_description data("Task and data");
+// A checkpoint written before --phase-order and --validation existed continues with the
+// semantics it was trained with (the overlap order, one fixed validation set).
+std::string with_legacy_semantics(std::string config_text) {
+  const auto lacks = [&config_text](const std::string& key) {
+    return config_text.rfind(key + " = ", 0) != 0 && config_text.find("\n" + key + " = ") == std::string::npos;
+  };
+  if (lacks("phase-order")) config_text += "phase-order = overlap\n";
+  if (lacks("validation")) config_text += "validation = fixed\n";
+  return config_text;
+}
+
+// A double option whose default --help prints in the shortest form that reads back ("0.1";
+// Boost's own conversion prints 0.10000000000000001).
+po::typed_value<double>* number(double* target) { return po::value(target)->default_value(*target, json_number(*target)); }
+
+// The options in their --help groups; `testing` (fault injection) is accepted but not shown.
+struct OptionGroups {
+  // A group and its caption (Boost 1.74 does not give the caption back).
+  struct Group {
+    const char* caption;
+    po::options_description options{caption};
+  };
+  Group data{"Task and data"}, model{"Model"}, algo{"Algorithm and optimiser"}, protocol{"Protocol"},
+      output{"Output"}, dist{"Distributed runs (MPI; see docs/distributed.md)"},
+      ckpt{"Checkpoints (docs/reliability.md)"}, testing{"Testing (fault injection; not shown by --help)"};
+};
+
+void describe_options(OptionGroups& g, TrainConfig& c, RunOptions& run, RawOptions& raw) {
+  po::options_description& data = g.data.options;
   data.add_options()
       ("task", po::value(&raw.task)->default_value("temporal"), "task: temporal, temporal3, adding, perm, mnist")
       ("length,T", po::value(&c.length)->default_value(c.length), "sequence length L")
@@ -29,64 +64,142 @@ po::options_description describe_options(TrainConfig& c, RunOptions& run, RawOpt
       ("batch,B", po::value(&c.batch)->default_value(c.batch), "minibatch size B")
       ("seed", po::value(&raw.seed)->default_value(1), "seed: data of iteration n depends on (seed, n) only")
       ("data-dir", po::value(&c.data_dir), "task mnist: directory of the four MNIST IDX files (launch/fetch-mnist.sh)");
-  po::options_description model("Model");
-  model.add_options()
+  g.model.options.add_options()
       ("hidden,H", po::value(&c.hidden)->default_value(c.hidden), "hidden units H")
       ("activation", po::value(&raw.activation)->default_value("tanh"), "tanh or sigmoid")
       ("init", po::value(&raw.init)->default_value("orthogonal"), "orthogonal (reference tanh-randorth) or gaussian")
-      ("init-std", po::value(&c.init_std)->default_value(c.init_std), "standard deviation of --init gaussian");
-  po::options_description algo("Algorithm and optimiser");
-  algo.add_options()
+      ("init-std", number(&c.init_std), "standard deviation of --init gaussian");
+  g.algo.options.add_options()
       ("algorithm", po::value(&raw.algorithm)->default_value("tptt"), "bptt, tptt (eq. 12 for W_xh), tptt_hx (eq. 13) or lstm (an LSTM trained by BPTT with --lr; one rank)")
       ("optimizer", po::value(&raw.optimizer)->default_value("nesterov"), "nesterov or sgd")
-      ("momentum", po::value(&c.momentum)->default_value(c.momentum), "Nesterov momentum mu")
-      ("lr", po::value(&c.lr)->default_value(c.lr), "BPTT learning rate alpha")
-      ("clip", po::value(&c.clip_norm)->default_value(0.0), "BPTT gradient-norm clipping threshold (0 = off)")
-      ("alpha-i", po::value(&c.alpha_i)->default_value(c.alpha_i), "TPTT first-target step alpha_i (eq. 3)")
-      ("alpha-f", po::value(&c.alpha_f)->default_value(c.alpha_f), "TPTT learning rate of the forward set alpha_f")
-      ("alpha-g", po::value(&c.alpha_g)->default_value(c.alpha_g), "TPTT learning rate of the feedback set alpha_g")
-      ("noise", po::value(&c.noise)->default_value(0.0), "sigma of the Gaussian noise injected in the G phase")
+      ("momentum", number(&c.momentum), "Nesterov momentum mu")
+      ("lr", number(&c.lr), "BPTT learning rate alpha")
+      ("clip", number(&c.clip_norm), "BPTT gradient-norm clipping threshold (0 = off)")
+      ("alpha-i", number(&c.alpha_i), "TPTT first-target step alpha_i (eq. 3)")
+      ("alpha-f", number(&c.alpha_f), "TPTT learning rate of the forward set alpha_f")
+      ("alpha-g", number(&c.alpha_g), "TPTT learning rate of the feedback set alpha_g")
+      ("noise", number(&c.noise), "sigma of the Gaussian noise injected in the G phase")
       ("schedule", po::value(&raw.schedule)->default_value("alternate"), "alternate (G then F), random (one phase per iteration, G with probability p-g) or concurrent (G loop beside the F iterations, oneTBB tasks; needs --threads >= 2)")
-      ("p-g", po::value(&c.p_g)->default_value(1.0), "random: probability of the G phase; concurrent: G updates p/(1-p) per F update")
+      ("phase-order", po::value(&raw.phase_order)->default_value(raw.phase_order), "when an iteration runs both phases: reference (G update first, then the targets with the updated V_hh, c_h, as the authors' code) or overlap (targets with the feedback weights from before the G update, so the target chain can overlap the G phase); stale and decoupled modes always overlap")
+      ("p-g", number(&c.p_g), "random: probability of the G phase; concurrent: G updates p/(1-p) per F update")
       ("threads", po::value(&c.threads)->default_value(c.threads), "threads of each rank (oneTBB); results do not depend on it");
-  po::options_description protocol("Protocol");
-  protocol.add_options()
+  g.protocol.options.add_options()
       ("max-iterations", po::value(&c.max_iterations)->default_value(c.max_iterations), "iteration budget")
       ("check-every", po::value(&c.check_every)->default_value(c.check_every), "validate every N iterations")
-      ("validation-samples", po::value(&c.validation_samples)->default_value(c.validation_samples), "size of the fixed validation set")
+      ("validation", po::value(&raw.validation)->default_value(raw.validation), "fresh (a new validation set at every check, a function of the seed and the check's iteration, as the paper) or fixed (one set for the whole run)")
+      ("validation-samples", po::value(&c.validation_samples)->default_value(c.validation_samples), "sequences in each validation set")
       ("validation-batch", po::value(&c.validation_batch)->default_value(c.validation_batch), "validation batch size")
-      ("solved-error", po::value(&c.solved_error)->default_value(c.solved_error), "solved when the validation error is below this")
+      ("solved-error", number(&c.solved_error), "solved when the validation error is below this")
       ("patience", po::value(&c.patience)->default_value(c.patience), "abort after this many checks without a new best error")
-      ("max-spectral-radius", po::value(&c.max_spectral_radius)->default_value(c.max_spectral_radius), "abort when rho(W_hh) or rho(V_hh) exceeds this");
-  po::options_description output("Output");
-  output.add_options()
+      ("max-spectral-radius", number(&c.max_spectral_radius), "abort when rho(W_hh) or rho(V_hh) exceeds this");
+  g.output.options.add_options()
       ("log", po::value(&c.log_path), "JSON-lines metrics file (one record per check)")
+      ("overwrite", "replace an existing --log file (without it an existing log is refused, or continued by --resume)")
       ("no-progress", "no progress line on stderr")
-      ("diagnostics", "at each check, log the angle between the TPTT and BPTT updates of W_hh (and W_xh for tptt_hx) and the per-step G and F local losses of that iteration's minibatch (SPEC 6, Fig. 5 and 6)")
+      ("diagnostics", "at each check, log the angle between the TPTT and BPTT updates of W_hh (and W_xh for tptt_hx) and the per-step G and F local losses of that iteration's minibatch (Fig. 5 and 6 of the paper)")
       ("config", po::value(&raw.config_file), "INI-style file of options (key = value); the command line wins")
       ("help,h", "this help");
-  po::options_description dist("Distributed runs (MPI; see docs/distributed.md)");
-  dist.add_options()
+  g.dist.options.add_options()
       ("sync", po::value(&raw.sync)->default_value(raw.sync), "exact (K ranks = one rank), pipelined (exact, micro-batches flow through the ranks) or stale (gradient of minibatch n applied after iteration n+S)")
-      ("staleness", po::value(&run.dist.staleness)->default_value(run.dist.staleness), "S of --sync stale (0 = exact)")
-      ("micro-batches", po::value(&run.dist.micro_batches)->default_value(run.dist.micro_batches), "M micro-batches per minibatch (--sync pipelined, stale)")
+      ("staleness", po::value(&run.dist.staleness), "S of --sync stale (default 1; 0 runs the stale code path as exact mode)")
+      ("micro-batches", po::value(&run.dist.micro_batches), "M micro-batches per minibatch (--sync pipelined: default the number of ranks K, at least 2; stale: default 1)")
       ("decoupled", "decoupled boundary targets (tptt_hx): a segment predicts its boundary target instead of waiting for it")
-      ("decoupled-rate", po::value(&run.dist.decoupled_rate)->default_value(run.dist.decoupled_rate), "step of the boundary-target predictor (normalised LMS, in (0, 2))")
+      ("decoupled-rate", number(&run.dist.decoupled_rate), "step of the boundary-target predictor (normalised LMS, in (0, 2))")
       ("mpi", po::value(&run.mpi)->default_value(run.mpi), "auto (use MPI when started by mpirun/mpiexec/srun), on (always; MPI singleton without a launcher), off")
       ("log-all-ranks", "with --log: rank k > 0 also writes its own log to <log>.rank<k>")
+      ("trace", po::value(&run.trace), "write a timeline of every rank's work and waits to this file (Chrome trace-event JSON: open it in Perfetto or chrome://tracing; launch/plot.sh trace draws it)")
       ("save-params", po::value(&run.save_params), "rank 0 writes the final parameters to this .npy file (float32, flat buffer)")
-      ("param-hash", "every rank prints a hash of its final parameters; the summary says whether all replicas are identical")
+      ("param-hash", "every rank prints a hash of its final parameters; the summary says whether all replicas are identical");
+  g.testing.options.add_options()
       ("fail-at-iteration", po::value(&run.fail_at_iteration)->default_value(-1), "fault test: rank --fail-rank fails at this iteration (0-based; needs more than one rank)")
       ("fail-rank", po::value(&run.fail_rank)->default_value(0), "fault test: the rank that fails")
       ("fail-kind", po::value(&run.fail_kind)->default_value(run.fail_kind), "fault test: throw (an exception) or kill (SIGKILL to itself)");
-  po::options_description ckpt("Checkpoints (docs/reliability.md)");
-  ckpt.add_options()
+  g.ckpt.options.add_options()
       ("checkpoint", po::value(&run.checkpoint), "write a checkpoint to this file (atomically; rank 0) every --checkpoint-every iterations, at the end and on SIGINT/SIGTERM")
       ("checkpoint-every", po::value(&run.checkpoint_every)->default_value(run.checkpoint_every), "iterations between checkpoints")
       ("resume", po::value(&run.resume), "continue the run of this checkpoint (its options are the defaults; any K)");
+}
+
+// Every option of `tptt train`, for parsing (fault injection included).
+po::options_description all_options(const OptionGroups& g) {
   po::options_description all("tptt train [options]");
-  all.add(data).add(model).add(algo).add(protocol).add(output).add(dist).add(ckpt);
+  for (const OptionGroups::Group* group : {&g.data, &g.model, &g.algo, &g.protocol, &g.output, &g.dist, &g.ckpt, &g.testing})
+    all.add(group->options);
   return all;
+}
+
+// The options a command's --help lists, group by group: those `keep` accepts, of the groups
+// `groups` (train: all but testing).
+std::string help_text(const std::string& caption, const std::vector<const OptionGroups::Group*>& groups,
+                      const std::function<bool(const std::string&)>& keep) {
+  po::options_description shown(caption);
+  for (const OptionGroups::Group* group : groups) {
+    po::options_description kept(group->caption);
+    for (const auto& option : group->options.options())
+      if (keep(option->long_name())) kept.add(option);
+    if (!kept.options().empty()) shown.add(kept);
+  }
+  std::ostringstream os;
+  os << shown;
+  return os.str();
+}
+
+std::string trim_blanks(const std::string& s) {
+  const auto first = s.find_first_not_of(" \t\r");
+  if (first == std::string::npos) return "";
+  return s.substr(first, s.find_last_not_of(" \t\r") - first + 1);
+}
+
+// Stores the `key = value` lines of an INI text (a --config file, a checkpoint's configuration)
+// into vm; values already there (the command line's) win. Keys are the long option names with
+// '-' or '_' (as the logs print them); '#' starts a comment; a flag takes true/false (yes/no,
+// 1/0, or no value for true). UsageError "<where> line N: …" for a bad line, key or value.
+void store_ini(const std::string& text, const std::string& where, const po::options_description& desc,
+               po::variables_map& vm) {
+  std::istringstream in(text);
+  std::ostringstream normalised;  // key=value lines that Boost reads, flags resolved
+  std::map<std::string, int> line_of;
+  int number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    const std::string at = where + " line " + std::to_string(number) + ": ";
+    const std::string content = trim_blanks(line.substr(0, line.find('#')));
+    if (content.empty()) continue;
+    const auto eq = content.find('=');
+    if (eq == std::string::npos || content.front() == '[')
+      throw UsageError(at + "expected 'key = value', got '" + content + "'");
+    const std::string given = trim_blanks(content.substr(0, eq));
+    std::string key = given;
+    const std::string value = trim_blanks(content.substr(eq + 1));
+    std::replace(key.begin(), key.end(), '_', '-');
+    if (key.rfind("--", 0) == 0) key.erase(0, 2);
+    const po::option_description* option = desc.find_nothrow(key, false);
+    if (key.empty() || !option || key == "config" || key == "help")
+      throw UsageError(at + "unknown option '" + given + "'");
+    if (const auto seen = line_of.find(key); seen != line_of.end())
+      throw UsageError(at + "'" + key + "' is given twice (also on line " + std::to_string(seen->second) + ")");
+    line_of[key] = number;
+    if (option->semantic()->max_tokens() == 0) {  // a flag
+      if (value == "false" || value == "no" || value == "0") continue;
+      if (!value.empty() && value != "true" && value != "yes" && value != "1")
+        throw UsageError(at + "'" + key + "' is a flag: expected true or false, got '" + value + "'");
+      normalised << key << "=\n";
+      continue;
+    }
+    if (value.empty()) throw UsageError(at + "'" + key + "' needs a value");
+    normalised << key << "=" << value << "\n";
+  }
+  std::istringstream boost_in(normalised.str());
+  try {
+    po::store(po::parse_config_file(boost_in, desc, /*allow_unregistered=*/false), vm);
+  } catch (const po::error_with_option_name& e) {
+    std::string name = e.get_option_name();
+    while (!name.empty() && name.front() == '-') name.erase(0, 1);
+    const auto line = line_of.find(name);
+    throw UsageError(where + (line == line_of.end() ? "" : " line " + std::to_string(line->second)) + ": " + e.what());
+  } catch (const po::error& e) {
+    throw UsageError(where + ": " + e.what());
+  }
 }
 
 // The INI text a checkpoint stores under "config" (train/checkpointing.hpp writes it).
@@ -122,7 +235,7 @@ std::vector<std::string> changed_options(const std::string& stored, const std::s
     bool found = false;
     for (const auto& [k, v] : before)
       if (k == key) old = v, found = true;
-    if (found && old == value) continue;
+    if (found && same_option_value(old, value)) continue;
     if (key == "task" || key == "hidden" || key == "algorithm" || key == "optimizer" || key == "data-dir")
       throw UsageError("--" + key + ": the checkpoint '" + path + "' was trained with " + key + " = " +
                        (found ? old : "(unset)") + "; a resumed run cannot change it");
@@ -130,6 +243,21 @@ std::vector<std::string> changed_options(const std::string& stored, const std::s
     changed.push_back(key + " = " + value + " (checkpoint: " + (found ? old : "unset") + ")");
   }
   return changed;
+}
+
+// The defaults of the distributed options that depend on the mode: --sync stale without
+// --staleness delays by one iteration (S = 0 would be exact mode under another name), and
+// --sync pipelined without --micro-batches uses one micro-batch per rank (resolved once the
+// number of ranks is known, resolve_micro_batches). Options that would do nothing are refused.
+void resolve_distributed_defaults(const po::variables_map& vm, TrainCommand& cmd) {
+  DistributedConfig& dist = cmd.run.dist;
+  if (!vm.count("staleness") && dist.sync == SyncMode::Stale) dist.staleness = 1;
+  if (!vm.count("micro-batches") && dist.sync == SyncMode::Pipelined) {
+    cmd.run.micro_batches_from_ranks = true;
+    dist.micro_batches = std::min(2, cmd.config.batch);  // for validate(); resolve_micro_batches sets K
+  }
+  if (!vm["decoupled-rate"].defaulted() && !dist.decoupled)
+    throw UsageError("--decoupled-rate applies with --decoupled only");
 }
 
 void validate_checkpoint_options(const TrainCommand& cmd) {
@@ -166,45 +294,76 @@ void reject_boost_placeholders(const std::vector<std::string>& args) {
   for (const std::string& a : args) reject_boost_placeholders(a, "argument '" + a + "'");
 }
 
-TrainCommand parse_train_command(const std::vector<std::string>& args) {
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return std::filesystem::equivalent(a, b, ec) && !ec;
+}
+
+// The stored run options of a checkpoint (run_options_to_ini), without the mode when the
+// command line chooses one (a resumed run may change --sync), and without the output paths
+// when the file resumed from is not the run's own checkpoint (a copy elsewhere must not
+// continue, and cut, the original run's log). `note` explains the latter.
+std::string stored_run_options(const Checkpoint& ckpt, const po::variables_map& vm, std::string& note) {
+  if (!ckpt.has("run_options")) return "";  // written by tptt 0.1.0
+  const std::string text = ckpt.get_string("run_options");
+  reject_boost_placeholders(text, "checkpoint '" + ckpt.source() + "'");
+  std::string stored_checkpoint;
+  for (const auto& [key, value] : ini_pairs(text))
+    if (key == "checkpoint") stored_checkpoint = value;
+  const bool own = !stored_checkpoint.empty() && same_file(stored_checkpoint, ckpt.source());
+  if (!own && !stored_checkpoint.empty())
+    note = "'" + ckpt.source() + "' is not the checkpoint its run writes ('" + stored_checkpoint +
+           "'): its log and checkpoint paths are not reused; give --log and --checkpoint to continue them";
+  std::istringstream in(text);
+  std::string kept;
+  for (std::string line; std::getline(in, line);) {
+    const std::string key = line.substr(0, line.find(" = "));
+    if (!vm["sync"].defaulted() && (key == "sync" || key == "micro-batches")) continue;
+    if (!own && (key == "log" || key == "checkpoint" || key == "save-params")) continue;
+    kept += line + "\n";
+  }
+  return kept;
+}
+
+TrainCommand parse_train_command(const std::vector<std::string>& args, ResumeScope scope) {
   reject_boost_placeholders(args);
   TrainCommand cmd;
   RawOptions raw;
   std::string resume_text;
-  po::options_description desc = describe_options(cmd.config, cmd.run, raw);
+  OptionGroups groups;
+  describe_options(groups, cmd.config, cmd.run, raw);
+  const po::options_description desc = all_options(groups);
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(desc).run(), vm);
     if (vm.count("help")) {
-      std::ostringstream os;
-      os << desc;
       cmd.help = true;
-      cmd.help_text = os.str();
+      cmd.help_text = help_text("tptt train [options]",
+                                {&groups.data, &groups.model, &groups.algo, &groups.protocol, &groups.output,
+                                 &groups.dist, &groups.ckpt},
+                                [](const std::string&) { return true; });
       return cmd;
     }
     if (vm.count("config")) {
       const std::string path = vm["config"].as<std::string>();
       std::ifstream file(path);
-      if (!file) throw UsageError("--config: cannot read config file '" + path + "'");
+      if (!file) throw UsageError("--config: cannot read config file '" + path + "': " + std::strerror(errno));
       std::ostringstream text;
       text << file.rdbuf();
       reject_boost_placeholders(text.str(), "config file '" + path + "'");
-      std::istringstream in(text.str());
-      try {
-        po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
-      } catch (const po::error& e) {
-        throw UsageError("config file '" + path + "': " + e.what());
-      }
+      store_ini(text.str(), "config file '" + path + "'", desc, vm);
     }
     if (vm.count("resume")) {
       const std::string path = vm["resume"].as<std::string>();
       cmd.resume_from = std::make_shared<const Checkpoint>(read_checkpoint(path));  // FileError: exit 3
-      resume_text = checkpoint_config_text_of(*cmd.resume_from);
-      std::istringstream in(resume_text);
+      resume_text = with_legacy_semantics(checkpoint_config_text_of(*cmd.resume_from));
       try {
-        po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
-      } catch (const po::error& e) {
-        throw FileError("checkpoint '" + path + "': stored configuration: " + e.what());
+        store_ini(resume_text, "checkpoint '" + path + "': stored configuration", desc, vm);
+        if (scope == ResumeScope::Run)
+          store_ini(stored_run_options(*cmd.resume_from, vm, cmd.resume_note),
+                    "checkpoint '" + path + "': stored run options", desc, vm);
+      } catch (const UsageError& e) {
+        throw FileError(e.what());
       }
     }
     po::notify(vm);
@@ -220,13 +379,28 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
   c.algorithm = parse_algorithm(raw.algorithm);
   c.optimizer = parse_optimizer(raw.optimizer);
   c.schedule = parse_schedule(raw.schedule);
+  c.phase_order = parse_phase_order(raw.phase_order);
+  c.validation = parse_validation_mode(raw.validation);
   c.seed = raw.seed;
   c.progress = !vm.count("no-progress");
   cmd.run.log_all_ranks = vm.count("log-all-ranks") > 0;
+  cmd.run.overwrite = vm.count("overwrite") > 0;
   cmd.run.dist.sync = parse_sync_mode(raw.sync);
   cmd.run.dist.decoupled = vm.count("decoupled") > 0;
+  resolve_distributed_defaults(vm, cmd);
+  // Stale and decoupled modes compute a minibatch's targets before its G update is applied:
+  // they run in the overlap order unless reference is asked for (which they refuse).
+  if (cmd.run.dist.delay() > 0 || cmd.run.dist.decoupled) {
+    if (!vm["phase-order"].defaulted() && c.phase_order == PhaseOrder::Reference)
+      throw UsageError("--phase-order reference needs exact semantics (--sync exact or pipelined, not --decoupled): "
+                       "stale and decoupled modes compute a minibatch's targets before its G update applies");
+    c.phase_order = PhaseOrder::Overlap;
+  }
   cmd.run.param_hash = vm.count("param-hash") > 0;
   cmd.run.diagnostics = vm.count("diagnostics") > 0;
+  if (cmd.run.diagnostics && c.algorithm != Algorithm::Tptt && c.algorithm != Algorithm::TpttHx)
+    throw UsageError("--diagnostics: compares the TPTT update with the BPTT update; not available with --algorithm " +
+                     to_string(c.algorithm));
   if (cmd.run.mpi != "auto" && cmd.run.mpi != "on" && cmd.run.mpi != "off")
     throw UsageError("--mpi: expected auto, on or off, got '" + cmd.run.mpi + "'");
   if (cmd.run.fail_kind != "throw" && cmd.run.fail_kind != "kill")
@@ -237,6 +411,77 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
   validate_checkpoint_options(cmd);
   if (cmd.resume_from) cmd.changed_on_resume = changed_options(resume_text, config_to_ini(c), cmd.run.resume);
   return cmd;
+}
+
+std::string run_options_to_ini(const TrainCommand& cmd) {
+  const RunOptions& run = cmd.run;
+  const auto absolute = [](const std::string& path) {
+    return std::filesystem::absolute(path).lexically_normal().string();
+  };
+  std::ostringstream os;
+  const auto line = [&os](const char* key, const std::string& value) { os << key << " = " << value << '\n'; };
+  if (!cmd.config.log_path.empty()) line("log", absolute(cmd.config.log_path));
+  if (!run.checkpoint.empty()) line("checkpoint", absolute(run.checkpoint));
+  line("checkpoint-every", std::to_string(run.checkpoint_every));
+  if (!run.save_params.empty()) line("save-params", absolute(run.save_params));
+  line("threads", std::to_string(cmd.config.threads));
+  line("sync", to_string(run.dist.sync));
+  if (run.dist.sync != SyncMode::Exact) line("micro-batches", std::to_string(run.dist.micro_batches));
+  if (run.log_all_ranks) line("log-all-ranks", "true");
+  if (run.diagnostics) line("diagnostics", "true");
+  return os.str();
+}
+
+std::string train_options_help(HelpFor command) {
+  TrainConfig c;
+  RunOptions run;
+  RawOptions raw;
+  OptionGroups g;
+  describe_options(g, c, run, raw);
+  // The training options of a run the command sets up itself: no outputs, checkpoints or
+  // distribution of its own (refuse_per_run_options); the curriculum sets the length.
+  const auto experiment_option = [command](const std::string& name) {
+    if (name == "log" || name == "overwrite" || name == "diagnostics") return false;
+    if (command == HelpFor::Curriculum) return name != "length" && name != "min-length" && name != "max-length";
+    return true;
+  };
+  switch (command) {
+    case HelpFor::Curriculum:
+      return help_text("Training options of every level", {&g.data, &g.model, &g.algo, &g.protocol, &g.output},
+                       experiment_option);
+    case HelpFor::Sweep:
+      return help_text("Training options of every run (a grid axis may be any of them)",
+                       {&g.data, &g.model, &g.algo, &g.protocol, &g.output, &g.dist},
+                       [&](const std::string& name) { return experiment_option(name) && (name == "mpi" || name == "help" ||
+                                                             g.dist.options.find_nothrow(name, false) == nullptr); });
+    case HelpFor::Eval:
+      return help_text("Options of the evaluation (the model's own options cannot change)",
+                       {&g.data, &g.algo, &g.protocol, &g.output}, [](const std::string& name) {
+                         return name == "data-dir" || name == "threads" || name == "validation-batch" ||
+                                name == "config" || name == "help";
+                       });
+  }
+  return "";
+}
+
+void resolve_micro_batches(TrainCommand& cmd, int ranks) {
+  if (!cmd.run.micro_batches_from_ranks) return;
+  cmd.run.dist.micro_batches = std::min(std::max(ranks, 2), cmd.config.batch);
+  cmd.run.dist.validate(cmd.config);
+}
+
+bool same_option_value(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  double x = 0, y = 0;
+  const auto [ea, ca] = std::from_chars(a.data(), a.data() + a.size(), x);
+  const auto [eb, cb] = std::from_chars(b.data(), b.data() + b.size(), y);
+  return ca == std::errc() && cb == std::errc() && ea == a.data() + a.size() && eb == b.data() + b.size() && x == y;
+}
+
+std::string schedule_label(const TrainConfig& c) {
+  if (c.algorithm != Algorithm::Tptt && c.algorithm != Algorithm::TpttHx) return "none";  // no G and F phases
+  if (c.schedule == Schedule::Alternate) return "alternate";
+  return to_string(c.schedule) + "(p_G=" + json_number(c.p_g) + ")";
 }
 
 JsonObject config_to_json(const TrainConfig& c) {
@@ -262,10 +507,12 @@ JsonObject config_to_json(const TrainConfig& c) {
       .add("alpha_g", c.alpha_g)
       .add("noise", c.noise)
       .add("schedule", to_string(c.schedule))
+      .add("phase_order", to_string(c.phase_order))
       .add("p_g", c.p_g)
       .add("threads", c.threads)
       .add("max_iterations", c.max_iterations)
       .add("check_every", c.check_every)
+      .add("validation", to_string(c.validation))
       .add("validation_samples", c.validation_samples)
       .add("validation_batch", c.validation_batch)
       .add("solved_error", c.solved_error)
@@ -279,13 +526,6 @@ JsonObject config_to_json(const TrainConfig& c) {
 
 namespace tptt {
 
-namespace {
-std::string round_trip(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-}  // namespace
 
 std::string config_to_ini(const TrainConfig& c) {
   std::ostringstream os;
@@ -300,25 +540,27 @@ std::string config_to_ini(const TrainConfig& c) {
   line("hidden", std::to_string(c.hidden));
   line("activation", to_string(c.activation));
   line("init", to_string(c.init));
-  line("init-std", round_trip(c.init_std));
+  line("init-std", json_number(c.init_std));
   line("algorithm", to_string(c.algorithm));
   line("optimizer", to_string(c.optimizer));
-  line("momentum", round_trip(c.momentum));
-  line("lr", round_trip(c.lr));
-  line("clip", round_trip(c.clip_norm));
-  line("alpha-i", round_trip(c.alpha_i));
-  line("alpha-f", round_trip(c.alpha_f));
-  line("alpha-g", round_trip(c.alpha_g));
-  line("noise", round_trip(c.noise));
+  line("momentum", json_number(c.momentum));
+  line("lr", json_number(c.lr));
+  line("clip", json_number(c.clip_norm));
+  line("alpha-i", json_number(c.alpha_i));
+  line("alpha-f", json_number(c.alpha_f));
+  line("alpha-g", json_number(c.alpha_g));
+  line("noise", json_number(c.noise));
   line("schedule", to_string(c.schedule));
-  line("p-g", round_trip(c.p_g));
+  line("phase-order", to_string(c.phase_order));
+  line("p-g", json_number(c.p_g));
   line("max-iterations", std::to_string(c.max_iterations));
   line("check-every", std::to_string(c.check_every));
+  line("validation", to_string(c.validation));
   line("validation-samples", std::to_string(c.validation_samples));
   line("validation-batch", std::to_string(c.validation_batch));
-  line("solved-error", round_trip(c.solved_error));
+  line("solved-error", json_number(c.solved_error));
   line("patience", std::to_string(c.patience));
-  line("max-spectral-radius", round_trip(c.max_spectral_radius));
+  line("max-spectral-radius", json_number(c.max_spectral_radius));
   return os.str();
 }
 

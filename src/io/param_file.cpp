@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tptt/core/error.hpp"
+#include "tptt/io/paths.hpp"
 
 namespace tptt {
 
@@ -40,12 +41,12 @@ void write_params_npy(std::ostream& out, const VecF& flat) {
   out.write(header.data(), static_cast<std::streamsize>(header.size()));
   out.write(reinterpret_cast<const char*>(flat.data()), static_cast<std::streamsize>(flat.size() * sizeof(float)));
   out.flush();
-  if (!out) throw FileError("--save-params: writing the parameter file failed");
+  if (!out) throw FileError("--save-params: writing the parameter file failed: " + system_reason());
 }
 
 VecF read_params_npy(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw FileError("cannot read parameter file '" + path + "'");
+  if (!in) throw FileError("cannot read parameter file '" + path + "': " + system_reason());
   char pre[10];
   if (!in.read(pre, 10) || std::memcmp(pre, kMagic, 6) != 0 || pre[6] != 1)
     throw FileError("'" + path + "' is not a version-1 .npy file");

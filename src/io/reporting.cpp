@@ -7,11 +7,12 @@
 #include <vector>
 
 #include "tptt/core/error.hpp"
+#include "tptt/io/paths.hpp"
 
 namespace tptt {
 
 MetricsLog::MetricsLog(const std::string& path, const JsonObject& header) : out_(path), path_(path) {
-  if (!out_) throw FileError("--log: cannot write metrics file '" + path + "'");
+  if (!out_) throw FileError("--log: cannot write metrics file '" + path + "': " + system_reason());
   out_ << header.str() << '\n' << std::flush;
 }
 
@@ -48,11 +49,12 @@ MetricsLog::MetricsLog(const std::string& path, const JsonObject& header, long i
     std::ofstream rewrite(temp, std::ios::trunc);
     for (const auto& line : kept) rewrite << line << '\n';
     rewrite << note.str() << '\n';
-    if (!rewrite.flush()) throw FileError("--log: cannot write metrics file '" + temp + "'");
+    if (!rewrite.flush()) throw FileError("--log: cannot write metrics file '" + temp + "': " + system_reason());
   }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) throw FileError("--log: cannot replace metrics file '" + path + "'");
+  if (std::rename(temp.c_str(), path.c_str()) != 0)
+    throw FileError("--log: cannot replace metrics file '" + path + "': " + system_reason());
   out_.open(path, std::ios::app);
-  if (!out_) throw FileError("--log: cannot write metrics file '" + path + "'");
+  if (!out_) throw FileError("--log: cannot write metrics file '" + path + "': " + system_reason());
 }
 
 void MetricsLog::on_check(const CheckRecord& rec) {
@@ -61,7 +63,7 @@ void MetricsLog::on_check(const CheckRecord& rec) {
 
 void MetricsLog::on_finish(const RunSummary& summary) {
   out_ << JsonObject().add("summary", summary.to_json()).str() << '\n' << std::flush;
-  if (!out_) throw FileError("--log: writing metrics file '" + path_ + "' failed");
+  if (!out_) throw FileError("--log: writing metrics file '" + path_ + "' failed: " + system_reason());
 }
 
 ProgressLine::ProgressLine(long max_iterations) : max_iterations_(max_iterations), terminal_(isatty(STDERR_FILENO)) {}

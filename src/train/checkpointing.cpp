@@ -12,6 +12,7 @@ Checkpoint make_training_checkpoint(const TrainCommand& command, const Learner& 
                                     const ProtocolProgress& progress) {
   Checkpoint ckpt;
   ckpt.put_string("config", config_to_ini(command.config));
+  ckpt.put_string("run_options", run_options_to_ini(command));
   ckpt.put_string("learner", to_string(command.config.algorithm));
   const VecF& theta = learner.flat_params();
   ckpt.put_f32("params", std::span<const float>(theta.data(), static_cast<std::size_t>(theta.size())));
@@ -61,7 +62,7 @@ LoadedModel load_model(const std::string& path, const std::vector<std::string>& 
   std::vector<std::string> args = {"--resume", path};
   args.insert(args.end(), overrides.begin(), overrides.end());
   LoadedModel model;
-  model.command = parse_train_command(args);
+  model.command = parse_train_command(args, ResumeScope::ModelOnly);
   model.learner = make_learner(model.command.config, comm);
   model.iteration = restore_training_checkpoint(*model.command.resume_from, *model.learner).iteration;
   return model;

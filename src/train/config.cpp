@@ -40,6 +40,22 @@ std::string to_string(Schedule s) {
   return "?";
 }
 
+PhaseOrder parse_phase_order(const std::string& name) {
+  if (name == "reference") return PhaseOrder::Reference;
+  if (name == "overlap") return PhaseOrder::Overlap;
+  throw UsageError("--phase-order: expected reference or overlap, got '" + name + "'");
+}
+
+std::string to_string(PhaseOrder o) { return o == PhaseOrder::Reference ? "reference" : "overlap"; }
+
+ValidationMode parse_validation_mode(const std::string& name) {
+  if (name == "fresh") return ValidationMode::Fresh;
+  if (name == "fixed") return ValidationMode::Fixed;
+  throw UsageError("--validation: expected fresh or fixed, got '" + name + "'");
+}
+
+std::string to_string(ValidationMode m) { return m == ValidationMode::Fresh ? "fresh" : "fixed"; }
+
 namespace {
 
 void require(bool ok, const std::string& message) {

@@ -35,15 +35,32 @@ int validation_batch_count(const TrainConfig& config) {
   return (validation_samples(config) + config.validation_batch - 1) / config.validation_batch;
 }
 
-Batch validation_batch(const TrainConfig& config, int v, int length) {
+Batch validation_batch(const TrainConfig& config, int v, const ValidationSet& set) {
   const int size = std::min(config.validation_batch, validation_samples(config) - v * config.validation_batch);
+  const int length = set.length > 0 ? set.length : config.longest_length();
   if (config.task == TaskKind::Mnist) {
     if (length != kMnistPixels)
       throw UsageError("task mnist validates at its fixed length 784, not " + std::to_string(length));
     return mnist_test_batch(*shared_mnist(config.data_dir), v * config.validation_batch, size);
   }
-  CounterRng rng(config.seed, RngPurpose::ValidationData, static_cast<std::uint64_t>(v));
+  const auto batch_index = static_cast<std::uint64_t>(v);
+  const auto draw = static_cast<std::uint64_t>(set.draw);
+  if (set.purpose == ValidationSet::Purpose::Evaluation) {
+    CounterRng rng(config.seed, RngPurpose::EvaluationData, draw, batch_index);
+    return generate_batch(config.task, length, size, rng);
+  }
+  if (config.validation == ValidationMode::Fixed) {
+    CounterRng rng(config.seed, RngPurpose::ValidationData, batch_index);
+    return generate_batch(config.task, length, size, rng);
+  }
+  CounterRng rng(config.seed, RngPurpose::FreshValidationData, draw, batch_index);
   return generate_batch(config.task, length, size, rng);
+}
+
+std::string validation_stream_name(const TrainConfig& config, const ValidationSet& set) {
+  if (config.task == TaskKind::Mnist) return "test set";
+  if (set.purpose == ValidationSet::Purpose::Evaluation) return "evaluation";
+  return to_string(config.validation);
 }
 
 }  // namespace tptt

@@ -85,7 +85,7 @@ Diagnostics compute_diagnostics(const TrainConfig& config, const Params<Scalar>&
   if (tptt) {
     // Targets from the current θ_G: eq. 3 (dh holds ∂E/∂h_T until BPTT below), then eq. 8.
     feedback_of_states<D>(p, act, seg);
-    seg.block(seg.Ht, T) = seg.block(seg.Hs, T) - config.alpha_i * dh;
+    seg.block(seg.Delta, T) = -config.alpha_i * dh;
     propagate_targets<D>(p, act, seg);
     feedback_gradient<D>(p, act, /*noise=*/nullptr, seg, grad_local, &d.loss_g_steps);
     forward_local_gradient<D>(p, act, X, hx, seg, grad_local, &d.loss_f_steps);

@@ -7,6 +7,7 @@
 #include "tptt/algo/kernels.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/rng.hpp"
+#include "tptt/core/trace.hpp"
 
 namespace tptt {
 
@@ -98,6 +99,7 @@ struct SegmentPipeline::InFlight {
   std::vector<float> reduce;              // (|θ| + 3) gradient and costs, during the all-reduce
   std::optional<Communicator::ReduceHandle> handle;
   bool backward_done = false, applied = false, folded = false;
+  bool g_applied = false;  // reference order: the G update was applied during the backward pass
 
   const Params<Scalar>& theta(const Params<Scalar>& live) const { return stash ? *stash : live; }
 
@@ -108,7 +110,7 @@ struct SegmentPipeline::InFlight {
     did_g = did_f = false;
     cost = loss_g = loss_f = 0;
     handle.reset();
-    backward_done = applied = folded = false;
+    backward_done = applied = folded = g_applied = false;
   }
 };
 
@@ -236,9 +238,13 @@ void SegmentPipeline::forward(InFlight& f) {
     if (k == 0) {
       mb.seg.block(mb.seg.Hs, 0).setZero();  // h_0 = 0
     } else {
+      TraceSpan wait("recv h", "wait");
       comm_.recv(k - 1, MessageTag::State, block_span(mb.seg.Hs, 0, mb.cols));
     }
-    forward_states<Scalar>(params_, config_.activation, mb.seg);
+    {
+      TraceSpan span("forward chain");
+      forward_states<Scalar>(params_, config_.activation, mb.seg);
+    }
     if (k + 1 < K)
       comm_.send(k + 1, MessageTag::State, block_span(mb.seg.Hs, static_cast<Eigen::Index>(n) * mb.cols, mb.cols));
     if (last) output_pass<Scalar>(params_, trainer_.output_kind(), mb.seg.block(mb.seg.Hs, n), mb.Y, mb.out);
@@ -258,6 +264,22 @@ void SegmentPipeline::backward(InFlight& f) {
 
   f.grad.set_zero();
   f.cost = f.loss_g = f.loss_f = 0;
+  // The reference order (exact semantics only: no stash, no delay; stale and decoupled modes
+  // compute a minibatch's targets before its G update can apply, the overlap order): every micro-batch's G
+  // gradient, its all-reduce and the G update first; then the targets with the updated θ_G.
+  const bool g_first = f.did_g && targets && config_.phase_order == PhaseOrder::Reference && dist_.delay() == 0 &&
+                       !dist_.decoupled;
+  if (g_first) {
+    for (MicroBatch& mb : f.micro) {
+      Params<Scalar>& g = single ? f.grad : scratch_;
+      if (!single) scratch_.set_zero();
+      if (!noisy_g) feedback_of_states<Scalar>(theta, config_.activation, mb.seg);
+      f.loss_g += mb.weight * feedback_gradient<Scalar>(theta, config_.activation, noisy_g ? &mb.noise : nullptr,
+                                                        mb.seg, g);
+      if (!single) f.grad.flat() += static_cast<Scalar>(mb.weight) * scratch_.flat();
+    }
+    apply_feedback_update_now(f);
+  }
   for (MicroBatch& mb : f.micro) {
     // One micro-batch alone writes straight into f.grad: the same operations as Trainer.
     Params<Scalar>& g = single ? f.grad : scratch_;
@@ -270,26 +292,38 @@ void SegmentPipeline::backward(InFlight& f) {
       f.cost += mb.weight * mb.out.cost;
     }
     if (targets) {
-      auto boundary = seg.block(seg.Ht, n);
+      auto boundary = seg.block(seg.Delta, n);
       if (last) {
         // eq. 3 with ∂E/∂h_T of the whole minibatch: the micro-batch's, times cols / B.
-        boundary = seg.block(seg.Hs, n) - static_cast<Scalar>(config_.alpha_i * mb.weight) * mb.dh;
+        boundary = -static_cast<Scalar>(config_.alpha_i * mb.weight) * mb.dh;
       } else if (dist_.decoupled) {
         const auto hb = seg.block(seg.Hs, n);
-        const auto P = predictor_.leftCols(config_.hidden);
-        const auto p = predictor_.col(config_.hidden);
-        boundary = hb + P * hb;
-        boundary.colwise() += p;
+        boundary = predictor_.leftCols(config_.hidden) * hb;  // Δ̂_b = P h_b + p
+        boundary.colwise() += predictor_.col(config_.hidden);
       } else {
-        comm_.recv(k + 1, MessageTag::Target, block_span(seg.Ht, static_cast<Eigen::Index>(n) * mb.cols, mb.cols));
+        TraceSpan wait("recv target", "wait");
+        comm_.recv(k + 1, MessageTag::Target, block_span(seg.Delta, static_cast<Eigen::Index>(n) * mb.cols, mb.cols));
       }
     }
-    if (chain && !last) comm_.recv(k + 1, MessageTag::Gradient, block_span(mb.dh, 0, mb.cols));
+    if (chain && !last) {
+      TraceSpan wait("recv dE/dh", "wait");
+      comm_.recv(k + 1, MessageTag::Gradient, block_span(mb.dh, 0, mb.cols));
+    }
 
-    if (chain) backprop_through_time<Scalar>(theta, config_.activation, mb.X, bptt, seg, mb.dh, g);
-    if (states_through_g) feedback_of_states<Scalar>(theta, config_.activation, seg);
+    if (chain) {
+      TraceSpan span(bptt ? "BPTT" : "dE/dh chain (eq. 12)");
+      backprop_through_time<Scalar>(theta, config_.activation, mb.X, bptt, seg, mb.dh, g);
+    }
+    if (states_through_g) {
+      TraceSpan span("G(x,h)");
+      feedback_of_states<Scalar>(theta, config_.activation, seg);
+    }
     if (targets) {
-      propagate_targets<Scalar>(theta, config_.activation, seg);
+      {
+        TraceSpan span("target chain (eq. 8)");
+        propagate_targets<Scalar>(theta, config_.activation, seg);
+      }
+      TraceSpan span("F gradient (eq. 10)");
       // Two fixed halves of the hidden units, as Trainer::compute splits them for its threads:
       // the same operations, so exact mode here equals Trainer::step bit for bit.
       const bool hx = config_.algorithm == Algorithm::TpttHx;
@@ -300,17 +334,39 @@ void SegmentPipeline::backward(InFlight& f) {
                                                               RowRange{half, -1});
       f.loss_f += mb.weight * static_cast<double>(loss_low + loss_high);
     }
-    if (f.did_g)
+    if (f.did_g && !g_first) {
+      TraceSpan span("G gradient (eq. 9)");
       f.loss_g += mb.weight * feedback_gradient<Scalar>(theta, config_.activation, noisy_g ? &mb.noise : nullptr, seg, g);
+    }
 
     if (k > 0) {
-      if (targets) comm_.send(k - 1, MessageTag::Target, block_span(seg.Ht, 0, mb.cols));
+      if (targets) comm_.send(k - 1, MessageTag::Target, block_span(seg.Delta, 0, mb.cols));
       if (chain) comm_.send(k - 1, MessageTag::Gradient, block_span(mb.dh, 0, mb.cols));
     }
     if (!single) f.grad.flat() += static_cast<Scalar>(mb.weight) * scratch_.flat();
   }
   f.backward_done = true;
   f.stash.reset();  // θ_m is not needed any more
+}
+
+// Reference order: the all-reduce of the G gradient (and L_G) and the G update, before the
+// targets of the same minibatch. Blocking: every rank calls it at the same point of the same
+// minibatch, and no all-reduce of this pipeline is in flight then (no delay in this order).
+void SegmentPipeline::apply_feedback_update_now(InFlight& f) {
+  const Eigen::Index nf = params_.layout().forward_size(), ng = params_.layout().feedback_size();
+  VecF& grad = f.grad.flat();
+  if (comm_.size() > 1) {
+    std::vector<float> buf(static_cast<std::size_t>(ng) + 1);  // (|θ_G| + 1) gradient and L_G
+    std::copy(grad.data() + nf, grad.data() + nf + ng, buf.begin());
+    buf[static_cast<std::size_t>(ng)] = static_cast<float>(f.loss_g);
+    TraceSpan wait("all-reduce (G)", "wait");
+    comm_.allreduce_feedback_sum(std::span<float>(buf));
+    std::copy(buf.begin(), buf.begin() + ng, grad.data() + nf);
+    f.loss_g = buf[static_cast<std::size_t>(ng)];
+  }
+  apply_phase_updates(config_, {true, false}, params_, grad, forward_opt_, feedback_opt_, g_updates_, f_updates_);
+  grad.tail(ng).setZero();  // applied; the minibatch's later all-reduce carries θ_F
+  f.g_applied = true;
 }
 
 void SegmentPipeline::start_reduce(InFlight& f) {
@@ -326,12 +382,13 @@ void SegmentPipeline::start_reduce(InFlight& f) {
 
 IterationResult SegmentPipeline::finish_reduce(InFlight& f) {
   if (f.handle) {
+    TraceSpan wait("all-reduce", "wait");
     comm_.wait_allreduce(*f.handle);
     f.handle.reset();
     const Eigen::Index n = f.grad.flat().size();
     std::copy(f.reduce.begin(), f.reduce.begin() + n, f.grad.flat().data());
     f.cost = f.reduce[static_cast<std::size_t>(n)];
-    f.loss_g = f.reduce[static_cast<std::size_t>(n) + 1];
+    if (!f.g_applied) f.loss_g = f.reduce[static_cast<std::size_t>(n) + 1];
     f.loss_f = f.reduce[static_cast<std::size_t>(n) + 2];
   }
   IterationResult r;
@@ -345,7 +402,8 @@ IterationResult SegmentPipeline::finish_reduce(InFlight& f) {
 
 void SegmentPipeline::apply(const InFlight& f) {
   VecF g = f.grad.flat();  // clipping scales it; the reduced gradient stays as it arrived
-  apply_phase_updates(config_, {f.did_g, f.did_f}, params_, g, forward_opt_, feedback_opt_, g_updates_, f_updates_);
+  apply_phase_updates(config_, {f.did_g && !f.g_applied, f.did_f}, params_, g, forward_opt_, feedback_opt_, g_updates_,
+                      f_updates_);
 }
 
 // Decoupled boundary: the neighbour's real target for minibatch m (sent during its backward
@@ -362,7 +420,7 @@ void SegmentPipeline::fold_in_real_target(InFlight& f) {
     MatF z(H + 1, mb.cols);
     z.topRows(H) = mb.seg.block(mb.seg.Hs, n);
     z.row(H).setOnes();
-    const MatF residual = real - z.topRows(H) - predictor_ * z;
+    const MatF residual = real - predictor_ * z;  // real and predicted Δ_b
     const double norm2 = static_cast<double>(z.squaredNorm());
     predictor_.noalias() += static_cast<Scalar>(dist_.decoupled_rate / norm2) * residual * z.transpose();
   }

@@ -9,6 +9,7 @@
 #include "tptt/model/init.hpp"
 #include "tptt/model/spectral_radius.hpp"
 #include "tptt/train/data_source.hpp"
+#include "tptt/train/validation.hpp"
 
 namespace tptt {
 
@@ -53,33 +54,15 @@ IterationResult LstmTrainer::step(long iteration) {
   return result;
 }
 
-ValidationResult LstmTrainer::validate(int length) {
-  if (length == 0) length = config_.longest_length();
-  // Batches in parallel on the arena's threads; per-batch sums added in batch order, so the
-  // result has the same bits for any thread count.
-  const int batches = validation_batch_count(config_);
-  std::vector<std::array<double, 3>> per_batch(static_cast<std::size_t>(batches));  // errors, summed loss, samples
-  const auto evaluate = [&](std::size_t v) {
-    const Batch batch = validation_batch(config_, static_cast<int>(v), length);
-    const int size = batch.batch;
-    // Chunks of at most kChunk sequences keep the state and gate buffers near the core.
-    constexpr int kChunk = 250;
-    MatF h, c, gates, y;  // (H × chunk), (H × chunk), (4H × chunk), (O × chunk)
-    std::array<double, 3> sums{0, 0, static_cast<double>(size)};
-    for (int first = 0; first < size; first += kChunk) {
-      const int n = std::min(kChunk, size - first);
-      lstm_final_state<Scalar>(params_, batch.X, size, first, n, h, c, gates);
-      output_forward<Scalar>(params_.Why(), params_.by(), output_kind_, h, y);
-      const auto targets = batch.Y.middleCols(first, n);
-      sums[0] += count_errors<Scalar>(output_kind_, y, targets);
-      sums[1] += summed_loss<Scalar>(output_kind_, y, targets);
-    }
-    per_batch[v] = sums;
-  };
-  arena_.for_each_index(per_batch.size(), evaluate);
-  double sums[3] = {0, 0, 0};
-  for (const auto& r : per_batch)
-    for (int j = 0; j < 3; ++j) sums[j] += r[j];
+ValidationResult LstmTrainer::validate(const ValidationSet& set) {
+  std::vector<int> batches(static_cast<std::size_t>(validation_batch_count(config_)));
+  for (std::size_t v = 0; v < batches.size(); ++v) batches[v] = static_cast<int>(v);
+  const auto sums = validation_sums(config_, set, output_kind_, batches, arena_,
+                                    [&](const Batch& batch, int first, int n, MatF& y) {
+                                      MatF h, c, gates;  // (H × n), (H × n), (4H × n)
+                                      lstm_final_state<Scalar>(params_, batch.X, batch.batch, first, n, h, c, gates);
+                                      output_forward<Scalar>(params_.Why(), params_.by(), output_kind_, h, y);
+                                    });
   return {sums[0] / sums[2], sums[1] / sums[2]};
 }
 

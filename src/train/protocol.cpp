@@ -20,23 +20,25 @@ std::string to_string(StopReason r) {
 }
 
 JsonObject CheckRecord::to_json() const {
+  const double none = std::nan("");  // written as null
   JsonObject norms;
-  for (const auto& [name, norm] : update_norm) norms.add(name, norm);
+  for (const auto& [name, norm] : update_norm)
+    norms.add(name, has_feedback || (name != "V_hh" && name != "c_h") ? norm : none);
   JsonObject j;
   j.add("iteration", iteration)
       .add("cost", train_cost)
       .add("val_error", validation.error)
       .add("val_cost", validation.cost)
       .add("best_error", best_error)
-      .add("loss_g", loss_g)
-      .add("loss_f", loss_f)
+      .add("loss_g", has_feedback ? loss_g : none)
+      .add("loss_f", has_feedback ? loss_f : none)
       .add("rho_whh", rho_whh)
-      .add("rho_vhh", rho_vhh)
-      .add("update_norm", norms)
-      .add("g_updates", g_updates)
-      .add("f_updates", f_updates)
-      .add("g_staleness", g_staleness)
-      .add("f_staleness", f_staleness)
+      .add("rho_vhh", has_feedback ? rho_vhh : none);
+  j.add("update_norm", norms);
+  if (has_feedback) j.add("g_updates", g_updates); else j.add_null("g_updates");
+  j.add("f_updates", f_updates)
+      .add("g_staleness", concurrent ? g_staleness : none)
+      .add("f_staleness", concurrent ? f_staleness : none)
       .add("elapsed_s", elapsed_s)
       .add("iterations_per_s", iterations_per_s);
   if (diagnostics) j.add("diagnostics", *diagnostics);
@@ -92,12 +94,14 @@ RunSummary run_protocol(Learner& learner, const std::vector<RunObserver*>& obser
     if (check_after) {
       CheckRecord rec;
       rec.iteration = it + 1;
+      rec.has_feedback = cfg.algorithm == Algorithm::Tptt || cfg.algorithm == Algorithm::TpttHx;
+      rec.concurrent = cfg.schedule == Schedule::Concurrent;
       rec.train_cost = p.cost_count ? p.cost_sum / p.cost_count : std::nan("");  // null in the log
       rec.loss_g = p.g_count ? p.loss_g_sum / p.g_count : 0;
       rec.loss_f = p.f_count ? p.loss_f_sum / p.f_count : 0;
       p.cost_sum = p.loss_g_sum = p.loss_f_sum = 0;
       p.cost_count = p.g_count = p.f_count = 0;
-      rec.validation = learner.validate();
+      rec.validation = learner.validate(ValidationSet{.length = 0, .draw = it + 1});
       const VecF& theta = learner.flat_params();
       for (const TensorSlice& s : slices)
         rec.update_norm.emplace_back(s.name, (theta.segment(s.offset, s.count) - before_last.segment(s.offset, s.count)).norm());

@@ -11,10 +11,12 @@
 #include "tptt/algo/kernels.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/rng.hpp"
+#include "tptt/core/trace.hpp"
 #include "tptt/data/mnist.hpp"
 #include "tptt/model/init.hpp"
 #include "tptt/train/data_source.hpp"
 #include "tptt/train/distributed_modes.hpp"
+#include "tptt/train/validation.hpp"
 
 namespace tptt {
 
@@ -107,9 +109,11 @@ void Trainer::forward_segment(const Batch& batch, const SegmentRange& range, con
   if (comm.rank() == 0) {
     ws.seg.block(ws.seg.Hs, 0).setZero();  // h_0 = 0
   } else {
+    TraceSpan wait("recv h", "wait");
     comm.recv(comm.rank() - 1, state_tag, block_span(ws.seg.Hs, 0, B));
   }
   if (!with_feedback) {
+    TraceSpan span("forward chain");
     forward_states<Scalar>(params, config_.activation, ws.seg);
   } else {
     // G(x_t, h_t) chunk by chunk as the forward pass produces the states: the forward strand
@@ -131,14 +135,17 @@ void Trainer::forward_segment(const Batch& batch, const SegmentRange& range, con
           std::this_thread::yield();
           continue;
         }
-        if (next_chunk.compare_exchange_weak(c, c + 1))
+        if (next_chunk.compare_exchange_weak(c, c + 1)) {
+          TraceSpan span("G(x,h) chunk");
           feedback_of_states<Scalar>(params, config_.activation, seg, c, c + 1);
+        }
       }
     };
     arena_.invoke(
         [&] {
           forward_running = true;
           for (int c = 0; c < chunks; ++c) {
+            TraceSpan span("forward chain");
             const int end = std::min(seg.steps, (c + 1) * kStepChunk);
             forward_states<Scalar>(params, config_.activation, seg, c * kStepChunk + 1, end + 1);
             steps_done.store(end, std::memory_order_release);
@@ -195,72 +202,127 @@ IterationResult Trainer::step(long iteration) {
     none.has_cost = false;
     return none;
   }
+  const Phases phases = draw_phases(iteration);
+  if (config_.phase_order == PhaseOrder::Reference && phases.g && phases.f) return reference_step(iteration);
   IterationResult result;
   arena_.execute([&] {
-    result = compute(iteration, draw_phases(iteration), params_, ws_);
-    if (comm_.size() > 1) reduce_across_ranks(result, ws_);
+    result = compute(iteration, phases, params_, ws_);
+    if (comm_.size() > 1) reduce_across_ranks(result, ws_, {true, true});
   });
   apply_updates(result);
   return result;
 }
 
+// The reference order (the authors' g_step, then f_step on the same minibatch): the G phase's
+// gradient is reduced and applied first; then G(x_t, h_t) is recomputed with the updated V_hh,
+// c_h and the targets and the F phase follow. The forward states do not depend on θ_G and are
+// computed once.
+IterationResult Trainer::reference_step(long iteration) {
+  IterationResult result;
+  arena_.execute([&] {
+    const SegmentPass pass = begin_pass(iteration, params_, ws_, MessageTag::State, /*with_feedback=*/config_.noise == 0);
+    result.loss_g = g_phase_gradient(iteration, pass, params_, ws_);
+    if (comm_.size() > 1) reduce_across_ranks(result, ws_, {true, false});
+    apply_phase_updates(config_, {true, false}, params_, ws_.grad.flat(), forward_opt_, feedback_opt_, g_updates_,
+                        f_updates_);
+    feedback_of_states<Scalar>(params_, config_.activation, ws_.seg);
+    finish_pass(iteration, pass, {false, true}, params_, ws_, result);
+    if (comm_.size() > 1) reduce_across_ranks(result, ws_, {false, true});
+  });
+  result.did_g = true;
+  apply_phase_updates(config_, {false, true}, params_, ws_.grad.flat(), forward_opt_, feedback_opt_, g_updates_,
+                      f_updates_);
+  return result;
+}
+
+Trainer::SegmentPass Trainer::begin_pass(long iteration, const Params<Scalar>& params, Workspace& ws,
+                                         MessageTag state_tag, bool with_feedback) {
+  SegmentPass pass{training_batch(iteration), {}};
+  const int K = comm_.size(), k = comm_.rank(), B = pass.batch.batch;
+  if (K > pass.batch.steps)
+    throw UsageError("more ranks (" + std::to_string(K) + ") than time steps (" + std::to_string(pass.batch.steps) +
+                     ")");
+  pass.range = segment_of(pass.batch.steps, K, k);
+  forward_segment(pass.batch, pass.range, params, ws, state_tag, with_feedback);
+  ws.grad.set_zero();
+  ws.dh.resize(config_.hidden, B);
+  if (k == K - 1) {
+    TraceSpan span("output layer");
+    const auto hT = ws.seg.block(ws.seg.Hs, pass.range.steps());
+    output_pass<Scalar>(params, output_kind_, hT, pass.batch.Y, ws.out);
+    output_backward<Scalar>(params, hT, ws.out, ws.grad, ws.dh);  // ws.dh = ∂E/∂h_T
+  }
+  return pass;
+}
+
+Scalar Trainer::g_phase_gradient(long iteration, const SegmentPass& pass, const Params<Scalar>& params,
+                                 Workspace& ws) {
+  TraceSpan span("G gradient (eq. 9)");
+  const bool noisy = config_.noise > 0;
+  if (noisy) fill_noise(iteration, pass.range, ws);
+  return feedback_gradient<Scalar>(params, config_.activation, noisy ? &ws.noise : nullptr, ws.seg, ws.grad);
+}
+
 IterationResult Trainer::compute(long iteration, Phases phases, const Params<Scalar>& params, Workspace& ws,
                                  MessageTag state_tag) {
+  const bool targets = config_.algorithm != Algorithm::Bptt && phases.f;  // eq. 3, 8, 10
+  const bool noisy_g = phases.g && config_.noise > 0;
+  const bool states_through_g = targets || (phases.g && !noisy_g);  // G(x_t, h_t) is needed
+  const SegmentPass pass = begin_pass(iteration, params, ws, state_tag, states_through_g);
+  IterationResult result;
+  finish_pass(iteration, pass, phases, params, ws, result);
+  return result;
+}
+
+void Trainer::finish_pass(long iteration, const SegmentPass& pass, Phases phases, const Params<Scalar>& params,
+                          Workspace& ws, IterationResult& result) {
   Communicator& comm = comm_;
-  const Batch batch = training_batch(iteration);
-  const int K = comm.size(), k = comm.rank(), B = batch.batch;
-  if (K > batch.steps)
-    throw UsageError("more ranks (" + std::to_string(K) + ") than time steps (" + std::to_string(batch.steps) + ")");
-  const SegmentRange range = segment_of(batch.steps, K, k);
+  const int K = comm.size(), k = comm.rank(), B = pass.batch.batch;
+  const SegmentRange& range = pass.range;
   const bool last = (k == K - 1);
-  const auto X = batch.X.middleCols(static_cast<Eigen::Index>(range.first - 1) * B,
-                                    static_cast<Eigen::Index>(range.steps()) * B);
+  const auto X = pass.batch.X.middleCols(static_cast<Eigen::Index>(range.first - 1) * B,
+                                         static_cast<Eigen::Index>(range.steps()) * B);
   const Eigen::Index nB = static_cast<Eigen::Index>(range.steps()) * B;
   SegmentBuffers<Scalar>& seg = ws.seg;
 
-  IterationResult result;
   result.did_g = phases.g;
   result.did_f = phases.f;
+  if (last) result.cost = ws.out.cost;
   const bool bptt = config_.algorithm == Algorithm::Bptt;
   const bool targets = !bptt && phases.f;                                               // eq. 3, 8, 10
   const bool chain = bptt || (config_.algorithm == Algorithm::Tptt && phases.f);        // ∂E/∂h through W_hh
-  const bool noisy_g = phases.g && config_.noise > 0;
-  const bool states_through_g = targets || (phases.g && !noisy_g);  // G(x_t, h_t) is needed
-
-  forward_segment(batch, range, params, ws, state_tag, states_through_g);
-  ws.grad.set_zero();
-  ws.dh.resize(config_.hidden, B);
-  if (last) {
-    const auto hT = seg.block(seg.Hs, range.steps());
-    output_pass<Scalar>(params, output_kind_, hT, batch.Y, ws.out);
-    output_backward<Scalar>(params, hT, ws.out, ws.grad, ws.dh);  // ws.dh = ∂E/∂h_T
-    result.cost = ws.out.cost;
-  }
 
   // Boundary values from the next segment, received on this thread: communication stays on
   // one thread, the tasks below only compute.
   if (targets) {
     if (last) {
-      seg.block(seg.Ht, range.steps()) =
-          seg.block(seg.Hs, range.steps()) - static_cast<Scalar>(config_.alpha_i) * ws.dh;  // eq. 3
+      seg.block(seg.Delta, range.steps()) = -static_cast<Scalar>(config_.alpha_i) * ws.dh;  // eq. 3: Δ_T
     } else {
-      comm.recv(k + 1, MessageTag::Target, block_span(seg.Ht, nB, B));
+      TraceSpan wait("recv target", "wait");
+      comm.recv(k + 1, MessageTag::Target, block_span(seg.Delta, nB, B));
     }
   }
-  if (chain && !last) comm.recv(k + 1, MessageTag::Gradient, block_span(ws.dh, 0, B));
-  if (noisy_g) fill_noise(iteration, range, ws);
+  if (chain && !last) {
+    TraceSpan wait("recv dE/dh", "wait");
+    comm.recv(k + 1, MessageTag::Gradient, block_span(ws.dh, 0, B));
+  }
 
   // Two independent strands; each task writes its own delta buffer and its own gradient
   // tensors (chain: W_xh [+ W_hh, b_h for BPTT]; F: W_hh, b_h [+ W_xh for TPTT_hx]; G: V_hh,
   // c_h), so the result is the same bits whatever runs first and on however many threads.
   const auto chain_strand = [&] {
-    if (chain) backprop_through_time<Scalar>(params, config_.activation, X, bptt, seg, ws.dh, ws.grad);
+    if (!chain) return;
+    TraceSpan span(bptt ? "BPTT" : "dE/dh chain (eq. 12)");
+    backprop_through_time<Scalar>(params, config_.activation, X, bptt, seg, ws.dh, ws.grad);
   };
   const auto target_strand = [&] {
     arena_.invoke(
         [&] {
           if (!targets) return;
-          propagate_targets<Scalar>(params, config_.activation, seg);
+          {
+            TraceSpan span("target chain (eq. 8)");
+            propagate_targets<Scalar>(params, config_.activation, seg);
+          }
           // Two fixed halves of the hidden units: parallel when threads allow, and the same
           // bits for any thread count.
           const bool hx = config_.algorithm == Algorithm::TpttHx;
@@ -268,19 +330,19 @@ IterationResult Trainer::compute(long iteration, Phases phases, const Params<Sca
           Scalar loss_low = 0, loss_high = 0;
           arena_.invoke(
               [&] {
+                TraceSpan span("F gradient (eq. 10)");
                 loss_low = forward_local_gradient<Scalar>(params, config_.activation, X, hx, seg, ws.grad, nullptr,
                                                           {0, half});
               },
               [&] {
+                TraceSpan span("F gradient (eq. 10)");
                 loss_high = forward_local_gradient<Scalar>(params, config_.activation, X, hx, seg, ws.grad, nullptr,
                                                            {half, -1});
               });
           result.loss_f = loss_low + loss_high;
         },
         [&] {
-          if (!phases.g) return;
-          result.loss_g = feedback_gradient<Scalar>(params, config_.activation, noisy_g ? &ws.noise : nullptr, seg,
-                                                    ws.grad);
+          if (phases.g) result.loss_g = g_phase_gradient(iteration, pass, params, ws);
         });
   };
   if (bptt) {
@@ -290,51 +352,46 @@ IterationResult Trainer::compute(long iteration, Phases phases, const Params<Sca
   }
 
   if (k > 0) {
-    if (targets) comm.send(k - 1, MessageTag::Target, block_span(seg.Ht, 0, B));
+    if (targets) comm.send(k - 1, MessageTag::Target, block_span(seg.Delta, 0, B));
     if (chain) comm.send(k - 1, MessageTag::Gradient, block_span(ws.dh, 0, B));
   }
-  return result;
 }
 
-void Trainer::reduce_across_ranks(IterationResult& result, Workspace& ws) {
-  const Eigen::Index n = ws.grad.flat().size();
+void Trainer::reduce_across_ranks(IterationResult& result, Workspace& ws, Phases which) {
+  // The gradient tensors of the phases asked for (θ_F first, θ_G last in the flat buffer) and
+  // the costs, in one all-reduce.
+  const Eigen::Index nf = params_.layout().forward_size(), ng = params_.layout().feedback_size();
+  const Eigen::Index first = which.f ? 0 : nf, n = (which.f ? nf : 0) + (which.g ? ng : 0);
+  float* grad = ws.grad.flat().data() + first;
   ws.reduce_buf.resize(static_cast<std::size_t>(n) + 3);
-  std::copy(ws.grad.flat().data(), ws.grad.flat().data() + n, ws.reduce_buf.begin());
+  std::copy(grad, grad + n, ws.reduce_buf.begin());
   ws.reduce_buf[n] = static_cast<float>(result.cost);
   ws.reduce_buf[n + 1] = static_cast<float>(result.loss_g);
   ws.reduce_buf[n + 2] = static_cast<float>(result.loss_f);
-  comm_.allreduce_sum(std::span<float>(ws.reduce_buf));
-  std::copy(ws.reduce_buf.begin(), ws.reduce_buf.begin() + n, ws.grad.flat().data());
-  result.cost = ws.reduce_buf[n];
-  result.loss_g = ws.reduce_buf[n + 1];
-  result.loss_f = ws.reduce_buf[n + 2];
+  TraceSpan wait("all-reduce", "wait");
+  if (which.f) {
+    comm_.allreduce_sum(std::span<float>(ws.reduce_buf));
+  } else {
+    comm_.allreduce_feedback_sum(std::span<float>(ws.reduce_buf));  // reference order, before the targets
+  }
+  std::copy(ws.reduce_buf.begin(), ws.reduce_buf.begin() + n, grad);
+  if (which.f) result.cost = ws.reduce_buf[n];
+  if (which.g) result.loss_g = ws.reduce_buf[n + 1];
+  if (which.f) result.loss_f = ws.reduce_buf[n + 2];
 }
 
 void Trainer::reduce_feedback_gradient(IterationResult& result, Workspace& ws) {
-  // The G loop's all-reduce of (∂L_G/∂θ_G, L_G), by point-to-point messages on a tag of its own:
-  // a collective would interleave with the F strand's all-reduces in a different order on
-  // different ranks. Rank 0 sums in rank order and sends the sum back, so every replica
-  // applies the same bits.
+  // The G loop's all-reduce of (∂L_G/∂θ_G, L_G), by messages on a tag of its own: a collective
+  // would interleave with the F strand's all-reduces in a different order on different ranks.
   const Eigen::Index ng = params_.layout().feedback_size();
-  auto& buf = ws.reduce_buf;
+  auto& buf = ws.reduce_buf;  // (|θ_G| + 1)
   buf.resize(static_cast<std::size_t>(ng) + 1);
-  std::copy(ws.grad.flat().data() + (ws.grad.flat().size() - ng), ws.grad.flat().data() + ws.grad.flat().size(),
-            buf.begin());
-  buf[ng] = static_cast<float>(result.loss_g);
-  const int K = comm_.size();
-  if (comm_.rank() == 0) {
-    std::vector<float> other(buf.size());
-    for (int r = 1; r < K; ++r) {
-      comm_.recv(r, MessageTag::FeedbackGradient, std::span<float>(other));
-      for (std::size_t i = 0; i < buf.size(); ++i) buf[i] += other[i];
-    }
-    for (int r = 1; r < K; ++r) comm_.send(r, MessageTag::FeedbackGradient, std::span<const float>(buf));
-  } else {
-    comm_.send(0, MessageTag::FeedbackGradient, std::span<const float>(buf));
-    comm_.recv(0, MessageTag::FeedbackGradient, std::span<float>(buf));
-  }
-  std::copy(buf.begin(), buf.begin() + ng, ws.grad.flat().data() + (ws.grad.flat().size() - ng));
-  result.loss_g = buf[ng];
+  float* grad = ws.grad.flat().data() + (ws.grad.flat().size() - ng);
+  std::copy(grad, grad + ng, buf.begin());
+  buf[static_cast<std::size_t>(ng)] = static_cast<float>(result.loss_g);
+  comm_.allreduce_sum_by_messages(std::span<float>(buf), MessageTag::FeedbackGradient);
+  std::copy(buf.begin(), buf.begin() + ng, grad);
+  result.loss_g = buf[static_cast<std::size_t>(ng)];
 }
 
 void apply_phase_updates(const TrainConfig& config, Phases phases, Params<Scalar>& params, VecF& grad,
@@ -393,7 +450,7 @@ IterationResult Trainer::concurrent_step(long iteration) {
   IterationResult result;
   arena_.execute([&] {
     result = compute(iteration, {false, true}, params_, ws_);
-    if (comm_.size() > 1) reduce_across_ranks(result, ws_);
+    if (comm_.size() > 1) reduce_across_ranks(result, ws_, {false, true});
   });
   apply_updates(result);
   {
@@ -470,38 +527,19 @@ void Trainer::stop_concurrent() {
   if (error) std::rethrow_exception(error);
 }
 
-ValidationResult Trainer::validate(int length) {
-  if (length == 0) length = config_.longest_length();
-  const int batches = validation_batch_count(config_);
-  // Batches are dealt round-robin over the ranks; each rank runs whole sequences, its batches
-  // in parallel on its threads. Per-batch results are summed in batch order: the same bits
-  // for any number of threads.
+ValidationResult Trainer::validate(const ValidationSet& set) {
+  TraceSpan span("validation", "validate");
+  // Batches are dealt round-robin over the ranks; each rank runs whole sequences.
   std::vector<int> mine;
-  for (int v = comm_.rank(); v < batches; v += comm_.size()) mine.push_back(v);
-  std::vector<std::array<double, 3>> per_batch(mine.size());  // errors, summed loss, samples
-  const auto evaluate = [&](std::size_t i) {
-    const int v = mine[i];
-    const Batch batch = validation_batch(config_, v, length);
-    const int size = batch.batch;
-    // Chunks of at most kChunk sequences keep the two state buffers in a core's L2 cache.
-    constexpr int kChunk = 250;
-    MatF h, scratch, y;  // (H × chunk), (H × chunk), (O × chunk)
-    std::array<double, 3> sums{0, 0, static_cast<double>(size)};
-    for (int first = 0; first < size; first += kChunk) {
-      const int n = std::min(kChunk, size - first);
-      final_state<Scalar>(params_, config_.activation, batch.X, size, first, n, h, scratch);
-      output_forward<Scalar>(params_, output_kind_, h, y);
-      const auto targets = batch.Y.middleCols(first, n);
-      sums[0] += count_errors<Scalar>(output_kind_, y, targets);
-      sums[1] += summed_loss<Scalar>(output_kind_, y, targets);
-    }
-    per_batch[i] = sums;
-  };
-  arena_.for_each_index(mine.size(), evaluate);
-  double sums[3] = {0, 0, 0};
-  for (const auto& r : per_batch)
-    for (int j = 0; j < 3; ++j) sums[j] += r[j];
-  comm_.allreduce_sum(std::span<double>(sums, 3));
+  for (int v = comm_.rank(); v < validation_batch_count(config_); v += comm_.size()) mine.push_back(v);
+  auto sums = validation_sums(config_, set, output_kind_, mine, arena_,
+                              [&](const Batch& batch, int first, int n, MatF& y) {
+                                MatF h, scratch;  // (H × n) each
+                                final_state<Scalar>(params_, config_.activation, batch.X, batch.batch, first, n, h,
+                                                    scratch);
+                                output_forward<Scalar>(params_, output_kind_, h, y);
+                              });
+  comm_.allreduce_sum(std::span<double>(sums.data(), sums.size()));
   return {sums[0] / sums[2], sums[1] / sums[2]};
 }
 

@@ -118,7 +118,11 @@ std::uint64_t train(const Case& c, Communicator& comm, int iterations) {
 
 void check_modes(MpiCommunicator& comm) {
   using testing::mode;
+  TrainConfig reference = testing::small_config(Algorithm::Tptt, 6);
+  reference.phase_order = PhaseOrder::Reference;  // its G all-reduce comes before the targets
   std::vector<Case> cases = {
+      {"trainer exact reference", reference, {}, true},
+      {"pipelined M=2 reference", reference, mode(SyncMode::Pipelined, 0, 2, false)},
       {"trainer exact tptt", testing::small_config(Algorithm::Tptt, 6), {}, true},
       {"exact bptt", testing::small_config(Algorithm::Bptt, 6), mode(SyncMode::Exact, 0, 1, false)},
       {"pipelined M=3 tptt", testing::small_config(Algorithm::Tptt, 6), mode(SyncMode::Pipelined, 0, 3, false)},

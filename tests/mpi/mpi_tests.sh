@@ -125,17 +125,21 @@ checkpoint)
   "$mpirun_sh" 2 "${ck[@]}" --max-iterations 30 --checkpoint "$work/c2.ckpt" --log "$work/r2.jsonl" >/dev/null \
     2>"$work/err" || fail "K = 2 first half failed: $(cat "$work/err")"
   cp "$work/r2.jsonl" "$work/half.jsonl"
+  cp "$work/c2.ckpt" "$work/half.ckpt"  # the resume below continues c2.ckpt itself, to iteration 60
+  # The bare resume: the log and the checkpoint are the ones the checkpoint records.
   "$mpirun_sh" 2 --resume "$work/c2.ckpt" --max-iterations 60 --param-hash --no-progress --save-params "$work/r2.npy" \
-    --log "$work/r2.jsonl" >"$work/out" 2>"$work/err" || fail "K = 2 resume failed: $(cat "$work/err")"
+    >"$work/out" 2>"$work/err" || fail "K = 2 resume failed: $(cat "$work/err")"
+  grep -q "resuming '$work/c2.ckpt' after iteration 30" "$work/err" || fail "K = 2 resume: $(cat "$work/err")"
   cmp -s "$work/w2.npy" "$work/r2.npy" || fail "K = 2 resumed on K = 2: parameters differ from the uninterrupted run"
   $compare logs "$work/w2.jsonl" "$work/r2.jsonl" --rtol 0 --update-rtol 0 >/dev/null ||
     fail "K = 2 resumed on K = 2: log differs from the uninterrupted run"
   grep -q '"replicas_identical":true' "$work/out" || fail "resumed K = 2: replicas differ"
   echo "== written by K = 2, resumed on K = 2: bitwise equal"
-  # The same checkpoint resumed on K' = 3 and K' = 1: the K = 1 result within 1e-5.
+  # The same checkpoint (a copy: its log and checkpoint paths are not reused) resumed on K' = 3
+  # and K' = 1: the K = 1 result within 1e-5.
   for K2 in 3 1; do
     cp "$work/half.jsonl" "$work/r2_$K2.jsonl"  # the resumed run continues this log
-    "$mpirun_sh" "$K2" --resume "$work/c2.ckpt" --max-iterations 60 --no-progress --save-params "$work/r2_$K2.npy" \
+    "$mpirun_sh" "$K2" --resume "$work/half.ckpt" --max-iterations 60 --no-progress --save-params "$work/r2_$K2.npy" \
       --log "$work/r2_$K2.jsonl" >/dev/null 2>"$work/err" || fail "resume on K = $K2 failed: $(cat "$work/err")"
     $compare params "$work/w1.npy" "$work/r2_$K2.npy" --layout $layout >/dev/null ||
       fail "written by K = 2, resumed on K = $K2: parameters differ from K = 1"
@@ -159,20 +163,23 @@ checkpoint)
   grep -q "after iteration 40" "$work/err" || fail "the kept checkpoint is not the one of iteration 40: $(cat "$work/err")"
   cmp -s "$work/w2.npy" "$work/k.npy" || fail "resumed after the kill: parameters differ from the uninterrupted run"
 
-  # SIGTERM to mpirun: it forwards the signal, every rank finishes its iteration, rank 0
-  # writes the checkpoint; resuming to 200 more iterations equals the uninterrupted run.
+  # SIGTERM to launch/mpirun.sh: it sends SIGUSR1 to mpirun, which forwards it, every rank
+  # finishes its iteration, rank 0 writes the checkpoint, the job exits 0; resuming to 200
+  # more iterations equals the uninterrupted run.
   long=(--task temporal3 -T 40 -H 16 -B 4 --seed 2 --check-every 10 --validation-samples 40 --validation-batch 10
         --no-progress --solved-error 1e-9)
   "$mpirun_sh" 2 "${long[@]}" --patience 100000000 --max-iterations 100000000 --checkpoint "$work/s.ckpt" --checkpoint-every 100000000 \
     >"$work/out" 2>"$work/err" &
   job=$!
   sleep 3
-  pkill -TERM -P $$ -x mpirun || kill -TERM $job
+  kill -TERM $job
   wait $job
-  n=$(grep -o "stopped by SIGTERM after iteration [0-9]*" "$work/err" | grep -o "[0-9]*$")
-  echo "== SIGTERM: stopped after iteration ${n:-?}"
+  rc=$?
+  n=$(grep -o "stopped by SIGUSR1 after iteration [0-9]*" "$work/err" | grep -o "[0-9]*$")
+  echo "== SIGTERM: stopped after iteration ${n:-?}, exit $rc"
+  [[ $rc -eq 0 ]] || fail "SIGTERM: a clean stop under launch/mpirun.sh exited $rc: $(tail -3 "$work/err")"
   if [[ -z $n ]]; then
-    fail "SIGTERM: no 'stopped by SIGTERM' message: $(tail -3 "$work/err")"
+    fail "SIGTERM: no 'stopped by SIGUSR1' message: $(tail -3 "$work/err")"
   else
     grep -q '"stop_reason":"interrupted"' "$work/out" || fail "SIGTERM: summary does not say interrupted"
     total=$((n + 200))
@@ -208,10 +215,12 @@ setup)
   grep -q "^tptt: rank 0: unrecognised option '--bogus'" "$work/err" || fail "bad option: message: $(cat "$work/err")"
   # An unwritable log on rank 0 only: exit 3, the others do not hang.
   start=$(now_ms)
-  timeout 60 "$mpirun_sh" 2 "${common[@]}" --log "$work/no/such/dir/log.jsonl" >"$work/out" 2>"$work/err"
+  touch "$work/a_file"  # a directory that cannot be created: a regular file is in the way
+  timeout 60 "$mpirun_sh" 2 "${common[@]}" --log "$work/a_file/log.jsonl" >"$work/out" 2>"$work/err"
   rc=$?
   [[ $rc -eq 3 ]] || fail "unwritable log: exit $rc, expected 3"
-  grep -q "^tptt: rank 0: --log: cannot write" "$work/err" || fail "unwritable log: message: $(cat "$work/err")"
+  grep -q "^tptt: rank 0: --log: cannot create the directory '$work/a_file'" "$work/err" ||
+    fail "unwritable log: message: $(cat "$work/err")"
   echo "== unwritable log: exit $rc after $(( $(now_ms) - start )) ms"
   # --fail-at-iteration needs several ranks, and a rank that exists.
   "$tptt" train "${common[@]}" --fail-at-iteration 3 >/dev/null 2>&1
@@ -264,7 +273,7 @@ modes)
   cmp -s "$work/stale3a.npy" "$work/stale3b.npy" || fail "stale K = 3: two runs differ"
   $compare params "$work/stale1.npy" "$work/stale3a.npy" --layout $layout >/dev/null || fail "stale: K = 3 differs from K = 1"
   $compare logs "$work/stale1.jsonl" "$work/stale3a.jsonl" || fail "stale: K = 3 logs differ from K = 1"
-  head -1 "$work/stale3a.jsonl" | grep -q '"mode":"stale","staleness":2' || fail "stale: the log header lacks the mode"
+  head -1 "$work/stale3a.jsonl" | grep -q '"mode":"stale(2)"' || fail "stale: the log header lacks the mode"
   # stale(0) is exact, bit for bit, at the same K.
   "$mpirun_sh" 3 "${args[@]}" --save-params "$work/exact3.npy" >/dev/null 2>&1 || fail "exact K = 3 failed"
   "$mpirun_sh" 3 "${args[@]}" --sync stale --staleness 0 --save-params "$work/stale0.npy" >/dev/null 2>&1 ||

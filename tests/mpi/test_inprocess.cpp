@@ -151,7 +151,8 @@ RunTrace run_segments(const TrainConfig& config, int K, int iterations) {
     Trainer trainer(config, comm);
     RunTrace& t = traces[static_cast<std::size_t>(comm.rank())];
     for (long it = 0; it < iterations; ++it) t.iterations.push_back(trainer.step(it));
-    t.validation = trainer.validate();
+    // The fresh set of a check at this iteration: dealt over the K ranks, the same sequences.
+    t.validation = trainer.validate(ValidationSet{.length = 0, .draw = iterations});
     t.params = trainer.params().flat();
     t.hash = param_hash(t.params);
   });
@@ -238,6 +239,11 @@ TEST_CASE("exact mode: varying lengths, the adding task, noise and the random sc
     TrainConfig c = testing::small_config(Algorithm::Tptt);
     c.noise = 0.1;  // ε per global step: the same for any segmentation
     cases.emplace_back("noise 0.1", c);
+  }
+  {
+    TrainConfig c = testing::small_config(Algorithm::Tptt);
+    c.phase_order = PhaseOrder::Reference;  // the default is overlap
+    cases.emplace_back("reference order", c);
   }
   {
     TrainConfig c = testing::small_config(Algorithm::TpttHx);

@@ -148,6 +148,11 @@ TEST_CASE("modes: pipelined with noise, the random schedule, clipping and varyin
     c.max_length = 14;
     cases.emplace_back("length range", c);
   }
+  {
+    TrainConfig c = testing::small_config(Algorithm::Tptt, 5);
+    c.phase_order = PhaseOrder::Reference;  // the default is overlap
+    cases.emplace_back("reference order", c);
+  }
   for (const auto& [name, c] : cases) {
     CAPTURE(name);
     const Trace exact = run_trainer(c, 1, 20);
@@ -189,7 +194,8 @@ TEST_CASE("modes: stale runs are reproducible and combine with micro-batches") {
 }
 
 TEST_CASE("modes: decoupled boundaries") {
-  const TrainConfig c = testing::small_config(Algorithm::TpttHx);
+  TrainConfig c = testing::small_config(Algorithm::TpttHx);
+  c.phase_order = PhaseOrder::Overlap;  // decoupled boundaries always run in this order
   // One segment has no boundary to predict: decoupled is exact.
   CHECK(run_pipeline(c, mode(SyncMode::Exact, 0, 1, true), 1, 15).hash == run_trainer(c, 1, 15).hash);
   for (int S : {0, 1}) {

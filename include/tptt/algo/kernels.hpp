@@ -1,7 +1,7 @@
 #pragma once
 // Stateless kernels over one time segment (see segment.hpp for the indexing). Each is a
 // free function over explicit buffers; recurrent state enters and leaves through the
-// boundary blocks of Hs, Ht and the (H × B) gradient `dh`, never through hidden state.
+// boundary blocks of Hs, Delta and the (H × B) gradient `dh`, never through hidden state.
 //
 // Equation numbers are the paper's (SPEC §3). Local losses are sums over steps of
 // MSE(a, b) = mean over all B·H elements, so their gradients carry 2/(B·H).
@@ -35,14 +35,17 @@ template <class S>
 void final_state(const Params<S>& p, Activation act, const ConstMatRef<S>& X, int batch, int first, int n, Mat<S>& h,
                  Mat<S>& scratch);
 
-// Eq. 7 on the forward states: Gh block j−1 = G(x_t, h_t) = σ(W_xh x_t + V_hh h_t + c_h), one
+// Eq. 7 on the forward states: Gh block j−1 = G(x_t, h_t) = σ(W_xh x_t + V_hh h_t + c_h) (and Gz
+// its argument), one
 // product per chunk of kStepChunk steps; chunks [first_chunk, end_chunk) (all by default).
 template <class S>
 void feedback_of_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg, int first_chunk = 0,
                         int end_chunk = -1);
 
-// Eq. 8 from t = b−1 down to a−1: ĥ_{t} = h_t − G(x_{t+1}, h_{t+1}) + G(x_{t+1}, ĥ_{t+1}).
-// Ht block n (ĥ_b) is set on entry; Gh must hold feedback_of_states with the same V_hh, c_h.
+// Eq. 8 from t = b−1 down to a−1, as corrections: ĥ_t = h_t − G(x_{t+1}, h_{t+1}) + G(x_{t+1}, ĥ_{t+1})
+// is Δ_t = G(x_{t+1}, h_{t+1} + Δ_{t+1}) − G(x_{t+1}, h_{t+1}) = σ(z + V_hh Δ_{t+1}) − σ(z), evaluated
+// without the cancellation of two nearly equal numbers (see activation.hpp). Delta block n (Δ_b)
+// is set on entry; Gz, Gh must hold feedback_of_states with the same V_hh, c_h.
 template <class S>
 void propagate_targets(const Params<S>& p, Activation act, SegmentBuffers<S>& seg);
 
@@ -60,7 +63,8 @@ struct RowRange {
   int count = -1;  // −1: to the last row
 };
 
-// F phase, eq. 10 (and eq. 13 when input_weights_local): L_F = Σ_t MSE(h_t, ĥ_t), h_{t−1}, ĥ_t constant.
+// F phase, eq. 10 (and eq. 13 when input_weights_local): L_F = Σ_t MSE(h_t, ĥ_t) = Σ_t MSE(Δ_t, 0),
+// h_{t−1}, ĥ_t constant.
 // Adds ∂L_F/∂W_hh, ∂L_F/∂b_h (and ∂L_F/∂W_xh) into grad. X as for input_projection. Returns L_F.
 // With `rows`, only those hidden units' rows (of the deltas and the gradients) and their share
 // of L_F: disjoint row ranges can run as concurrent tasks and their losses add up to L_F.

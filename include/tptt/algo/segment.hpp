@@ -3,8 +3,10 @@
 // values in and out. The single-process trainer is the one-segment case (a = 1, b = T).
 //
 // Local indexing: local step j = 1..n is global step t = a − 1 + j.
-//   U, Gh, Dg, Df, Dz : block j−1 belongs to step t   (n blocks)
-//   Hs, Ht    : block j   holds h_t / ĥ_t, block 0 holds h_{a−1} / ĥ_{a−1}   (n+1 blocks)
+//   U, Gz, Gh, Dg, Df, Dz : block j−1 belongs to step t   (n blocks)
+//   Hs, Delta : block j   holds h_t / Δ_t, block 0 holds h_{a−1} / Δ_{a−1}   (n+1 blocks)
+// Targets are carried as corrections Δ_t = ĥ_t − h_t: a first-target step far below the
+// float32 spacing of h (α_i = 1e-7) survives, where ĥ_t itself would round back to h_t.
 // Block k of a matrix is middleCols(k·B, B).
 #include "tptt/core/types.hpp"
 
@@ -25,8 +27,9 @@ struct SegmentBuffers {
   int hidden = 0, steps = 0, batch = 0;  // H, n, B
   Mat<S> U;   // (H × n·B)      W_xh x_t (no bias)
   Mat<S> Hs;  // (H × (n+1)·B)  h_{a−1} … h_b
+  Mat<S> Gz;  // (H × n·B)      W_xh x_t + V_hh h_t + c_h, the argument of G(x_t, h_t)
   Mat<S> Gh;  // (H × n·B)      G(x_t, h_t)
-  Mat<S> Ht;  // (H × (n+1)·B)  ĥ_{a−1} … ĥ_b
+  Mat<S> Delta;  // (H × (n+1)·B)  target corrections Δ_{a−1} … Δ_b, Δ_t = ĥ_t − h_t
   // Per-step deltas, one buffer per phase so that the phases can run as concurrent tasks.
   Mat<S> Dg;  // (H × n·B)      G-phase errors, scaled by σ'
   Mat<S> Df;  // (H × n·B)      F-phase errors, scaled by σ'

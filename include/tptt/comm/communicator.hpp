@@ -47,6 +47,16 @@ class Communicator {
   // Element-wise sum over all ranks, result on every rank.
   virtual void allreduce_sum(std::span<float> data) = 0;
   virtual void allreduce_sum(std::span<double> data) = 0;
+  // The same sum for the G-phase gradient that a reference-order iteration reduces before its
+  // targets; the iteration's gradient all-reduce (allreduce_sum) still follows. Separate so
+  // that decorators that count iterations by that all-reduce (fault_injection.hpp) see one
+  // per iteration.
+  virtual void allreduce_feedback_sum(std::span<float> data) { allreduce_sum(data); }
+  // The same sum made of point-to-point messages on `tag`: rank 0 adds the contributions in
+  // rank order and sends the sum back. For a second thread (the concurrent schedule's G loop)
+  // whose reductions must not interleave with the first thread's collectives, which could
+  // happen in a different order on different ranks.
+  void allreduce_sum_by_messages(std::span<float> data, MessageTag tag);
   // Starts summing `data` over all ranks and returns at once; `data` must stay alive and
   // untouched until wait_allreduce(handle) has put the sum into it. The default (for
   // implementations without overlap) sums at once and makes wait_allreduce a no-op.

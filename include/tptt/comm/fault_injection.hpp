@@ -34,6 +34,7 @@ class FaultInjectingCommunicator final : public Communicator {
   // Throws std::runtime_error or raise(SIGKILL)s when the plan says so.
   void allreduce_sum(std::span<float> data) override;
   void allreduce_sum(std::span<double> data) override { inner_.allreduce_sum(data); }
+  void allreduce_feedback_sum(std::span<float> data) override { inner_.allreduce_sum(data); }  // not counted
   // Counted like allreduce_sum(float): the gradient all-reduce of the distributed modes.
   ReduceHandle start_allreduce_sum(std::span<float> data) override;
   void wait_allreduce(ReduceHandle handle) override { inner_.wait_allreduce(handle); }

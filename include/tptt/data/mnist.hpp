@@ -1,5 +1,5 @@
 #pragma once
-// Sequential MNIST (SPEC §5; Le et al. 2015): each 28×28 image is one sequence of 784 steps
+// Sequential MNIST (docs/method.md §5; Le et al. 2015): each 28×28 image is one sequence of 784 steps
 // in scan-line order, input pixel/255, target one of 10 classes.
 //
 // The data come from the four standard IDX files of a directory (launch/fetch-mnist.sh) and

@@ -1,5 +1,5 @@
 #pragma once
-// The paper's synthetic long-lag tasks (SPEC §5), generated exactly as the reference does.
+// The paper's synthetic long-lag tasks (docs/method.md §5), generated exactly as the reference does.
 // A batch is a pure function of (task, length, batch size, rng stream): every rank and
 // thread that asks for iteration n of seed s gets the same data without messages.
 // Sequential MNIST reads its data from files instead (data/mnist.hpp).

@@ -1,5 +1,5 @@
 #pragma once
-// Parameter initialisation (SPEC §2).
+// Parameter initialisation (docs/method.md §2).
 #include <cstdint>
 #include <string>
 

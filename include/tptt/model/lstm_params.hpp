@@ -1,5 +1,5 @@
 #pragma once
-// The parameters of the LSTM baseline (SPEC §7, Table 5) in one flat buffer with named views,
+// The parameters of the LSTM baseline (docs/method.md §7, Table 5) in one flat buffer with named views,
 // as the SRN's Params: the optimiser and the checkpoint each touch one contiguous block.
 //
 // Layout (column-major blocks):  W_x (4H×I) | W_h (4H×H) | b (4H) | W_hy (O×H) | b_y (O)

@@ -1,6 +1,6 @@
 #pragma once
 // First-order optimisers over one contiguous parameter range (θ_F or θ_G), each owning its
-// state. Nesterov momentum in the form the reference (Lasagne) uses (SPEC §4):
+// state. Nesterov momentum in the form the reference (Lasagne) uses (docs/method.md §4):
 //   v ← μ v − α g;   θ ← θ + μ v − α g
 #include <string>
 

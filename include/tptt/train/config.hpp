@@ -20,6 +20,20 @@ enum class Schedule { Alternate, Random, Concurrent };
 Schedule parse_schedule(const std::string& name);
 std::string to_string(Schedule s);
 
+// When an iteration runs both phases on one minibatch: Reference applies the G update first
+// and computes the targets with the updated V_hh, c_h (the authors' code); Overlap computes
+// the targets with the feedback weights from before this iteration's G update, so that the
+// target chain can run beside the G phase.
+enum class PhaseOrder { Reference, Overlap };
+PhaseOrder parse_phase_order(const std::string& name);  // throws UsageError
+std::string to_string(PhaseOrder o);
+
+// Which sequences a check validates on: Fresh draws a new set at every check, a function of
+// (seed, check iteration) (the paper's protocol); Fixed uses one set for the whole run.
+enum class ValidationMode { Fresh, Fixed };
+ValidationMode parse_validation_mode(const std::string& name);  // throws UsageError
+std::string to_string(ValidationMode m);
+
 struct TrainConfig {
   // Task and data
   TaskKind task = TaskKind::Temporal;
@@ -47,6 +61,7 @@ struct TrainConfig {
   double alpha_g = 0.001;  // feedback set
   double noise = 0;        // σ of the G-phase noise
   Schedule schedule = Schedule::Alternate;
+  PhaseOrder phase_order = PhaseOrder::Overlap;  // measured: docs/results.md, phase order
   double p_g = 1.0;        // random: probability of a G update; concurrent: G share p_G/(1−p_G) per F update
 
   // Threads of this rank (oneTBB arena): the independent parts of an iteration and the
@@ -57,6 +72,7 @@ struct TrainConfig {
   // Protocol (SPEC §6)
   long max_iterations = 100000;
   int check_every = 100;
+  ValidationMode validation = ValidationMode::Fresh;
   int validation_samples = 10000;
   int validation_batch = 1000;
   double solved_error = 1e-4;

@@ -25,8 +25,17 @@ struct DistributedConfig {
   bool is_plain_exact() const { return sync == SyncMode::Exact && micro_batches == 1 && !decoupled; }
   // Iterations between a minibatch's forward pass and its update (S; 0 unless stale).
   int delay() const { return sync == SyncMode::Stale ? staleness : 0; }
-  // "exact", "pipelined", "stale" (+ the numbers in to_json()).
-  std::string mode_name() const { return to_string(sync); }
+  // What ran, as labels print it: "exact", "pipelined(M)", "stale(S)" ("stale(S,M=4)" with
+  // micro-batches), "decoupled" or "decoupled+stale(S)".
+  std::string mode_name() const {
+    const std::string m = sync == SyncMode::Pipelined ? "pipelined(" + std::to_string(micro_batches) + ")"
+                          : sync == SyncMode::Stale
+                              ? "stale(" + std::to_string(staleness) +
+                                    (micro_batches > 1 ? ",M=" + std::to_string(micro_batches) : "") + ")"
+                              : "exact";
+    if (!decoupled) return m;
+    return sync == SyncMode::Exact ? "decoupled" : "decoupled+" + m;
+  }
   JsonObject to_json() const;  // {"mode", "staleness", "micro_batches", "decoupled"}
 };
 

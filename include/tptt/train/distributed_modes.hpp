@@ -15,8 +15,8 @@
 //               θ_{n+1} = θ_n − step(g(θ_{n−S}, batch_{n−S})), the same for every K; S = 0 is
 //               exact. Replicas stay bitwise identical.
 //   decoupled   (with exact or stale) a segment does not wait for its downstream neighbour's
-//               target: its boundary target is h_b + P h_b + p, a linear prediction of the
-//               target correction ĥ_b − h_b from the boundary state (DNI-style, zero at
+//               target: its boundary target correction Δ̂_b = P h_b + p is a linear prediction
+//               of the target correction Δ_b = ĥ_b − h_b from the boundary state (DNI-style, zero at
 //               start); the real target of minibatch n, which the neighbour still sends, is
 //               folded into (P, p) one iteration later by a normalised least-mean-squares step.
 //               tptt_hx only (every update is local in time; BPTT and TPTT's eq. 12 need the
@@ -83,6 +83,7 @@ class SegmentPipeline {
   void start_reduce(InFlight& f);
   IterationResult finish_reduce(InFlight& f);
   void apply(const InFlight& f);
+  void apply_feedback_update_now(InFlight& f);  // reference order
   void fold_in_real_target(InFlight& f);  // decoupled: train the boundary predictor
   InFlight* find(long iteration);
   void retire(long iteration);

@@ -9,6 +9,7 @@
 
 #include "tptt/core/types.hpp"
 #include "tptt/train/config.hpp"
+#include "tptt/train/data_source.hpp"
 
 namespace tptt {
 
@@ -63,8 +64,10 @@ class Learner {
 
   // Iteration n (0-based): the minibatch is a function of (seed, n) alone.
   virtual IterationResult step(long iteration) = 0;
-  // Error and cost on the run's fixed validation set (of `length` when given).
-  virtual ValidationResult validate(int length = 0) = 0;
+  // Error and cost on a validation set (train/data_source.hpp): by default the run's set of
+  // the check at iteration 0 (the fixed set with --validation fixed).
+  virtual ValidationResult validate(const ValidationSet& set) = 0;
+  ValidationResult validate() { return validate(ValidationSet{}); }
   virtual const TrainConfig& config() const = 0;
 
   // Every learned parameter in one flat vector (same on every rank).

@@ -20,7 +20,8 @@ class LstmTrainer final : public Learner {
   IterationResult step(long iteration) override;
   // Error and cost on the fixed validation set, of the longest configured length or `length`;
   // the same bits for any thread count.
-  ValidationResult validate(int length = 0) override;
+  using Learner::validate;
+  ValidationResult validate(const ValidationSet& set) override;
   const TrainConfig& config() const override { return config_; }
 
   VecF& flat_params() override { return params_.flat(); }

@@ -35,6 +35,11 @@ struct CheckRecord {
   double elapsed_s = 0;
   double iterations_per_s = 0;
   std::optional<JsonObject> diagnostics;  // ProtocolHooks::diagnostics, when given
+  // Which quantities exist: without a feedback set (bptt, lstm) loss_g, loss_f, rho_vhh, g_updates
+  // and the V_hh, c_h update norms are null in to_json(); g/f_staleness outside the concurrent
+  // schedule too.
+  bool has_feedback = true;
+  bool concurrent = false;
   JsonObject to_json() const;
 };
 

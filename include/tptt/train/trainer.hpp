@@ -12,6 +12,7 @@
 #include "tptt/algo/segment.hpp"
 #include "tptt/comm/communicator.hpp"
 #include "tptt/optim/optimizer.hpp"
+#include "tptt/data/tasks.hpp"
 #include "tptt/train/config.hpp"
 #include "tptt/train/learner.hpp"
 
@@ -50,9 +51,10 @@ class Trainer final : public Learner {
   // Iteration n (0-based): the minibatch is a function of (seed, n) alone.
   IterationResult step(long iteration) override;
 
-  // Error and cost on the run's fixed validation set of config.validation_samples sequences
-  // of the longest configured length, or of `length` when given.
-  ValidationResult validate(int length = 0) override;
+  // Error and cost on a validation set of config.validation_samples sequences; its batches are
+  // dealt over the ranks (a collective).
+  using Learner::validate;
+  ValidationResult validate(const ValidationSet& set) override;
 
   Params<Scalar>& params() { return params_; }
   const Params<Scalar>& params() const { return params_; }
@@ -82,18 +84,35 @@ class Trainer final : public Learner {
   struct Concurrent;  // state shared between the F iteration and the G loop
 
   Phases draw_phases(long iteration) const;
-  // Gradients of one iteration over this rank's segment into ws.grad; boundary messages with
-  // the neighbours through comm. Reads only `params`, so strands with their own workspaces can
-  // run it at the same time.
+  // The minibatch of an iteration and this rank's segment of it.
+  struct SegmentPass {
+    Batch batch;
+    SegmentRange range;
+  };
+  // One segment pass, in two halves. begin_pass: the input projection, h_{a−1} from rank k−1,
+  // the forward pass, h_b to rank k+1 (with_feedback: also G(x_t, h_t) into Gh, overlapped
+  // with the forward pass), and on the last rank the output layer (cost, ∂E/∂h_T, its
+  // gradient); zeroes ws.grad. finish_pass: the boundary target and ∂E/∂h_b from rank k+1,
+  // the target chain, the eq. 12 chain, the F and G gradients of `phases` into ws.grad, and
+  // the boundary values to rank k−1. Both read only `params`, so strands with their own
+  // workspaces can run them at the same time.
+  SegmentPass begin_pass(long iteration, const Params<Scalar>& params, Workspace& ws, MessageTag state_tag,
+                         bool with_feedback);
+  void finish_pass(long iteration, const SegmentPass& pass, Phases phases, const Params<Scalar>& params,
+                   Workspace& ws, IterationResult& result);
+  // Both halves: the gradients of one iteration over this rank's segment into ws.grad.
   IterationResult compute(long iteration, Phases phases, const Params<Scalar>& params, Workspace& ws,
                           MessageTag state_tag = MessageTag::State);
-  // Input projection, h_{a−1} from rank k−1, the forward pass, h_b to rank k+1; with_feedback
-  // also computes G(x_t, h_t) (Gh), overlapped with the forward pass when threads allow.
+  // Eq. 9 over the segment into ws.grad's θ_G tensors; returns L_G.
+  Scalar g_phase_gradient(long iteration, const SegmentPass& pass, const Params<Scalar>& params, Workspace& ws);
+  // Both phases in the reference order (config phase_order reference).
+  IterationResult reference_step(long iteration);
   void forward_segment(const Batch& batch, const SegmentRange& range, const Params<Scalar>& params, Workspace& ws,
                        MessageTag state_tag, bool with_feedback) const;
   void reduce_feedback_gradient(IterationResult& result, Workspace& ws);
   void fill_noise(long iteration, const SegmentRange& range, Workspace& ws) const;
-  void reduce_across_ranks(IterationResult& result, Workspace& ws);
+  // Sums the gradients of the phases `which` and the costs over the ranks.
+  void reduce_across_ranks(IterationResult& result, Workspace& ws, Phases which);
   void apply_updates(const IterationResult& result);
   IterationResult concurrent_step(long iteration);
   void feedback_loop();
