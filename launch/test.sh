@@ -9,13 +9,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source launch/common.sh
 
 tptt_install_packages
+# Warnings are errors here (CI): a fresh build must print none.
+CMAKE_ARGS="-DTPTT_WERROR=ON ${CMAKE_ARGS:-}"
 tptt_build
 ctest --test-dir "$BUILD_DIR" --output-on-failure "$@"
 
 if [[ "${TPTT_SANITIZERS:-1}" != 0 ]]; then
   # -O1 keeps the sanitizer build quick to compile and the tests quick to run.
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
-    -DTPTT_SANITIZE=thread
+    -DTPTT_SANITIZE=thread -DTPTT_WERROR=ON
   cmake --build build-tsan -j"$JOBS" --target tptt_schedule_tests
   TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" ctest --test-dir build-tsan -L tsan --output-on-failure
 fi

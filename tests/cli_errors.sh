@@ -49,6 +49,9 @@ expect 2 "lr"                train --algorithm bptt --lr -1
 expect 2 "length"            train --length 0
 expect 2 "length"            train --length abc
 expect 2 "batch"             train --batch 0
+# A run that cannot fit in memory is refused before it allocates (was std::bad_alloc, exit 1).
+expect 2 "the run needs an estimated" train --batch 100000000 --hidden 100000
+expect 2 "--hidden"          train --batch 100000000 --hidden 100000
 expect 2 "/nonexistent/tptt.ini" train --config /nonexistent/tptt.ini
 expect 2 "wibble"            train --config "$WORK/unknown_key.ini"
 expect 2 "unknown_key.ini"   train --config "$WORK/unknown_key.ini"

@@ -1,5 +1,5 @@
 // Small building blocks: time segments, the counter-based RNG, the JSON writer, the flat
-// parameter layout and the `tptt train` option parser.
+// parameter layout, the `tptt train` option parser and the benchmark's work count.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tptt/algo/segment.hpp"
+#include "tptt/algo/work_count.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/rng.hpp"
 #include "tptt/io/json.hpp"
@@ -576,4 +577,24 @@ TEST_CASE("run_options_to_ini: what a bare --resume restores") {
   CHECK(contains(ini, "sync = pipelined\nmicro-batches = 4\n"));
   CHECK(contains(ini, "checkpoint-every = 7\n"));
   CHECK_FALSE(contains(ini, "save-params"));
+}
+
+// ---------------------------------------------------------------------------------------
+// iteration_work: the benchmark's multiply-add count and the split behind its bound
+// ---------------------------------------------------------------------------------------
+
+TEST_CASE("iteration_work: chain, span and batched products of each algorithm") {
+  const IterationShape s{100, 20, 6, 100, 4};  // T, B, I, H, O
+  const double unit = 100.0 * 100 * 100 * 20, input = 100.0 * 6 * 100 * 20, output = 3.0 * 4 * 100 * 20;
+  const IterationWork tptt = iteration_work(Algorithm::Tptt, s);
+  CHECK(tptt.chain == 3 * unit);  // forward, targets (eq. 8), ∂E/∂h (eq. 12)
+  CHECK(tptt.span == 2 * unit);   // the two backward chains side by side
+  CHECK(tptt.batched == 3 * unit + 2 * input + output);
+  CHECK(iteration_multiply_adds(Algorithm::Tptt, s) == 6 * unit + 2 * input + output);
+  const IterationWork bptt = iteration_work(Algorithm::Bptt, s);
+  CHECK(bptt.chain == 2 * unit);
+  CHECK(bptt.span == bptt.chain);
+  CHECK(bptt.total() == 3 * unit + 2 * input + output);
+  CHECK(iteration_work(Algorithm::TpttHx, s).total() == 5 * unit + 2 * input + output);
+  CHECK(iteration_work(Algorithm::Lstm, s).total() == 12 * unit + 8 * input + output);
 }

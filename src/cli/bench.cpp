@@ -1,18 +1,40 @@
-// `tptt bench`: time one training iteration and compare it with the machine's measured
-// matrix-product roofline. Not a test: prints figures for docs/performance.md.
+// `tptt bench`: time training iterations and validation passes and compare them with the
+// machine's matrix-product rates measured in the same run. Not a test: prints figures for
+// docs/performance.md.
+//
+// The bound of an iteration is the time its products would take at the measured rates: the
+// chain products (iteration_work().chain: the step-size products that depend on the previous
+// step) at the rate of one (H × H)·(H × B) product, the rest (iteration_work().batched, products
+// independent over t) at the rate of a 1024³ product; both on one thread. With n > 1 threads the
+// bound is max(span, one-thread bound / s_n): the longest chain path when independent chains run
+// side by side (iteration_work().span at the step rate), or all the work spread over the threads,
+// s_n being the measured speed-up of n threads running independent products.
 #include <boost/program_options.hpp>
+#include <stdlib.h>  // mkdtemp
+
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
 #include <sstream>
-#include <thread>
 #include <string>
+#include <thread>
+#include <tuple>
 #include <vector>
 
 #include "cli_commands.hpp"
 #include "tptt/algo/work_count.hpp"
-#include "tptt/train/learner.hpp"
+#include "tptt/comm/communicator.hpp"
 #include "tptt/core/error.hpp"
+#include "tptt/core/memory.hpp"
+#include "tptt/data/mnist.hpp"
+#include "tptt/io/idx.hpp"
 #include "tptt/io/options.hpp"
+#include "tptt/train/learner.hpp"
 #include "tptt/train/trainer.hpp"
 
 namespace po = boost::program_options;
@@ -54,19 +76,103 @@ double gemm_gflops(int m, int k, int n, int repeats, double min_seconds) {
 double parallel_gemm_gflops(int threads, int m, int k, int n, double min_seconds) {
   std::vector<double> rates(threads);
   std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] { rates[t] = gemm_gflops(m, k, n, 2, min_seconds); });
+  for (int t = 0; t < threads; ++t) pool.emplace_back([&, t] { rates[t] = gemm_gflops(m, k, n, 2, min_seconds); });
   for (auto& th : pool) th.join();
   double total = 0;
   for (double r : rates) total += r;
   return total;
 }
 
+// The measured product rates of this run, each measured once, when first needed.
+class Rooflines {
+ public:
+  Rooflines(int repeats, double min_seconds)
+      : repeats_(repeats), min_seconds_(min_seconds), large_(gemm_gflops(1024, 1024, 1024, repeats, min_seconds)) {}
+
+  double large() const { return large_; }  // 1024³, one thread
+
+  // One recurrent step, (rows × cols)·(cols × batch), one thread.
+  double step(int rows, int cols, int batch) {
+    const auto key = std::make_tuple(rows, cols, batch);
+    const auto found = steps_.find(key);
+    if (found != steps_.end()) return found->second;
+    const double rate = gemm_gflops(rows, cols, batch, repeats_, min_seconds_);
+    std::printf("roofline: %.1f GFLOP/s at %dx%dx%d (one recurrent step), 1 thread\n", rate, rows, cols, batch);
+    return steps_[key] = rate;
+  }
+
+  // s_n: the aggregate rate of n threads each running its own 100×100×1000 product, over one's.
+  double scaling(int threads) {
+    if (threads == 1) return 1.0;
+    const auto found = scaling_.find(threads);
+    if (found != scaling_.end()) return found->second;
+    const double agg = parallel_gemm_gflops(threads, 100, 100, 1000, min_seconds_);
+    const double one = gemm_gflops(100, 100, 1000, repeats_, min_seconds_);
+    std::printf("roofline: %d threads (independent sgemm 100x100x1000 each) %.1f GFLOP/s = %.2fx one thread (%.1f)\n",
+                threads, agg, agg / one, one);
+    return scaling_[threads] = agg / one;
+  }
+
+ private:
+  int repeats_;
+  double min_seconds_;
+  double large_;
+  std::map<std::tuple<int, int, int>, double> steps_;
+  std::map<int, double> scaling_;
+};
+
+// A directory of synthetic MNIST files (IDX, patterned pixels), so that the sequential-MNIST
+// case runs the real task's code (I = 1, O = 10, T = 784) without the data set. Removed at
+// the end.
+class SyntheticMnist {
+ public:
+  SyntheticMnist() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/tptt-bench-mnist.XXXXXX";
+    if (!mkdtemp(pattern.data())) throw FileError("bench: cannot create a temporary directory '" + pattern + "'");
+    dir_ = pattern;
+    write_split(kMnistTrainImages, kMnistTrainLabels, 256);
+    write_split(kMnistTestImages, kMnistTestLabels, 64);
+  }
+  ~SyntheticMnist() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  SyntheticMnist(const SyntheticMnist&) = delete;
+  SyntheticMnist& operator=(const SyntheticMnist&) = delete;
+  const std::string& directory() const { return dir_; }
+
+ private:
+  void write_split(const char* images, const char* labels, std::uint32_t count) {
+    std::vector<std::uint8_t> pixels(static_cast<std::size_t>(count) * kMnistPixels), classes(count);
+    for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<std::uint8_t>((i * 37) % 256);
+    for (std::uint32_t i = 0; i < count; ++i) classes[i] = static_cast<std::uint8_t>(i % kMnistClasses);
+    write_idx(dir_ + "/" + images, IdxKind::Images, {count, kMnistSide, kMnistSide}, pixels);
+    write_idx(dir_ + "/" + labels, IdxKind::Labels, {count}, classes);
+  }
+  static void write_idx(const std::string& path, IdxKind kind, const std::vector<std::uint32_t>& dims,
+                        const std::vector<std::uint8_t>& body) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    const auto put = [&](std::uint32_t v) {  // big-endian
+      const char b[4] = {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+      out.write(b, 4);
+    };
+    put(idx_magic(kind));
+    for (std::uint32_t d : dims) put(d);
+    out.write(reinterpret_cast<const char*>(body.data()), static_cast<std::streamsize>(body.size()));
+    if (!out) throw FileError("bench: cannot write '" + path + "'");
+  }
+  std::string dir_;
+};
+
 struct BenchCase {
   Algorithm algorithm;
-  int hidden;
-  int threads;
+  TaskKind task;
+  int length, batch, hidden, threads;
 };
+
+// Rows of the recurrent product of one step: H, or 4H for the LSTM's four gate blocks.
+int step_rows(const BenchCase& bc) { return bc.algorithm == Algorithm::Lstm ? 4 * bc.hidden : bc.hidden; }
 
 std::vector<int> parse_thread_list(const std::string& text) {
   std::vector<int> out;
@@ -76,14 +182,67 @@ std::vector<int> parse_thread_list(const std::string& text) {
     try {
       std::size_t used = 0;
       const int n = std::stoi(item, &used);
-      if (used != item.size() || n < 1) throw std::invalid_argument(item);
+      if (used != item.size() || n < 1 || n > 1024) throw std::invalid_argument(item);
       out.push_back(n);
     } catch (const std::exception&) {
-      throw UsageError("--threads: expected a comma-separated list of positive counts, got '" + text + "'");
+      throw UsageError("--threads: expected a comma-separated list of counts in [1, 1024], got '" + text + "'");
     }
   }
   if (out.empty()) throw UsageError("--threads: empty list");
   return out;
+}
+
+// One iteration of a case: time, bound and rates, one row of the table.
+void run_case(const BenchCase& bc, Rooflines& roof, int repeats, double min_seconds, const std::string& mnist_dir) {
+  TrainConfig cfg;
+  cfg.task = bc.task;
+  cfg.length = bc.length;
+  cfg.batch = bc.batch;
+  cfg.hidden = bc.hidden;
+  cfg.algorithm = bc.algorithm;
+  cfg.data_dir = bc.task == TaskKind::Mnist ? mnist_dir : "";
+  cfg.lr = 1e-5;  // keep the weights bounded while timing many iterations
+  cfg.alpha_f = 1e-5;
+  cfg.alpha_g = 1e-5;
+  cfg.threads = bc.threads;
+  SoloCommunicator solo;
+  const std::unique_ptr<Learner> learner = make_learner(cfg, solo);
+  long it = 0;
+  const bool large = bc.hidden > 200;
+  const double s =
+      seconds_per_call([&] { learner->step(it++); }, large ? 2 : repeats, min_seconds * (large ? 0.8 : 1.0) + 1e-3);
+  const double rss = current_resident_mib();
+
+  const TaskInfo info = task_info(cfg.task);
+  const IterationWork work = iteration_work(bc.algorithm, {bc.length, bc.batch, info.inputs, bc.hidden, info.outputs});
+  const double step_rate = roof.step(step_rows(bc), bc.hidden, bc.batch) * 1e9, large_rate = roof.large() * 1e9;
+  const double one_thread = 2 * work.chain / step_rate + 2 * work.batched / large_rate;
+  const double bound =
+      bc.threads == 1 ? one_thread : std::max(2 * work.span / step_rate, one_thread / roof.scaling(bc.threads));
+  const double gflops = 2.0 * work.total() / s / 1e9;
+  std::printf("%-8s %-8s %5d %4d %3d %3d %10.3f %9.3f %7.2f %8.1f %8.2f %8.2f %8.1f\n", to_string(bc.algorithm).c_str(),
+              to_string(bc.task).c_str(), bc.hidden, bc.length, bc.batch, bc.threads, s * 1e3, bound * 1e3, s / bound,
+              gflops, gflops / (step_rate / 1e9), gflops / roof.large(), rss);
+  std::fflush(stdout);
+}
+
+// A validation pass of 10,000 sequences of length T (temporal task, H = 100) on n threads.
+void run_validation(int length, int threads, Rooflines& roof, double min_seconds) {
+  TrainConfig cfg;
+  cfg.length = length;
+  cfg.threads = threads;
+  SoloCommunicator solo;
+  Trainer trainer(cfg, solo);
+  const double s = seconds_per_call([&] { trainer.validate(); }, 2, min_seconds);
+  const TaskInfo info = task_info(cfg.task);
+  const double macs = double(cfg.validation_samples) *
+                      (double(length) * cfg.hidden * (cfg.hidden + info.inputs) + double(info.outputs) * cfg.hidden);
+  const double gflops = 2.0 * macs / s / 1e9;
+  const double roof_n = roof.large() * roof.scaling(threads);
+  std::printf("validate H=%d T=%d %d sequences, %d thread%s: %.1f ms, %.1f GFLOP/s = %.2f of the 1024^3 roofline%s\n",
+              cfg.hidden, length, cfg.validation_samples, threads, threads > 1 ? "s" : "", s * 1e3, gflops,
+              gflops / roof_n, threads > 1 ? " times s_n" : "");
+  std::fflush(stdout);
 }
 
 }  // namespace
@@ -91,15 +250,14 @@ std::vector<int> parse_thread_list(const std::string& text) {
 int run_bench(const std::vector<std::string>& args) {
   int steps = 100, batch = 20, repeats = 5;
   double min_seconds = 0.5;
-  bool skip_large = false;
   std::string thread_list = "1";
   po::options_description desc("tptt bench [options]");
   desc.add_options()
-      ("length,T", po::value(&steps)->default_value(steps), "sequence length T")
-      ("batch,B", po::value(&batch)->default_value(batch), "minibatch size B")
+      ("length,T", po::value(&steps)->default_value(steps), "sequence length T (temporal task)")
+      ("batch,B", po::value(&batch)->default_value(batch), "minibatch size B (temporal task)")
       ("repeats", po::value(&repeats)->default_value(repeats), "timed repeats (best is reported)")
       ("min-seconds", po::value(&min_seconds)->default_value(min_seconds), "minimum duration of one repeat")
-      ("skip-large", "skip the H = 1024 case")
+      ("skip-large", "skip the H = 1024 and sequential-MNIST cases")
       ("threads", po::value(&thread_list)->default_value(thread_list), "comma-separated thread counts, e.g. 1,2")
       ("help,h", "this help");
   reject_boost_placeholders(args);
@@ -114,65 +272,34 @@ int run_bench(const std::vector<std::string>& args) {
     std::printf("%s", (std::ostringstream() << desc).str().c_str());
     return 0;
   }
-  skip_large = vm.count("skip-large") > 0;
+  const bool skip_large = vm.count("skip-large") > 0;
   if (steps < 10 || batch < 1 || repeats < 1 || !(min_seconds > 0))
     throw UsageError("bench: need --length >= 10, --batch >= 1, --repeats >= 1, --min-seconds > 0");
-
-  const double roof_large = gemm_gflops(1024, 1024, 1024, repeats, min_seconds);
-  const double roof_step = gemm_gflops(100, 100, batch, repeats, min_seconds);
-  std::printf("roofline (Eigen sgemm, 1 thread): %.1f GFLOP/s at 1024^3, %.1f GFLOP/s at 100x100x%d\n", roof_large,
-              roof_step, batch);
-  std::printf("%-8s %6s %5s %4s %7s %10s %10s %12s %12s\n", "algo", "H", "T", "B", "threads", "ms/iter", "GFLOP/s",
-              "/roof(step)", "/roof(1024)");
-
   const std::vector<int> threads = parse_thread_list(thread_list);
-  for (int n : threads) {
-    if (n == 1) continue;
-    const double agg = parallel_gemm_gflops(n, 100, 100, 1000, min_seconds);
-    const double one = gemm_gflops(100, 100, 1000, repeats, min_seconds);
-    std::printf("roofline %d threads (independent sgemm 100x100x1000 each): %.1f GFLOP/s = %.2fx one thread (%.1f)\n", n,
-                agg, agg / one, one);
-  }
+
   std::vector<BenchCase> cases;
   for (int n : threads)
     for (Algorithm a : {Algorithm::Bptt, Algorithm::Tptt, Algorithm::TpttHx, Algorithm::Lstm})
-      cases.push_back({a, 100, n});
-  if (!skip_large)
-    for (int n : threads) cases.push_back({Algorithm::Tptt, 1024, n});
-  SoloCommunicator solo;
+      cases.push_back({a, TaskKind::Temporal, steps, batch, 100, n});
+  if (!skip_large) {
+    for (int n : threads) cases.push_back({Algorithm::Tptt, TaskKind::Temporal, steps, batch, 1024, n});
+    for (int n : threads) cases.push_back({Algorithm::Tptt, TaskKind::Mnist, kMnistPixels, 16, 100, n});
+  }
+
+  // Every rate the table needs, measured before any case runs.
+  Rooflines roof(repeats, min_seconds);
+  std::printf("roofline: %.1f GFLOP/s at 1024^3, 1 thread (Eigen sgemm)\n", roof.large());
   for (const BenchCase& bc : cases) {
-    TrainConfig cfg;
-    cfg.task = TaskKind::Temporal;
-    cfg.length = steps;
-    cfg.batch = batch;
-    cfg.hidden = bc.hidden;
-    cfg.algorithm = bc.algorithm;
-    cfg.lr = 1e-5;  // keep the weights bounded while timing many iterations
-    cfg.alpha_f = 1e-5;
-    cfg.alpha_g = 1e-5;
-    cfg.threads = bc.threads;
-    const std::unique_ptr<Learner> learner = make_learner(cfg, solo);
-    long it = 0;
-    const double large_factor = bc.hidden > 200 ? 0.2 : 1.0;
-    const double s = seconds_per_call([&] { learner->step(it++); }, bc.hidden > 200 ? 2 : repeats,
-                                      min_seconds * (bc.hidden > 200 ? 4 : 1) * large_factor + 1e-3);
-    const TaskInfo info = task_info(cfg.task);
-    const double macs = iteration_multiply_adds(bc.algorithm, {steps, batch, info.inputs, bc.hidden, info.outputs});
-    const double gflops = 2.0 * macs / s / 1e9;
-    std::printf("%-8s %6d %5d %4d %7d %10.3f %10.1f %12.2f %12.2f\n", to_string(bc.algorithm).c_str(), bc.hidden,
-                steps, batch, bc.threads, s * 1e3, gflops, gflops / roof_step, gflops / roof_large);
+    roof.step(step_rows(bc), bc.hidden, bc.batch);
+    roof.scaling(bc.threads);
   }
-  // A full validation pass: 10,000 sequences of length T in batches of 1,000 (H = 100).
-  for (int n : threads) {
-    TrainConfig cfg;
-    cfg.length = steps;
-    cfg.threads = n;
-    Trainer trainer(cfg, solo);
-    const double s = seconds_per_call([&] { trainer.validate(); }, 2, min_seconds);
-    const double macs = double(cfg.validation_samples) * steps * cfg.hidden * (cfg.hidden + 6);
-    std::printf("validate H=100 T=%d 10000 samples, %d threads: %.1f ms  (%.1f GFLOP/s)\n", steps, n, s * 1e3,
-                2.0 * macs / s / 1e9);
-  }
+  std::printf("%-8s %-8s %5s %4s %3s %3s %10s %9s %7s %8s %8s %8s %8s\n", "algo", "task", "H", "T", "B", "thr",
+              "ms/iter", "bound ms", "t/bound", "GFLOP/s", "/r(step)", "/r(1024)", "RSS MiB");
+  std::unique_ptr<SyntheticMnist> mnist;
+  if (!skip_large) mnist = std::make_unique<SyntheticMnist>();
+  for (const BenchCase& bc : cases) run_case(bc, roof, repeats, min_seconds, mnist ? mnist->directory() : "");
+  for (int n : threads) run_validation(steps, n, roof, min_seconds);
+  std::printf("peak resident memory: %.1f MiB\n", peak_resident_mib());
   return 0;
 }
 

@@ -232,7 +232,8 @@ int run_train(const std::vector<std::string>& args) {
         throw UsageError("--async-validation: runs on one rank, not " + std::to_string(K) +
                          " (validation of K ranks is a collective, which must not interleave with training's "
                          "in a different order on different ranks); drop it (--async-validation=false) or run one rank");
-      learner = make_learner(cmd.config, *trainer_comm);  // validates; refuses K > T
+      // Validates, refuses K > T and a run that cannot fit in memory.
+      learner = make_learner(cmd.config, *trainer_comm, static_cast<long>(run.dist.delay()) + 1);
       srn = dynamic_cast<Trainer*>(learner.get());
       if (!run.dist.is_plain_exact()) {
         if (cmd.config.schedule == Schedule::Concurrent)

@@ -1,6 +1,5 @@
 #include "tptt/model/init.hpp"
 
-#include <Eigen/Eigenvalues>
 #include <Eigen/SVD>
 #include <cmath>
 
@@ -51,18 +50,9 @@ void initialise(Params<S>& params, InitScheme scheme, double gaussian_std, std::
   }
 }
 
-template <class S>
-double spectral_radius(const ConstMatMap<S>& m) {
-  if (!m.allFinite()) return std::numeric_limits<double>::infinity();
-  Eigen::EigenSolver<Mat<double>> solver(m.template cast<double>(), /*computeEigenvectors=*/false);
-  return solver.eigenvalues().cwiseAbs().maxCoeff();
-}
-
 template void draw_weights<float>(MatRef<float>, InitScheme, double, CounterRng&);
 template void draw_weights<double>(MatRef<double>, InitScheme, double, CounterRng&);
 template void initialise<float>(Params<float>&, InitScheme, double, std::uint64_t);
 template void initialise<double>(Params<double>&, InitScheme, double, std::uint64_t);
-template double spectral_radius<float>(const ConstMatMap<float>&);
-template double spectral_radius<double>(const ConstMatMap<double>&);
 
 }  // namespace tptt

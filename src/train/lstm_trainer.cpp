@@ -7,6 +7,7 @@
 #include "tptt/core/error.hpp"
 #include "tptt/io/checkpoint.hpp"
 #include "tptt/model/init.hpp"
+#include "tptt/model/spectral_radius.hpp"
 #include "tptt/train/data_source.hpp"
 #include "tptt/train/validation.hpp"
 

@@ -7,6 +7,8 @@
 #include "tptt/io/checkpoint.hpp"
 #include "tptt/train/async_validation.hpp"
 
+#include "tptt/core/memory.hpp"
+
 namespace tptt {
 
 std::string to_string(StopReason r) {
@@ -56,7 +58,8 @@ JsonObject RunSummary::to_json() const {
       .add("iterations", iterations);
   if (solved) j.add("iterations_after_solved", iterations - solved_at); else j.add_null("iterations_after_solved");
   j.add("seconds", seconds)
-      .add("stop_reason", to_string(reason));
+      .add("stop_reason", to_string(reason))
+      .add("peak_rss_mib", peak_rss_mib);
   return j;
 }
 
@@ -222,6 +225,7 @@ RunSummary run_protocol(Learner& learner, const std::vector<RunObserver*>& obser
   p.check_pending = false;
   learner.stop_concurrent();  // joins the G loop; its final θ_G lands in the parameters
   summary.seconds = seconds_since(started);
+  summary.peak_rss_mib = peak_resident_mib();
   p.elapsed_s = start.elapsed_s + summary.seconds;
   summary.progress = p;
   for (auto* o : observers) o->on_finish(summary);

@@ -4,7 +4,7 @@
 
 #include "tptt/core/error.hpp"
 #include "tptt/io/checkpoint.hpp"
-#include "tptt/model/init.hpp"
+#include "tptt/model/spectral_radius.hpp"
 #include "tptt/train/distributed_modes.hpp"
 #include "tptt/train/trainer.hpp"
 

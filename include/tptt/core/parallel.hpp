@@ -5,9 +5,10 @@
 // task handoff looks like a race). A build with -fsanitize=thread therefore runs the same
 // task structure on std::thread, which TSan understands, and so checks tptt's own shared
 // state — workspaces, gradient tensors, the concurrent schedule's snapshots — not oneTBB's.
+#include "tptt/core/intrinsics.hpp"  // first: oneTBB includes <immintrin.h> (see there)
+
 #include <cstddef>
 #include <functional>
-
 #include <thread>
 #include <vector>
 

@@ -3,6 +3,8 @@
 // Convention: one column per sequence of the batch; a sequence of T steps is stored as
 // T consecutive (rows × B) column blocks, so block t of a (rows × T·B) matrix is
 // middleCols(t·B, B).
+#include "tptt/core/intrinsics.hpp"  // first: see there
+
 #include <Eigen/Core>
 #include <cstdint>
 

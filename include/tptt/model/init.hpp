@@ -26,8 +26,4 @@ void draw_weights(MatRef<S> w, InitScheme scheme, double gaussian_std, CounterRn
 template <class S>
 void initialise(Params<S>& params, InitScheme scheme, double gaussian_std, std::uint64_t seed);
 
-// max |λ| over the eigenvalues of a square matrix.
-template <class S>
-double spectral_radius(const ConstMatMap<S>& m);
-
 }  // namespace tptt

@@ -96,7 +96,10 @@ class Learner {
   virtual void load_state(const Checkpoint& checkpoint) = 0;
 };
 
-// The learner for a configuration: the SRN Trainer (bptt, tptt, tptt_hx) or the LSTM.
-std::unique_ptr<Learner> make_learner(const TrainConfig& config, Communicator& comm);
+// The learner for a configuration: the SRN Trainer (bptt, tptt, tptt_hx) or the LSTM. Validates
+// the configuration and refuses (UsageError) one whose estimated memory, with
+// `in_flight_minibatches` minibatches in flight (--sync stale: S + 1), exceeds what is available
+// (train/memory_estimate.hpp), before allocating anything.
+std::unique_ptr<Learner> make_learner(const TrainConfig& config, Communicator& comm, long in_flight_minibatches = 1);
 
 }  // namespace tptt

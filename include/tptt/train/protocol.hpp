@@ -75,6 +75,7 @@ struct RunSummary {
   long iterations = 0;  // iterations trained (async validation: may run past solved_at)
   double seconds = 0;
   StopReason reason = StopReason::MaxIterations;
+  double peak_rss_mib = 0;    // peak resident memory of the process at the end (core/memory.hpp)
   ProtocolProgress progress;  // at the end: what a final checkpoint stores (solved: at solved_at)
   // Keys solved, solved_at, best_error, final_error, iterations, iterations_after_solved
   // (iterations − solved_at; null when not solved), seconds, stop_reason.
