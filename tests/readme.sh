@@ -162,6 +162,9 @@ python3 -c 'import json, sys; r = json.loads(sys.argv[1]); assert r["length"] ==
 readme 'build/tptt bench'
 run 0 build/tptt bench -T 10 --repeats 1 --min-seconds 0.01
 has "1024" "$work/.stdout"
+readme 'build/tptt bench --repeats 5 --min-seconds 0.3 --threads 1,2'
+run 0 build/tptt bench -T 10 --repeats 1 --min-seconds 0.01 --skip-large --threads 1,2
+
 readme 'build/tptt bench --skip-large'
 run 0 build/tptt bench -T 10 --repeats 1 --min-seconds 0.01 --skip-large
 ! grep -q "^tptt *1024" "$work/.stdout" || fail "bench --skip-large ran the H = 1024 case"
