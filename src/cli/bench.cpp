@@ -54,6 +54,7 @@ double gemm_gflops(int m, int k, int n, int repeats, double min_seconds) {
 double parallel_gemm_gflops(int threads, int m, int k, int n, double min_seconds) {
   std::vector<double> rates(threads);
   std::vector<std::thread> pool;
+  pool.reserve(static_cast<std::size_t>(threads));
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&, t] { rates[t] = gemm_gflops(m, k, n, 2, min_seconds); });
   for (auto& th : pool) th.join();
@@ -94,6 +95,7 @@ int run_bench(const std::vector<std::string>& args) {
   bool skip_large = false;
   std::string thread_list = "1";
   po::options_description desc("tptt bench [options]");
+  // clang-format off
   desc.add_options()
       ("length,T", po::value(&steps)->default_value(steps), "sequence length T")
       ("batch,B", po::value(&batch)->default_value(batch), "minibatch size B")
@@ -102,6 +104,7 @@ int run_bench(const std::vector<std::string>& args) {
       ("skip-large", "skip the H = 1024 case")
       ("threads", po::value(&thread_list)->default_value(thread_list), "comma-separated thread counts, e.g. 1,2")
       ("help,h", "this help");
+  // clang-format on
   reject_boost_placeholders(args);
   po::variables_map vm;
   try {

@@ -47,7 +47,7 @@ int run_eval(const std::vector<std::string>& args) {
   if (!own("--model") || own("--model")->empty()) throw UsageError("--model: eval needs a checkpoint (--model PATH)");
   const std::string path = *own("--model");
   std::vector<std::string> overrides = split.rest;
-  if (!sets_option(split.rest, "--no-progress")) overrides.push_back("--no-progress");
+  if (!sets_option(split.rest, "--no-progress")) overrides.emplace_back("--no-progress");
   if (own("--samples")) {
     if (sets_option(split.rest, "--validation-samples"))
       throw UsageError("--samples: give either --samples or --validation-samples, not both");

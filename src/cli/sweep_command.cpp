@@ -70,7 +70,7 @@ struct Plan {
     for (const GridAxis& a : grid.axes) c.push_back(a.key);
     for (const char* f : {"seed", "solved", "solved_at", "iterations", "best_error", "final_error", "stop_reason", "seconds",
                           "mode", "schedule"})
-      c.push_back(f);
+      c.emplace_back(f);
     return c;
   }
 };
@@ -258,7 +258,7 @@ CsvTable best_table(const Plan& plan, const CsvTable& runs) {
   for (const GridAxis& a : plan.grid.axes) table.header.push_back(a.key);
   for (const char* c : {"runs", "solved", "mean_solved_at", "mean_iterations", "mean_best_error", "mean_final_error",
                         "best_accuracy", "final_accuracy"})
-    table.header.push_back(c);
+    table.header.emplace_back(c);
   for (const Group& g : groups) {
     std::vector<std::string> row = g.values;
     const double n = static_cast<double>(g.runs);

@@ -55,6 +55,8 @@ struct OptionGroups {
 };
 
 void describe_options(OptionGroups& g, TrainConfig& c, RunOptions& run, RawOptions& raw) {
+  // One option per line, as --help prints them.
+  // clang-format off
   po::options_description& data = g.data.options;
   data.add_options()
       ("task", po::value(&raw.task)->default_value("temporal"), "task: temporal, temporal3, adding, perm, mnist")
@@ -119,6 +121,7 @@ void describe_options(OptionGroups& g, TrainConfig& c, RunOptions& run, RawOptio
       ("checkpoint", po::value(&run.checkpoint), "write a checkpoint to this file (atomically; rank 0) every --checkpoint-every iterations, at the end and on SIGINT/SIGTERM")
       ("checkpoint-every", po::value(&run.checkpoint_every)->default_value(run.checkpoint_every), "iterations between checkpoints")
       ("resume", po::value(&run.resume), "continue the run of this checkpoint (its options are the defaults; any K)");
+  // clang-format on
 }
 
 // Every option of `tptt train`, for parsing (fault injection included).

@@ -28,7 +28,7 @@ struct DistributedConfig {
   // What ran, as labels print it: "exact", "pipelined(M)", "stale(S)" ("stale(S,M=4)" with
   // micro-batches), "decoupled" or "decoupled+stale(S)".
   std::string mode_name() const {
-    const std::string m = sync == SyncMode::Pipelined ? "pipelined(" + std::to_string(micro_batches) + ")"
+    std::string m = sync == SyncMode::Pipelined ? "pipelined(" + std::to_string(micro_batches) + ")"
                           : sync == SyncMode::Stale
                               ? "stale(" + std::to_string(staleness) +
                                     (micro_batches > 1 ? ",M=" + std::to_string(micro_batches) : "") + ")"
