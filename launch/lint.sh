@@ -59,7 +59,7 @@ if [[ $format -eq 1 ]]; then
   out=$("$CLANG_FORMAT" --dry-run --Werror "${files[@]}" 2>&1)
   if [[ -n $out ]]; then
     echo "$out"
-    bad=$(grep -o '^[^:]*\.[ch]pp' <<<"$out" | sort -u)
+    bad=$(grep -oE '^[^ :]+\.[ch]pp:[0-9]+:[0-9]+: (error|warning):' <<<"$out" | cut -d: -f1 | sort -u)
     echo "lint: clang-format: $(wc -l <<<"$bad") of ${#files[@]} files differ from .clang-format (launch/lint.sh --fix):"
     sed 's/^/  /' <<<"$bad"
     status=1

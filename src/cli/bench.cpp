@@ -4,15 +4,15 @@
 #include <chrono>
 #include <cstdio>
 #include <sstream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli_commands.hpp"
 #include "tptt/algo/work_count.hpp"
-#include "tptt/train/learner.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/io/options.hpp"
+#include "tptt/train/learner.hpp"
 #include "tptt/train/trainer.hpp"
 
 namespace po = boost::program_options;
@@ -55,8 +55,7 @@ double parallel_gemm_gflops(int threads, int m, int k, int n, double min_seconds
   std::vector<double> rates(threads);
   std::vector<std::thread> pool;
   pool.reserve(static_cast<std::size_t>(threads));
-  for (int t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] { rates[t] = gemm_gflops(m, k, n, 2, min_seconds); });
+  for (int t = 0; t < threads; ++t) pool.emplace_back([&, t] { rates[t] = gemm_gflops(m, k, n, 2, min_seconds); });
   for (auto& th : pool) th.join();
   double total = 0;
   for (double r : rates) total += r;
@@ -133,8 +132,8 @@ int run_bench(const std::vector<std::string>& args) {
     if (n == 1) continue;
     const double agg = parallel_gemm_gflops(n, 100, 100, 1000, min_seconds);
     const double one = gemm_gflops(100, 100, 1000, repeats, min_seconds);
-    std::printf("roofline %d threads (independent sgemm 100x100x1000 each): %.1f GFLOP/s = %.2fx one thread (%.1f)\n", n,
-                agg, agg / one, one);
+    std::printf("roofline %d threads (independent sgemm 100x100x1000 each): %.1f GFLOP/s = %.2fx one thread (%.1f)\n",
+                n, agg, agg / one, one);
   }
   std::vector<BenchCase> cases;
   for (int n : threads)
@@ -162,8 +161,8 @@ int run_bench(const std::vector<std::string>& args) {
     const TaskInfo info = task_info(cfg.task);
     const double macs = iteration_multiply_adds(bc.algorithm, {steps, batch, info.inputs, bc.hidden, info.outputs});
     const double gflops = 2.0 * macs / s / 1e9;
-    std::printf("%-8s %6d %5d %4d %7d %10.3f %10.1f %12.2f %12.2f\n", to_string(bc.algorithm).c_str(), bc.hidden,
-                steps, batch, bc.threads, s * 1e3, gflops, gflops / roof_step, gflops / roof_large);
+    std::printf("%-8s %6d %5d %4d %7d %10.3f %10.1f %12.2f %12.2f\n", to_string(bc.algorithm).c_str(), bc.hidden, steps,
+                batch, bc.threads, s * 1e3, gflops, gflops / roof_step, gflops / roof_large);
   }
   // A full validation pass: 10,000 sequences of length T in batches of 1,000 (H = 100).
   for (int n : threads) {

@@ -38,8 +38,8 @@ int run_eval(const std::vector<std::string>& args) {
     return 0;
   }
   if (!single_process_launch("eval")) return kExitUsage;
-  const SplitArgs split =
-      split_own_options(args, {{"--model", "", true}, {"--length", "-T", true}, {"--samples", "", true}});
+  const SplitArgs split = split_own_options(args,
+                                            {{"--model", "", true}, {"--length", "-T", true}, {"--samples", "", true}});
   const auto own = [&split](const std::string& name) -> const std::string* {
     const auto it = split.own.find(name);
     return it == split.own.end() ? nullptr : &it->second;
