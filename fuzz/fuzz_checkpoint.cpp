@@ -19,8 +19,7 @@ void check(std::span<const std::byte> image) {
     const tptt::Checkpoint cp = tptt::parse_checkpoint(image, "fuzz");
     // A checkpoint that parses is canonical: writing it back gives the same bytes.
     const std::vector<std::byte> again = tptt::serialize_checkpoint(cp);
-    if (again.size() != image.size() || std::memcmp(again.data(), image.data(), image.size()) != 0)
-      __builtin_trap();
+    if (again.size() != image.size() || std::memcmp(again.data(), image.data(), image.size()) != 0) __builtin_trap();
     // The typed accessors agree with the section table.
     for (const auto& s : cp.sections()) {
       if (cp.count(s.name) * tptt::element_size(s.type) != s.data.size()) __builtin_trap();

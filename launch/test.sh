@@ -1,18 +1,30 @@
 #!/usr/bin/env bash
 # Installs missing packages, builds tptt (Release, in $BUILD_DIR, default build/) and runs
 # the whole test suite through ctest. Extra arguments go to that ctest (e.g. -L unit, -R cli).
-# Then builds the concurrency tests with ThreadSanitizer (in build-tsan/) and runs them;
+# Then checks the code's form (launch/lint.sh --format-only; TPTT_LINT=full adds clang-tidy,
+# TPTT_LINT=0 skips both), and
+# builds the concurrency tests with ThreadSanitizer (in build-tsan/) and runs them;
 # TPTT_SANITIZERS=0 skips that stage.
 set -euo pipefail
 CALLER_DIR=$PWD  # a relative BUILD_DIR is relative to it (common.sh)
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source launch/common.sh
 
+TPTT_PACKAGES+=(clang-format-14 clang-tidy-14)  # launch/lint.sh
 tptt_install_packages
 # Warnings are errors here (CI): a fresh build must print none.
 CMAKE_ARGS="-DTPTT_WERROR=ON ${CMAKE_ARGS:-}"
 tptt_build
 ctest --test-dir "$BUILD_DIR" --output-on-failure "$@"
+
+# The code's form (seconds) and, with TPTT_LINT=full, clang-tidy over the same build tree (its
+# results are cached in $BUILD_DIR/lint-cache; a first run is long on 2 cores). TPTT_LINT=0
+# skips both.
+case "${TPTT_LINT:-format}" in
+  0) ;;
+  full) BUILD_DIR=$BUILD_DIR launch/lint.sh ;;
+  *) launch/lint.sh --format-only ;;
+esac
 
 if [[ "${TPTT_SANITIZERS:-1}" != 0 ]]; then
   # -O1 keeps the sanitizer build quick to compile and the tests quick to run.

@@ -11,9 +11,9 @@ namespace tptt::testing {
 struct Recorder final : RunObserver {
   std::vector<std::vector<double>> records;
   void on_check(const CheckRecord& r) override {
-    std::vector<double> v = {double(r.iteration), r.train_cost, r.loss_g, r.loss_f, r.validation.error,
-                             r.validation.cost, r.best_error, r.rho_whh, r.rho_vhh, double(r.g_updates),
-                             double(r.f_updates)};
+    std::vector<double> v = {double(r.iteration), r.train_cost,        r.loss_g,           r.loss_f,
+                             r.validation.error,  r.validation.cost,   r.best_error,       r.rho_whh,
+                             r.rho_vhh,           double(r.g_updates), double(r.f_updates)};
     for (const auto& [name, norm] : r.update_norm) v.push_back(norm);
     records.push_back(v);
   }

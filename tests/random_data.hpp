@@ -14,8 +14,10 @@ inline void random_inputs_and_targets(CounterRng& rng, int I, int T, int B, int 
   for (Eigen::Index i = 0; i < X.size(); ++i) X.data()[i] = rng.normal();
   Y = Mat<double>::Zero(O, B);
   for (int b = 0; b < B; ++b) {
-    if (kind == OutputKind::Softmax) Y(rng.below(O), b) = 1;
-    else Y(0, b) = rng.uniform();
+    if (kind == OutputKind::Softmax)
+      Y(rng.below(O), b) = 1;
+    else
+      Y(0, b) = rng.uniform();
   }
 }
 

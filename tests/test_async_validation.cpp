@@ -6,12 +6,12 @@
 #include <cstring>
 #include <vector>
 
+#include "check_records.hpp"
 #include "tptt/io/checkpoint.hpp"
 #include "tptt/io/options.hpp"
 #include "tptt/train/checkpointing.hpp"
 #include "tptt/train/protocol.hpp"
 #include "tptt/train/validation.hpp"
-#include "check_records.hpp"
 
 using namespace tptt;
 using testing::Recorder;
@@ -99,7 +99,7 @@ TEST_CASE("async validation: a checkpoint due while a check is pending waits for
   TrainConfig cfg = quick(Algorithm::Tptt, 1);
   cfg.async_validation = true;
   cfg.max_iterations = 30;
-  cfg.solved_error = 1e-9;  // run the whole budget
+  cfg.solved_error = 1e-9;        // run the whole budget
   cfg.validation_samples = 1000;  // five work items: the check at 20 is pending until 25
   TrainCommand cmd;
   cmd.config = cfg;

@@ -132,10 +132,10 @@ TEST_CASE("crc32c: standard check value, incremental equals one pass") {
 TEST_CASE("checkpoint: round trip is bit-exact for every section type and special value") {
   Checkpoint cp = training_like_checkpoint();
   const float nan_payload = std::bit_cast<float>(0x7FC12345u);
-  cp.put_f32("specials_f32", std::vector<float>{0.0f, -0.0f, std::numeric_limits<float>::infinity(),
-                                                -std::numeric_limits<float>::infinity(), nan_payload,
-                                                std::numeric_limits<float>::denorm_min(),
-                                                std::numeric_limits<float>::max()});
+  cp.put_f32(
+      "specials_f32",
+      std::vector<float>{0.0f, -0.0f, std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                         nan_payload, std::numeric_limits<float>::denorm_min(), std::numeric_limits<float>::max()});
   cp.put_f64("specials_f64", std::vector<double>{-0.0, std::bit_cast<double>(0x7FF8000000ABCDEFull),
                                                  std::numeric_limits<double>::denorm_min(), 1.0 / 3.0});
   cp.put_i64("extremes", std::vector<std::int64_t>{std::numeric_limits<std::int64_t>::min(), -1, 0,
@@ -183,7 +183,8 @@ TEST_CASE("checkpoint: round trip is bit-exact for every section type and specia
 
 TEST_CASE("checkpoint: a large parameter buffer round-trips through a file") {
   std::vector<float> big(1 << 20);
-  for (std::size_t i = 0; i < big.size(); ++i) big[i] = std::bit_cast<float>(static_cast<std::uint32_t>(i * 2654435761u));
+  for (std::size_t i = 0; i < big.size(); ++i)
+    big[i] = std::bit_cast<float>(static_cast<std::uint32_t>(i * 2654435761u));
   Checkpoint cp;
   cp.put_f32("params", big);
   TempDir dir;
@@ -290,8 +291,9 @@ TEST_CASE("checkpoint: future and invalid versions, foreign files") {
   std::vector<std::byte> future = image;
   put_u32(future, 8, kCheckpointVersion + 1);
   reseal(future);  // a genuine file from a newer writer
-  CHECK(parse_error(future) == "checkpoint 'test.ckpt': format version 2 is newer than this build reads (1); "
-                               "use a newer tptt");
+  CHECK(parse_error(future) ==
+        "checkpoint 'test.ckpt': format version 2 is newer than this build reads (1); "
+        "use a newer tptt");
   put_u32(future, 8, 0xFFFFFFFFu);
   CHECK(parse_error(future).find("format version 4294967295 is newer") != std::string::npos);
   std::vector<std::byte> zero = image;
@@ -300,12 +302,12 @@ TEST_CASE("checkpoint: future and invalid versions, foreign files") {
   CHECK(parse_error(zero) == "checkpoint 'test.ckpt': invalid format version 0");
 
   const std::string foreign[] = {
-      std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16),      // an image
-      "{\"task\": \"temporal\", \"hidden\": 100}\n",          // JSON
-      std::string("\0\0\x08\x03\0\0\xea\x60", 8),              // an IDX header
-      "TPTT",                                                 // a prefix of the magic, then nothing
-      "TPTTCKPX" + std::string(40, '\0'),                     // almost the magic
-      "hidden = 100\nalgorithm = tptt\n",                     // a config file
+      std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16),  // an image
+      "{\"task\": \"temporal\", \"hidden\": 100}\n",     // JSON
+      std::string("\0\0\x08\x03\0\0\xea\x60", 8),        // an IDX header
+      "TPTT",                                            // a prefix of the magic, then nothing
+      "TPTTCKPX" + std::string(40, '\0'),                // almost the magic
+      "hidden = 100\nalgorithm = tptt\n",                // a config file
   };
   for (const std::string& f : foreign) {
     CAPTURE(f);
@@ -339,15 +341,13 @@ TEST_CASE("checkpoint: hostile lengths and structure behind a valid checksum") {
   CHECK(edited([&](auto& v) { put_u32(v, s0, 0); }).find("section 0: name length 0") != std::string::npos);
   CHECK(edited([&](auto& v) { put_u32(v, s0, 256); }).find("section 0: name length 256") != std::string::npos);
   CHECK(edited([&](auto& v) { put_u32(v, s0, 200); }).find("name runs past the end") != std::string::npos);
-  CHECK(edited([&](auto& v) { put_u32(v, s0 + 4, 0); }).find("section 'params': unknown type 0") !=
-        std::string::npos);
+  CHECK(edited([&](auto& v) { put_u32(v, s0 + 4, 0); }).find("section 'params': unknown type 0") != std::string::npos);
   CHECK(edited([&](auto& v) { put_u32(v, s0 + 4, 7); }).find("unknown type 7") != std::string::npos);
-  for (std::uint64_t len : {std::numeric_limits<std::uint64_t>::max(), std::uint64_t{1} << 63,
-                            std::numeric_limits<std::uint64_t>::max() - 3, std::uint64_t{1} << 32,
-                            std::uint64_t{4096}}) {
+  for (std::uint64_t len :
+       {std::numeric_limits<std::uint64_t>::max(), std::uint64_t{1} << 63,
+        std::numeric_limits<std::uint64_t>::max() - 3, std::uint64_t{1} << 32, std::uint64_t{4096}}) {
     CAPTURE(len);
-    CHECK(edited([&](auto& v) { put_u64(v, s0 + 8, len); }).find("runs past the end of the data") !=
-          std::string::npos);
+    CHECK(edited([&](auto& v) { put_u64(v, s0 + 8, len); }).find("runs past the end of the data") != std::string::npos);
   }
   CHECK(edited([&](auto& v) { put_u64(v, s0 + 8, 6); }).find("not a multiple of the f32 element size") !=
         std::string::npos);
@@ -458,7 +458,7 @@ TEST_CASE("checkpoint: a failing write throws FileError naming the file and keep
   SUBCASE("the disk fills up during the write (RLIMIT_FSIZE)") {
     // A write past the file-size limit fails with EFBIG, as one past a full disk fails with
     // ENOSPC; it works for root too, unlike a read-only directory.
-    struct rlimit saved{};
+    struct rlimit saved {};
     REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
     auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
     struct rlimit small = saved;

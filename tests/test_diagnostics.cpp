@@ -28,8 +28,10 @@ Batch random_batch(TaskKind task, int T, int B, std::uint64_t seed) {
   for (Eigen::Index i = 0; i < b.X.size(); ++i) b.X.data()[i] = static_cast<float>(rng.normal());
   b.Y = MatF::Zero(info.outputs, B);
   for (int s = 0; s < B; ++s) {
-    if (info.regression) b.Y(0, s) = static_cast<float>(rng.uniform());
-    else b.Y(rng.below(info.outputs), s) = 1;
+    if (info.regression)
+      b.Y(0, s) = static_cast<float>(rng.uniform());
+    else
+      b.Y(rng.below(info.outputs), s) = 1;
   }
   return b;
 }
@@ -94,7 +96,7 @@ TEST_CASE("angle_degrees: known angles, zero and non-finite vectors give no angl
   CHECK(*angle_degrees(x, minus_x) == doctest::Approx(180));
   CHECK(*angle_degrees(xy, xy) == 0.0);
   const std::vector<double> v{0.1, 0.7, -0.3}, v3{0.3, 2.1, -0.9}, minus_v{-0.2, -1.4, 0.6};
-  CHECK(*angle_degrees(v, v3) < 1e-10);  // no arccos cancellation near 0° ...
+  CHECK(*angle_degrees(v, v3) < 1e-10);             // no arccos cancellation near 0° ...
   CHECK(*angle_degrees(v, minus_v) > 180 - 1e-10);  // ... or 180°
   const std::vector<double> tiny{1e-300, 0}, huge{1e300, 1e300};
   CHECK(*angle_degrees(tiny, huge) == doctest::Approx(45));  // no under/overflow of ‖a‖‖b‖
@@ -134,9 +136,8 @@ TEST_CASE("angle is 0 where the TPTT and BPTT directions coincide") {
   const int B = 3, H = 5;
   const double alpha_i = 0.3;
   for (TaskKind task : {TaskKind::Temporal, TaskKind::Adding}) {
-    const Diagnostics d =
-        compute_diagnostics(config_for(task, Algorithm::Tptt, H, alpha_i), random_params(task, H, 11),
-                            random_batch(task, 2, B, 13));
+    const Diagnostics d = compute_diagnostics(config_for(task, Algorithm::Tptt, H, alpha_i), random_params(task, H, 11),
+                                              random_batch(task, 2, B, 13));
     REQUIRE(d.angle_whh_deg.has_value());
     CHECK(*d.angle_whh_deg < 1e-3);
     CHECK(d.grad_norm_bptt_whh > 0);
@@ -171,13 +172,14 @@ Hand hand_computation(const Params<float>& pf, const Batch& batch, double alpha_
   const auto W = [&](int i, int j) { return double(pf.Whh()(i, j)); };
   const auto V = [&](int i, int j) { return double(pf.Vhh()(i, j)); };
   const auto x = [&](int t, int b, int k) { return double(batch.X(k, (t - 1) * B + b)); };  // t = 1..T
-  const auto in = [&](int t, int b, int i) {  // W_xh x_t
+  const auto in = [&](int t, int b, int i) {                                                // W_xh x_t
     double s = 0;
     for (int k = 0; k < I; ++k) s += double(pf.Wxh()(i, k)) * x(t, b, k);
     return s;
   };
   // h[t][b][i], t = 0..T
-  std::vector<std::vector<std::vector<double>>> h(T + 1, std::vector<std::vector<double>>(B, std::vector<double>(H, 0)));
+  std::vector<std::vector<std::vector<double>>> h(T + 1,
+                                                  std::vector<std::vector<double>>(B, std::vector<double>(H, 0)));
   for (int t = 1; t <= T; ++t)
     for (int b = 0; b < B; ++b)
       for (int i = 0; i < H; ++i) {

@@ -86,7 +86,8 @@ TEST_CASE("BPTT gradient of every forward parameter matches finite differences")
       output_backward<double>(pr.p, seg.block(seg.Hs, pr.T), out, grad, dh);
       backprop_through_time<double>(pr.p, act, pr.X, true, seg, dh, grad);
       for (Tensor t : {Tensor::Wxh, Tensor::Whh, Tensor::bh, Tensor::Why, Tensor::by})
-        check_tensor(pr.p, t, [&](const Params<double>& q) { return pr.global_cost(q); }, grad);
+        check_tensor(
+            pr.p, t, [&](const Params<double>& q) { return pr.global_cost(q); }, grad);
     }
   }
 }
@@ -124,13 +125,15 @@ TEST_CASE("eq. 12: dE/dW_xh through W_hh (TPTT) matches finite differences") {
   output_backward<double>(pr.p, seg.block(seg.Hs, pr.T), out, grad, dh);
   backprop_through_time<double>(pr.p, pr.act, pr.X, /*recurrent_weights=*/false, seg, dh, grad);
   CHECK(grad.Whh().norm() == 0.0);  // TPTT takes W_hh from the local loss only
-  check_tensor(pr.p, Tensor::Wxh, [&](const Params<double>& q) { return pr.global_cost(q); }, grad);
+  check_tensor(
+      pr.p, Tensor::Wxh, [&](const Params<double>& q) { return pr.global_cost(q); }, grad);
 }
 
 namespace {
 
 // L_G with the forward states (and optional noise) held constant, as in eq. 9.
-double feedback_loss(const Problem& pr, const Params<double>& q, const SegmentBuffers<double>& fixed, const MatD* noise) {
+double feedback_loss(const Problem& pr, const Params<double>& q, const SegmentBuffers<double>& fixed,
+                     const MatD* noise) {
   double loss = 0;
   for (int j = 1; j <= pr.T; ++j) {
     MatD prev = fixed.block(fixed.Hs, j - 1);  // h_{t−1}
@@ -160,11 +163,12 @@ TEST_CASE("eq. 9: G-phase gradient of V_hh and c_h matches finite differences, w
       CounterRng rng(3, RngPurpose::Noise, 0);
       for (Eigen::Index i = 0; i < noise.size(); ++i) noise.data()[i] = 0.2 * rng.normal();
       Params<double> grad(pr.p.shape());
-      const double loss =
-          feedback_gradient<double>(pr.p, act, with_noise ? &noise : nullptr, seg, grad);
+      const double loss = feedback_gradient<double>(pr.p, act, with_noise ? &noise : nullptr, seg, grad);
       const SegmentBuffers<double> fixed = pr.forward(pr.p);
       CHECK(loss == doctest::Approx(feedback_loss(pr, pr.p, fixed, with_noise ? &noise : nullptr)).epsilon(1e-12));
-      const auto f = [&](const Params<double>& q) { return feedback_loss(pr, q, fixed, with_noise ? &noise : nullptr); };
+      const auto f = [&](const Params<double>& q) {
+        return feedback_loss(pr, q, fixed, with_noise ? &noise : nullptr);
+      };
       check_tensor(pr.p, Tensor::Vhh, f, grad);
       check_tensor(pr.p, Tensor::ch, f, grad);
       CHECK(grad.flat().head(pr.p.layout().forward_size()).norm() == 0.0);  // θ_F untouched by the G phase
@@ -213,8 +217,10 @@ TEST_CASE("eq. 10 and eq. 13: F-phase local gradients match finite differences")
       const auto f = [&](const Params<double>& q) { return forward_local_loss(pr, q, fixed); };
       check_tensor(pr.p, Tensor::Whh, f, grad);
       check_tensor(pr.p, Tensor::bh, f, grad);
-      if (hx) check_tensor(pr.p, Tensor::Wxh, f, grad);
-      else CHECK(grad.Wxh().norm() == 0.0);
+      if (hx)
+        check_tensor(pr.p, Tensor::Wxh, f, grad);
+      else
+        CHECK(grad.Wxh().norm() == 0.0);
     }
   }
 }

@@ -37,7 +37,8 @@ struct TempDir {
   fs::path path;
   TempDir() {
     static int counter = 0;
-    path = fs::temp_directory_path() / ("tptt_idx_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    path = fs::temp_directory_path() /
+           ("tptt_idx_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
     fs::remove_all(path);
     fs::create_directories(path);
   }
@@ -223,8 +224,8 @@ TEST_CASE("mnist: the loader checks shapes, counts and labels and names the file
     image.erase(image.end() - 100, image.end());  // (resize(size − 100) trips a false -Wstringop-overflow at -O1)
     write_file(dir.file(kMnistTestImages), image);
     const std::string msg = load_error();
-    CHECK_MESSAGE(contains(msg, "idx file '" + dir.file(kMnistTestImages) + "': truncated: header says 13 images of 28x28"),
-                  msg);
+    CHECK_MESSAGE(
+        contains(msg, "idx file '" + dir.file(kMnistTestImages) + "': truncated: header says 13 images of 28x28"), msg);
   }
   SUBCASE("labels and images swapped (a foreign file)") {
     fs::rename(dir.file(kMnistTrainLabels), dir.file("tmp"));
@@ -236,7 +237,8 @@ TEST_CASE("mnist: the loader checks shapes, counts and labels and names the file
   SUBCASE("images that are not 28x28") {
     write_file(dir.file(kMnistTrainImages), idx_image(0x803, {2, 27, 28}, Bytes(2 * 27 * 28, 0)));
     const std::string msg = load_error();
-    CHECK_MESSAGE(contains(msg, "idx file '" + dir.file(kMnistTrainImages) + "': images of 27x28, expected 28x28"), msg);
+    CHECK_MESSAGE(contains(msg, "idx file '" + dir.file(kMnistTrainImages) + "': images of 27x28, expected 28x28"),
+                  msg);
   }
   SUBCASE("a label out of range") {
     Bytes labels = labels_body(0, kTrain);
@@ -336,7 +338,8 @@ TEST_CASE("mnist: batches hold pixel/255 in scan-line order and one-hot labels")
   }
   CHECK(b.X.minCoeff() >= 0.0f);
   CHECK(b.X.maxCoeff() <= 1.0f);
-  CHECK(batch_labels(TaskKind::Mnist, b) == std::vector<int>{label_of(0, 4), label_of(0, 0), label_of(0, 36), label_of(0, 4)});
+  CHECK(batch_labels(TaskKind::Mnist, b) ==
+        std::vector<int>{label_of(0, 4), label_of(0, 0), label_of(0, 36), label_of(0, 4)});
 }
 
 TEST_CASE("mnist: validation runs on the test set, in order, capped at its size") {

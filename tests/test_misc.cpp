@@ -2,6 +2,7 @@
 // parameter layout, the `tptt train` option parser and the benchmark's work count.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -11,9 +12,9 @@
 #include <set>
 #include <stdexcept>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
+#include "temp_file.hpp"
 #include "tptt/algo/segment.hpp"
 #include "tptt/algo/work_count.hpp"
 #include "tptt/core/error.hpp"
@@ -21,7 +22,6 @@
 #include "tptt/io/json.hpp"
 #include "tptt/io/options.hpp"
 #include "tptt/model/params.hpp"
-#include "temp_file.hpp"
 
 using namespace tptt;
 
@@ -317,10 +317,13 @@ TEST_CASE("parse_train_command: defaults are the TrainConfig defaults (docs/meth
 
 TEST_CASE("parse_train_command: command-line values") {
   const TrainCommand cmd = parse_train_command(
-      {"--task", "perm", "--length", "70", "--batch", "16", "--seed", "123", "--hidden", "64", "--activation",
-       "sigmoid", "--init", "gaussian", "--algorithm", "tptt_hx", "--optimizer", "sgd", "--alpha-i", "0.5",
-       "--alpha-f", "0.2", "--alpha-g", "0.07", "--noise", "0.1", "--schedule", "random", "--p-g", "0.5",
-       "--max-iterations", "5000", "--check-every", "50", "--log", "/tmp/x.jsonl", "--no-progress"});
+      {"--task",           "perm",     "--length",      "70",      "--batch",      "16",
+       "--seed",           "123",      "--hidden",      "64",      "--activation", "sigmoid",
+       "--init",           "gaussian", "--algorithm",   "tptt_hx", "--optimizer",  "sgd",
+       "--alpha-i",        "0.5",      "--alpha-f",     "0.2",     "--alpha-g",    "0.07",
+       "--noise",          "0.1",      "--schedule",    "random",  "--p-g",        "0.5",
+       "--max-iterations", "5000",     "--check-every", "50",      "--log",        "/tmp/x.jsonl",
+       "--no-progress"});
   const TrainConfig& c = cmd.config;
   CHECK(c.task == TaskKind::Perm);
   CHECK(c.length == 70);
@@ -342,7 +345,8 @@ TEST_CASE("parse_train_command: command-line values") {
   CHECK(c.log_path == "/tmp/x.jsonl");
   CHECK_FALSE(c.progress);
 
-  const TrainCommand b = parse_train_command({"--algorithm", "bptt", "--lr", "0.01", "--clip", "1", "-T", "30", "-B", "4"});
+  const TrainCommand b = parse_train_command(
+      {"--algorithm", "bptt", "--lr", "0.01", "--clip", "1", "-T", "30", "-B", "4"});
   CHECK(b.config.algorithm == Algorithm::Bptt);
   CHECK(b.config.lr == doctest::Approx(0.01));
   CHECK(b.config.clip_norm == doctest::Approx(1));
@@ -353,8 +357,8 @@ TEST_CASE("parse_train_command: command-line values") {
 TEST_CASE("parse_train_command: --help returns the option list") {
   const TrainCommand cmd = parse_train_command({"--help"});
   CHECK(cmd.help);
-  for (const char* opt : {"--task", "--length", "--batch", "--algorithm", "--alpha-i", "--alpha-f", "--alpha-g",
-                          "--lr", "--config", "--log", "--max-iterations"})
+  for (const char* opt : {"--task", "--length", "--batch", "--algorithm", "--alpha-i", "--alpha-f", "--alpha-g", "--lr",
+                          "--config", "--log", "--max-iterations"})
     CHECK_MESSAGE(contains(cmd.help_text, opt), opt);
 }
 
@@ -508,8 +512,9 @@ TEST_CASE("parse_train_command: mode defaults and refusals of options that would
 }
 
 TEST_CASE("parse_train_command: config keys with dashes or underscores; errors name the file and the line") {
-  TempFile ini("# keys as the log prints them\nvalidation_samples = 123\nmax-iterations=7 # a comment\n"
-               "check_every = 5\nno_progress = true\ndiagnostics = false\nalgorithm = tptt_hx\n");
+  TempFile ini(
+      "# keys as the log prints them\nvalidation_samples = 123\nmax-iterations=7 # a comment\n"
+      "check_every = 5\nno_progress = true\ndiagnostics = false\nalgorithm = tptt_hx\n");
   const TrainCommand cmd = parse_train_command({"--config", ini.str()});
   CHECK(cmd.config.validation_samples == 123);
   CHECK(cmd.config.max_iterations == 7);
@@ -538,7 +543,7 @@ TEST_CASE("numbers print in shortest round-trip form: help defaults, config echo
   CHECK(contains(help, "--init-std arg (=0.1)"));
   CHECK(contains(help, "--alpha-g arg (=0.001)"));
   CHECK_FALSE(contains(help, "0000000"));
-  CHECK_FALSE(contains(help, "--fail-at-iteration"));  // the hidden testing group
+  CHECK_FALSE(contains(help, "--fail-at-iteration"));                                   // the hidden testing group
   CHECK(parse_train_command({"--fail-at-iteration", "3"}).run.fail_at_iteration == 3);  // still accepted
   const TrainCommand cmd = parse_train_command({"--init-std", "0.1", "--p-g", "0.3", "--schedule", "random"});
   CHECK(contains(config_to_json(cmd.config).str(), R"("init_std":0.1,)"));
@@ -568,8 +573,8 @@ TEST_CASE("train_options_help: each command lists the train options that apply t
 }
 
 TEST_CASE("run_options_to_ini: what a bare --resume restores") {
-  TrainCommand cmd = parse_train_command({"--log", "out/x.jsonl", "--checkpoint", "c.ckpt", "--threads", "2",
-                                          "--sync", "pipelined", "--micro-batches", "4", "--checkpoint-every", "7"});
+  TrainCommand cmd = parse_train_command({"--log", "out/x.jsonl", "--checkpoint", "c.ckpt", "--threads", "2", "--sync",
+                                          "pipelined", "--micro-batches", "4", "--checkpoint-every", "7"});
   const std::string ini = run_options_to_ini(cmd);
   CHECK(contains(ini, "log = " + (std::filesystem::current_path() / "out/x.jsonl").string() + "\n"));
   CHECK(contains(ini, "checkpoint = " + (std::filesystem::current_path() / "c.ckpt").string() + "\n"));

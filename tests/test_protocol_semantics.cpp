@@ -56,10 +56,10 @@ VecF by_hand(const TrainConfig& c, PhaseOrder order) {
       feedback.step(p.flat().tail(ng), grad.flat().tail(ng), static_cast<Scalar>(c.alpha_g));  // g_step
       feedback_of_states<Scalar>(p, c.activation, seg);  // f_step sees the updated V_hh, c_h
     }
-    seg.block(seg.Delta, T) = -static_cast<Scalar>(c.alpha_i) * dh;  // eq. 3
-    propagate_targets<Scalar>(p, c.activation, seg);                  // eq. 8
-    forward_local_gradient<Scalar>(p, c.activation, b.X, false, seg, grad);       // eq. 10
-    backprop_through_time<Scalar>(p, c.activation, b.X, false, seg, dh, grad);    // eq. 12
+    seg.block(seg.Delta, T) = -static_cast<Scalar>(c.alpha_i) * dh;             // eq. 3
+    propagate_targets<Scalar>(p, c.activation, seg);                            // eq. 8
+    forward_local_gradient<Scalar>(p, c.activation, b.X, false, seg, grad);     // eq. 10
+    backprop_through_time<Scalar>(p, c.activation, b.X, false, seg, dh, grad);  // eq. 12
     if (order == PhaseOrder::Overlap)
       feedback.step(p.flat().tail(ng), grad.flat().tail(ng), static_cast<Scalar>(c.alpha_g));
     forward.step(p.flat().head(nf), grad.flat().head(nf), static_cast<Scalar>(c.alpha_f));
@@ -81,7 +81,9 @@ VecF initial(const TrainConfig& c) {
 }
 
 // ‖a − b‖ relative to the size of b's training updates (b − θ_0).
-double relative_to_updates(const VecF& a, const VecF& b, const VecF& theta0) { return (a - b).norm() / (b - theta0).norm(); }
+double relative_to_updates(const VecF& a, const VecF& b, const VecF& theta0) {
+  return (a - b).norm() / (b - theta0).norm();
+}
 
 }  // namespace
 
@@ -165,8 +167,8 @@ TEST_CASE("targets as corrections: alpha_i = 1e-7 in float agrees with double pr
       worst = std::max(worst, (got - want).cwiseAbs().maxCoeff());
       scale = std::max(scale, want.cwiseAbs().maxCoeff());
     }
-    CHECK(scale > 1e-12);           // the corrections are there at all
-    CHECK(worst < 1e-4 * scale);    // and agree with double precision to float accuracy
+    CHECK(scale > 1e-12);         // the corrections are there at all
+    CHECK(worst < 1e-4 * scale);  // and agree with double precision to float accuracy
 
     // What the correction form avoids: ĥ_T formed in float loses most of the step.
     const MatF h_T = sf.block(sf.Hs, T);

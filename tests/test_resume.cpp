@@ -7,13 +7,13 @@
 #include <mutex>
 #include <vector>
 
+#include "check_records.hpp"
 #include "tptt/comm/inprocess_communicator.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/io/checkpoint.hpp"
 #include "tptt/io/options.hpp"
 #include "tptt/train/checkpointing.hpp"
 #include "tptt/train/protocol.hpp"
-#include "check_records.hpp"
 
 using namespace tptt;
 using testing::Recorder;

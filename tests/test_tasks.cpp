@@ -167,8 +167,7 @@ TEST_CASE("temporal tasks: classes are balanced and marker positions cover their
   }
   SUBCASE("temporal3") {
     std::vector<long> counts(8, 0);
-    for (std::uint64_t it = 0; it < 400; ++it)
-      check_temporal(TaskKind::Temporal3, {1, 3, 6}, 70, 20, 3, it, &counts);
+    for (std::uint64_t it = 0; it < 400; ++it) check_temporal(TaskKind::Temporal3, {1, 3, 6}, 70, 20, 3, it, &counts);
     for (long c : counts) CHECK(c > 0);
     CHECK(chi_square_uniform(counts) < chi_square_critical(8));
   }
@@ -183,8 +182,10 @@ TEST_CASE("temporal tasks: classes are balanced and marker positions cover their
           Eigen::Index sym;
           b.X.col(column(b, t, s)).maxCoeff(&sym);
           if (sym <= 1) {
-            if (seen == 0) ++first[t - 6];
-            else ++second[t - 30];
+            if (seen == 0)
+              ++first[t - 6];
+            else
+              ++second[t - 30];
             ++seen;
           } else {
             ++distractor[sym];
@@ -238,8 +239,9 @@ TEST_CASE("adding: length, markers, values and target") {
         CHECK(markers[0] < tenth);
         CHECK(markers[1] >= tenth);
         CHECK(markers[1] < tenth + forty);
-        const double expected =
-            (static_cast<double>(b.X(1, column(b, markers[0], s))) + b.X(1, column(b, markers[1], s))) / 2.0;
+        const double expected = (static_cast<double>(b.X(1, column(b, markers[0], s))) +
+                                 b.X(1, column(b, markers[1], s))) /
+                                2.0;
         CHECK(b.Y(0, s) == doctest::Approx(expected).epsilon(1e-6));
       }
     }

@@ -67,7 +67,8 @@ void feedback_of_states(const Params<S>& p, Activation act, SegmentBuffers<S>& s
   if (end_chunk < 0) end_chunk = step_chunks(seg.steps);
   for (int c = first_chunk; c < end_chunk; ++c) {
     const int first = c * kStepChunk, count = std::min(kStepChunk, seg.steps - first);  // local steps first+1 ..
-    const Eigen::Index col = static_cast<Eigen::Index>(first) * seg.batch, cols = static_cast<Eigen::Index>(count) * seg.batch;
+    const Eigen::Index col = static_cast<Eigen::Index>(first) * seg.batch,
+                       cols = static_cast<Eigen::Index>(count) * seg.batch;
     auto z = seg.Gz.middleCols(col, cols);
     z = seg.U.middleCols(col, cols).colwise() + p.ch();
     z.noalias() += p.Vhh() * seg.Hs.middleCols(col + seg.batch, cols);
@@ -148,18 +149,17 @@ void backprop_through_time(const Params<S>& p, Activation act, const ConstMatRef
   }
 }
 
-#define TPTT_INSTANTIATE_KERNELS(S)                                                                                  \
-  template void input_projection<S>(const Params<S>&, const ConstMatRef<S>&, SegmentBuffers<S>&);                  \
-  template void forward_states<S>(const Params<S>&, Activation, SegmentBuffers<S>&, int, int);                     \
-  template void final_state<S>(const Params<S>&, Activation, const ConstMatRef<S>&, int, int, int, Mat<S>&,     \
-                               Mat<S>&);                                                                         \
-  template void feedback_of_states<S>(const Params<S>&, Activation, SegmentBuffers<S>&, int, int);                 \
-  template void propagate_targets<S>(const Params<S>&, Activation, SegmentBuffers<S>&);                            \
-  template S feedback_gradient<S>(const Params<S>&, Activation, const Mat<S>*, SegmentBuffers<S>&, Params<S>&,      \
-                                  std::vector<S>*);                                                                 \
+#define TPTT_INSTANTIATE_KERNELS(S)                                                                                   \
+  template void input_projection<S>(const Params<S>&, const ConstMatRef<S>&, SegmentBuffers<S>&);                     \
+  template void forward_states<S>(const Params<S>&, Activation, SegmentBuffers<S>&, int, int);                        \
+  template void final_state<S>(const Params<S>&, Activation, const ConstMatRef<S>&, int, int, int, Mat<S>&, Mat<S>&); \
+  template void feedback_of_states<S>(const Params<S>&, Activation, SegmentBuffers<S>&, int, int);                    \
+  template void propagate_targets<S>(const Params<S>&, Activation, SegmentBuffers<S>&);                               \
+  template S feedback_gradient<S>(const Params<S>&, Activation, const Mat<S>*, SegmentBuffers<S>&, Params<S>&,        \
+                                  std::vector<S>*);                                                                   \
   template S forward_local_gradient<S>(const Params<S>&, Activation, const ConstMatRef<S>&, bool, SegmentBuffers<S>&, \
-                                       Params<S>&, std::vector<S>*, RowRange);                                                \
-  template void backprop_through_time<S>(const Params<S>&, Activation, const ConstMatRef<S>&, bool,                \
+                                       Params<S>&, std::vector<S>*, RowRange);                                        \
+  template void backprop_through_time<S>(const Params<S>&, Activation, const ConstMatRef<S>&, bool,                   \
                                          SegmentBuffers<S>&, MatRef<S>, Params<S>&);
 
 TPTT_INSTANTIATE_KERNELS(float)

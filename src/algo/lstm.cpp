@@ -70,7 +70,7 @@ void lstm_backward(const LstmParams<S>& p, const ConstMatRef<S>& X, LstmBuffers<
     d.topRows(H).array() = dc.array() * g.array() * i.array() * (S(1) - i.array());
     d.middleRows(H, H).array() = dc.array() * c_prev.array() * f.array() * (S(1) - f.array());
     d.bottomRows(H).array() = dc.array() * i.array() * (S(1) - g.array().square());
-    dc.array() *= f.array();  // ∂E/∂c_{t−1}
+    dc.array() *= f.array();            // ∂E/∂c_{t−1}
     if (t > 1) dh.noalias() = WhT * d;  // ∂E/∂h_{t−1}
   }
   // Weight gradients summed over all steps: one product each over T·B columns.
@@ -117,15 +117,15 @@ double clip_gradient_norm(VecRef<S> g, double max_norm) {
   return norm;
 }
 
-#define TPTT_INSTANTIATE_LSTM(S)                                                                                     \
-  template struct LstmBuffers<S>;                                                                                    \
-  template void lstm_forward<S>(const LstmParams<S>&, const ConstMatRef<S>&, int, LstmBuffers<S>&);                  \
-  template void lstm_backward<S>(const LstmParams<S>&, const ConstMatRef<S>&, LstmBuffers<S>&, MatRef<S>,            \
-                                 LstmParams<S>&);                                                                    \
-  template S lstm_gradient<S>(const LstmParams<S>&, OutputKind, const ConstMatRef<S>&, const ConstMatRef<S>&,        \
-                              LstmWorkspace<S>&, LstmParams<S>&);                                                    \
-  template void lstm_final_state<S>(const LstmParams<S>&, const ConstMatRef<S>&, int, int, int, Mat<S>&, Mat<S>&,     \
-                                    Mat<S>&);                                                                        \
+#define TPTT_INSTANTIATE_LSTM(S)                                                                                  \
+  template struct LstmBuffers<S>;                                                                                 \
+  template void lstm_forward<S>(const LstmParams<S>&, const ConstMatRef<S>&, int, LstmBuffers<S>&);               \
+  template void lstm_backward<S>(const LstmParams<S>&, const ConstMatRef<S>&, LstmBuffers<S>&, MatRef<S>,         \
+                                 LstmParams<S>&);                                                                 \
+  template S lstm_gradient<S>(const LstmParams<S>&, OutputKind, const ConstMatRef<S>&, const ConstMatRef<S>&,     \
+                              LstmWorkspace<S>&, LstmParams<S>&);                                                 \
+  template void lstm_final_state<S>(const LstmParams<S>&, const ConstMatRef<S>&, int, int, int, Mat<S>&, Mat<S>&, \
+                                    Mat<S>&);                                                                     \
   template double clip_gradient_norm<S>(VecRef<S>, double);
 
 TPTT_INSTANTIATE_LSTM(float)

@@ -62,8 +62,7 @@ void output_backward(const Params<S>& p, const ConstMatRef<S>& hT, const OutputP
 }
 
 template <class S>
-int count_errors(OutputKind kind, const ConstMatRef<S>& y, const ConstMatRef<S>& targets,
-                 double regression_tolerance) {
+int count_errors(OutputKind kind, const ConstMatRef<S>& y, const ConstMatRef<S>& targets, double regression_tolerance) {
   int errors = 0;
   for (Eigen::Index b = 0; b < y.cols(); ++b) {
     if (kind == OutputKind::Linear) {
@@ -78,19 +77,19 @@ int count_errors(OutputKind kind, const ConstMatRef<S>& y, const ConstMatRef<S>&
   return errors;
 }
 
-#define TPTT_INSTANTIATE_OUTPUT(S)                                                                                   \
-  template void output_forward<S>(const Params<S>&, OutputKind, const ConstMatRef<S>&, Mat<S>&);                     \
-  template void output_forward<S>(const ConstMatRef<S>&, const ConstVecRef<S>&, OutputKind, const ConstMatRef<S>&,    \
-                                  Mat<S>&);                                                                          \
-  template void output_pass<S>(const ConstMatRef<S>&, const ConstVecRef<S>&, OutputKind, const ConstMatRef<S>&,       \
-                               const ConstMatRef<S>&, OutputPass<S>&);                                               \
-  template void output_backward<S>(const ConstMatRef<S>&, const ConstMatRef<S>&, const OutputPass<S>&, MatRef<S>,      \
-                                   VecRef<S>, MatRef<S>);                                                            \
-  template double summed_loss<S>(OutputKind, const ConstMatRef<S>&, const ConstMatRef<S>&);                         \
-  template void output_pass<S>(const Params<S>&, OutputKind, const ConstMatRef<S>&, const ConstMatRef<S>&,           \
-                               OutputPass<S>&);                                                                      \
-  template void output_backward<S>(const Params<S>&, const ConstMatRef<S>&, const OutputPass<S>&, Params<S>&,        \
-                                   MatRef<S>);                                                                       \
+#define TPTT_INSTANTIATE_OUTPUT(S)                                                                                 \
+  template void output_forward<S>(const Params<S>&, OutputKind, const ConstMatRef<S>&, Mat<S>&);                   \
+  template void output_forward<S>(const ConstMatRef<S>&, const ConstVecRef<S>&, OutputKind, const ConstMatRef<S>&, \
+                                  Mat<S>&);                                                                        \
+  template void output_pass<S>(const ConstMatRef<S>&, const ConstVecRef<S>&, OutputKind, const ConstMatRef<S>&,    \
+                               const ConstMatRef<S>&, OutputPass<S>&);                                             \
+  template void output_backward<S>(const ConstMatRef<S>&, const ConstMatRef<S>&, const OutputPass<S>&, MatRef<S>,  \
+                                   VecRef<S>, MatRef<S>);                                                          \
+  template double summed_loss<S>(OutputKind, const ConstMatRef<S>&, const ConstMatRef<S>&);                        \
+  template void output_pass<S>(const Params<S>&, OutputKind, const ConstMatRef<S>&, const ConstMatRef<S>&,         \
+                               OutputPass<S>&);                                                                    \
+  template void output_backward<S>(const Params<S>&, const ConstMatRef<S>&, const OutputPass<S>&, Params<S>&,      \
+                                   MatRef<S>);                                                                     \
   template int count_errors<S>(OutputKind, const ConstMatRef<S>&, const ConstMatRef<S>&, double);
 
 TPTT_INSTANTIATE_OUTPUT(float)

@@ -4,8 +4,8 @@ namespace tptt {
 
 IterationWork iteration_work(Algorithm algorithm, const IterationShape& s) {
   const double recurrent = double(s.hidden) * s.hidden * s.steps * s.batch;  // one H×H unit
-  const double input = double(s.hidden) * s.input * s.steps * s.batch;      // one H×I product over all steps
-  const double output = 3.0 * s.output * s.hidden * s.batch;                // y, ∂E/∂W_hy, ∂E/∂h_T
+  const double input = double(s.hidden) * s.input * s.steps * s.batch;       // one H×I product over all steps
+  const double output = 3.0 * s.output * s.hidden * s.batch;                 // y, ∂E/∂W_hy, ∂E/∂h_T
   switch (algorithm) {
     case Algorithm::Bptt:  // chains: forward, W_hhᵀ; batched: ∂W_hh; U and ∂W_xh
       return {2 * recurrent, 2 * recurrent, recurrent + 2 * input + output};

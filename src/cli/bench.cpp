@@ -9,8 +9,8 @@
 // bound is max(span, one-thread bound / s_n): the longest chain path when independent chains run
 // side by side (iteration_work().span at the step rate), or all the work spread over the threads,
 // s_n being the measured speed-up of n threads running independent products.
-#include <boost/program_options.hpp>
 #include <stdlib.h>  // mkdtemp
+#include <boost/program_options.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -209,16 +209,16 @@ void run_case(const BenchCase& bc, Rooflines& roof, int repeats, double min_seco
   const std::unique_ptr<Learner> learner = make_learner(cfg, solo);
   long it = 0;
   const bool large = bc.hidden > 200;
-  const double s =
-      seconds_per_call([&] { learner->step(it++); }, large ? 2 : repeats, min_seconds * (large ? 0.8 : 1.0) + 1e-3);
+  const double s = seconds_per_call([&] { learner->step(it++); }, large ? 2 : repeats,
+                                    min_seconds * (large ? 0.8 : 1.0) + 1e-3);
   const double rss = current_resident_mib();
 
   const TaskInfo info = task_info(cfg.task);
   const IterationWork work = iteration_work(bc.algorithm, {bc.length, bc.batch, info.inputs, bc.hidden, info.outputs});
   const double step_rate = roof.step(step_rows(bc), bc.hidden, bc.batch) * 1e9, large_rate = roof.large() * 1e9;
   const double one_thread = 2 * work.chain / step_rate + 2 * work.batched / large_rate;
-  const double bound =
-      bc.threads == 1 ? one_thread : std::max(2 * work.span / step_rate, one_thread / roof.scaling(bc.threads));
+  const double bound = bc.threads == 1 ? one_thread
+                                       : std::max(2 * work.span / step_rate, one_thread / roof.scaling(bc.threads));
   const double gflops = 2.0 * work.total() / s / 1e9;
   std::printf("%-8s %-8s %5d %4d %3d %3d %10.3f %9.3f %7.2f %8.1f %8.2f %8.2f %8.1f\n", to_string(bc.algorithm).c_str(),
               to_string(bc.task).c_str(), bc.hidden, bc.length, bc.batch, bc.threads, s * 1e3, bound * 1e3, s / bound,
@@ -252,6 +252,7 @@ int run_bench(const std::vector<std::string>& args) {
   double min_seconds = 0.5;
   std::string thread_list = "1";
   po::options_description desc("tptt bench [options]");
+  // clang-format off
   desc.add_options()
       ("length,T", po::value(&steps)->default_value(steps), "sequence length T (temporal task)")
       ("batch,B", po::value(&batch)->default_value(batch), "minibatch size B (temporal task)")
@@ -260,6 +261,7 @@ int run_bench(const std::vector<std::string>& args) {
       ("skip-large", "skip the H = 1024 and sequential-MNIST cases")
       ("threads", po::value(&thread_list)->default_value(thread_list), "comma-separated thread counts, e.g. 1,2")
       ("help,h", "this help");
+  // clang-format on
   reject_boost_placeholders(args);
   po::variables_map vm;
   try {

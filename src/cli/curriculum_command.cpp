@@ -47,15 +47,18 @@ struct Plan {
 };
 
 Plan parse_plan(const std::vector<std::string>& args) {
-  const SplitArgs split = split_own_options(
-      args, {{"--out", "", true}, {"--start", "", true}, {"--step", "", true}, {"--length-cap", "", true},
-             {"--max-length", "", true}});
+  const SplitArgs split = split_own_options(args, {{"--out", "", true},
+                                                   {"--start", "", true},
+                                                   {"--step", "", true},
+                                                   {"--length-cap", "", true},
+                                                   {"--max-length", "", true}});
   Plan plan;
   const auto own = [&split](const std::string& name) -> const std::string* {
     const auto it = split.own.find(name);
     return it == split.own.end() ? nullptr : &it->second;
   };
-  if (!own("--out") || own("--out")->empty()) throw UsageError("--out: the curriculum needs a result directory (--out DIR)");
+  if (!own("--out") || own("--out")->empty())
+    throw UsageError("--out: the curriculum needs a result directory (--out DIR)");
   plan.out = *own("--out");
   if (own("--start")) plan.start = parse_long_option("--start", *own("--start"), 1);
   if (own("--step")) plan.step = parse_long_option("--step", *own("--step"), 1);

@@ -38,8 +38,8 @@ int run_eval(const std::vector<std::string>& args) {
     return 0;
   }
   if (!single_process_launch("eval")) return kExitUsage;
-  const SplitArgs split =
-      split_own_options(args, {{"--model", "", true}, {"--length", "-T", true}, {"--samples", "", true}});
+  const SplitArgs split = split_own_options(args,
+                                            {{"--model", "", true}, {"--length", "-T", true}, {"--samples", "", true}});
   const auto own = [&split](const std::string& name) -> const std::string* {
     const auto it = split.own.find(name);
     return it == split.own.end() ? nullptr : &it->second;
@@ -47,7 +47,7 @@ int run_eval(const std::vector<std::string>& args) {
   if (!own("--model") || own("--model")->empty()) throw UsageError("--model: eval needs a checkpoint (--model PATH)");
   const std::string path = *own("--model");
   std::vector<std::string> overrides = split.rest;
-  if (!sets_option(split.rest, "--no-progress")) overrides.push_back("--no-progress");
+  if (!sets_option(split.rest, "--no-progress")) overrides.emplace_back("--no-progress");
   if (own("--samples")) {
     if (sets_option(split.rest, "--validation-samples"))
       throw UsageError("--samples: give either --samples or --validation-samples, not both");

@@ -106,8 +106,10 @@ void refuse_per_run_options(const TrainCommand& cmd, const std::string& command_
   const std::string in = ": not available in tptt " + command_name;
   const RunOptions& run = cmd.run;
   if (!cmd.config.log_path.empty())
-    throw UsageError("--log" + in + (command_name == "eval" ? "" : ", which writes one metrics log per run under --out"));
-  if (!run.checkpoint.empty()) throw UsageError("--checkpoint" + in + " (train one model with tptt train --checkpoint)");
+    throw UsageError("--log" + in +
+                     (command_name == "eval" ? "" : ", which writes one metrics log per run under --out"));
+  if (!run.checkpoint.empty())
+    throw UsageError("--checkpoint" + in + " (train one model with tptt train --checkpoint)");
   if (!run.resume.empty()) throw UsageError("--resume" + in + " (it resumes from the results under --out)");
   if (!run.save_params.empty()) throw UsageError("--save-params" + in);
   if (!run.trace.empty()) throw UsageError("--trace" + in + " (trace one run with tptt train --trace)");
@@ -117,7 +119,8 @@ void refuse_per_run_options(const TrainCommand& cmd, const std::string& command_
   if (run.log_all_ranks) throw UsageError("--log-all-ranks" + in);
   if (run.param_hash) throw UsageError("--param-hash" + in);
   if (!run.dist.is_plain_exact())
-    throw UsageError("--sync/--staleness/--micro-batches/--decoupled" + in + ", which trains each model on one process");
+    throw UsageError("--sync/--staleness/--micro-batches/--decoupled" + in +
+                     ", which trains each model on one process");
 }
 
 bool single_process_launch(const std::string& command_name) {
@@ -142,7 +145,8 @@ RunSummary run_isolated(const TrainConfig& config, const std::string& log_path, 
   std::vector<RunObserver*> observers;
   std::unique_ptr<MetricsLog> log;
   if (!log_path.empty()) {
-    const JsonObject run = JsonObject(run_info).add("ranks", 1).add("mode", "exact").add("schedule", schedule_label(config));
+    const JsonObject run =
+        JsonObject(run_info).add("ranks", 1).add("mode", "exact").add("schedule", schedule_label(config));
     log = std::make_unique<MetricsLog>(
         log_path,
         JsonObject().add("config", config_to_json(config)).add("run", run).add("provenance", provenance_json()));

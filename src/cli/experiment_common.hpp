@@ -20,8 +20,8 @@ inline constexpr int kExitInterrupted = 130;
 
 // A command's own options, taken out of its arguments; the rest are train options.
 struct OwnOption {
-  std::string name;       // "--out"
-  std::string alias;      // "-T", or empty
+  std::string name;   // "--out"
+  std::string alias;  // "-T", or empty
   bool takes_value = true;
 };
 struct SplitArgs {

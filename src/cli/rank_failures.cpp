@@ -8,7 +8,7 @@
 
 namespace tptt {
 
-Failure classify(std::exception_ptr e) {
+Failure classify(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
   } catch (const UsageError& x) {

@@ -16,7 +16,7 @@ struct Failure {
   std::string what;
 };
 
-Failure classify(std::exception_ptr e);
+Failure classify(const std::exception_ptr& e);
 
 // "<what>" alone, "rank k: <what>" in a job of several ranks.
 std::string failure_message(const Communicator& comm, const Failure& f);

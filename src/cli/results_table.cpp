@@ -31,20 +31,26 @@ std::vector<std::vector<std::string>> parse_records(const std::string& text, con
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (quoted) {
-      if (c != '"') field += c;
-      else if (i + 1 < text.size() && text[i + 1] == '"') field += '"', ++i;
-      else quoted = false;
+      if (c != '"')
+        field += c;
+      else if (i + 1 < text.size() && text[i + 1] == '"')
+        field += '"', ++i;
+      else
+        quoted = false;
       continue;
     }
     in_record = true;
-    if (c == '"') quoted = true;
-    else if (c == ',') fields.push_back(std::move(field)), field.clear();
+    if (c == '"')
+      quoted = true;
+    else if (c == ',')
+      fields.push_back(std::move(field)), field.clear();
     else if (c == '\n' || c == '\r') {
       if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
       fields.push_back(std::move(field)), field.clear();
       records.push_back(std::move(fields)), fields.clear();
       in_record = false;
-    } else field += c;
+    } else
+      field += c;
   }
   if (quoted) fail(path, "not a CSV file (a quoted field is not closed)");
   if (in_record) fields.push_back(std::move(field)), records.push_back(std::move(fields));

@@ -12,7 +12,7 @@ struct CsvTable {
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;  // each as long as the header
 
-  int column(const std::string& name) const;  // −1 if absent
+  int column(const std::string& name) const;                                // −1 if absent
   const std::string& cell(std::size_t row, const std::string& name) const;  // "" if no such column
 };
 

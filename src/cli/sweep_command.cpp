@@ -15,8 +15,8 @@
 #include <sstream>
 
 #include "cli_commands.hpp"
-#include "rank_failures.hpp"
 #include "experiment_common.hpp"
+#include "rank_failures.hpp"
 #include "results_table.hpp"
 #include "sweep_grid.hpp"
 #include "tptt/comm/mpi_communicator.hpp"
@@ -68,9 +68,9 @@ struct Plan {
   std::vector<std::string> columns() const {
     std::vector<std::string> c;
     for (const GridAxis& a : grid.axes) c.push_back(a.key);
-    for (const char* f : {"seed", "solved", "solved_at", "iterations", "best_error", "final_error", "stop_reason", "seconds",
-                          "mode", "schedule"})
-      c.push_back(f);
+    for (const char* f : {"seed", "solved", "solved_at", "iterations", "best_error", "final_error", "stop_reason",
+                          "seconds", "mode", "schedule"})
+      c.emplace_back(f);
     return c;
   }
 };
@@ -128,7 +128,8 @@ Plan parse_plan(const std::vector<std::string>& args) {
 std::string identity_text(const Plan& plan) {
   std::string keys;
   for (const GridAxis& a : plan.grid.axes) keys += (keys.empty() ? "" : ",") + a.key;
-  std::string text = "# tptt sweep: the configuration every run shares; keys are the swept options\nkeys = " + keys + "\n";
+  std::string text = "# tptt sweep: the configuration every run shares; keys are the swept options\nkeys = " + keys +
+                     "\n";
   std::istringstream ini(config_to_ini(plan.base.config));
   for (std::string line; std::getline(ini, line);) {
     const std::string name = line.substr(0, line.find(" = "));
@@ -211,10 +212,10 @@ CsvTable merge(const Plan& plan, const std::vector<std::vector<std::string>>& ro
 
 std::vector<std::string> run_row(const RunSpec& run, const RunSummary& s) {
   std::vector<std::string> row = run.values;
-  row.insert(row.end(), {std::to_string(run.seed), s.solved ? "true" : "false",
-                         s.solved ? std::to_string(s.solved_at) : "", std::to_string(s.iterations),
-                         format_number(s.best_error), format_number(s.final_error), to_string(s.reason),
-                         format_seconds(s.seconds), "exact", schedule_label(run.config)});
+  row.insert(row.end(),
+             {std::to_string(run.seed), s.solved ? "true" : "false", s.solved ? std::to_string(s.solved_at) : "",
+              std::to_string(s.iterations), format_number(s.best_error), format_number(s.final_error),
+              to_string(s.reason), format_seconds(s.seconds), "exact", schedule_label(run.config)});
   return row;
 }
 
@@ -223,7 +224,8 @@ std::string log_name(const Plan& plan, const RunSpec& run) {
   for (std::size_t a = 0; a < plan.grid.axes.size(); ++a) name += plan.grid.axes[a].key + "=" + run.values[a] + "_";
   name += "seed=" + std::to_string(run.seed);
   for (char& c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '+' && c != '=' && c != '_') c = '_';
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '+' && c != '=' && c != '_')
+      c = '_';
   return name + ".jsonl";
 }
 
@@ -241,7 +243,9 @@ CsvTable best_table(const Plan& plan, const CsvTable& runs) {
     const std::vector<std::string> values(row.begin(), row.begin() + static_cast<long>(keys));
     auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.values == values; });
     if (it == groups.end()) it = groups.insert(groups.end(), Group{values});
-    const auto number = [&](const char* column) { return std::stod(row[static_cast<std::size_t>(runs.column(column))]); };
+    const auto number = [&](const char* column) {
+      return std::stod(row[static_cast<std::size_t>(runs.column(column))]);
+    };
     it->runs += 1;
     if (row[keys + 1] == "true") it->solved += 1, it->solved_at += number("solved_at");
     it->iterations += number("iterations");
@@ -258,14 +262,14 @@ CsvTable best_table(const Plan& plan, const CsvTable& runs) {
   for (const GridAxis& a : plan.grid.axes) table.header.push_back(a.key);
   for (const char* c : {"runs", "solved", "mean_solved_at", "mean_iterations", "mean_best_error", "mean_final_error",
                         "best_accuracy", "final_accuracy"})
-    table.header.push_back(c);
+    table.header.emplace_back(c);
   for (const Group& g : groups) {
     std::vector<std::string> row = g.values;
     const double n = static_cast<double>(g.runs);
-    row.insert(row.end(), {std::to_string(g.runs), std::to_string(g.solved),
-                           g.solved ? format_mean(g.solved_at / g.solved) : "", format_mean(g.iterations / n),
-                           format_mean(g.best_error / n), format_mean(g.final_error / n),
-                           format_mean(1 - g.best_error / n), format_mean(1 - g.final_error / n)});
+    row.insert(row.end(),
+               {std::to_string(g.runs), std::to_string(g.solved), g.solved ? format_mean(g.solved_at / g.solved) : "",
+                format_mean(g.iterations / n), format_mean(g.best_error / n), format_mean(g.final_error / n),
+                format_mean(1 - g.best_error / n), format_mean(1 - g.final_error / n)});
     table.rows.push_back(std::move(row));
   }
   return table;
@@ -365,7 +369,8 @@ int run_sweep(const std::vector<std::string>& args) {
               << pending.size() << " to run" << (K > 1 ? " on " + std::to_string(K) + " ranks" : "") << "\n";
 
   // This rank's runs: pending run i goes to rank i mod K.
-  const std::string my_file = K > 1 ? join_path(plan->out, "runs.rank" + std::to_string(k) + ".csv") : plan->runs_path();
+  const std::string my_file = K > 1 ? join_path(plan->out, "runs.rank" + std::to_string(k) + ".csv")
+                                    : plan->runs_path();
   double interrupted = 0;
   try {
     for (std::size_t i = static_cast<std::size_t>(k); i < pending.size(); i += static_cast<std::size_t>(K)) {
@@ -376,8 +381,8 @@ int run_sweep(const std::vector<std::string>& args) {
       if (K > 1) cfg.progress = false;  // one line per finished run instead of K interleaved progress lines
       const std::string what = plan->grid.describe(run.values) + " seed=" + std::to_string(run.seed);
       if (K == 1) std::cerr << "tptt sweep: run " << i + 1 << "/" << pending.size() << ": " << what << "\n";
-      const RunSummary s = run_isolated(cfg, cfg.log_path,
-                                        JsonObject().add("command", "sweep").add("sweep_rank", k).add("sweep_ranks", K));
+      const RunSummary s = run_isolated(
+          cfg, cfg.log_path, JsonObject().add("command", "sweep").add("sweep_rank", k).add("sweep_ranks", K));
       if (s.reason == StopReason::Interrupted) break;
       if (K > 1) {
         mine.push_back(run_row(run, s));
@@ -387,8 +392,8 @@ int run_sweep(const std::vector<std::string>& args) {
         write_file_atomic(my_file, to_csv(merge(*plan, recorded)));
       }
       std::cerr << "tptt sweep: " << (K > 1 ? "rank " + std::to_string(k) + ": " : "") << what << ": "
-                << (s.solved ? "solved at " + std::to_string(s.solved_at) : to_string(s.reason) + ", best error " +
-                                                                               format_number(s.best_error))
+                << (s.solved ? "solved at " + std::to_string(s.solved_at)
+                             : to_string(s.reason) + ", best error " + format_number(s.best_error))
                 << " (" << format_seconds(s.seconds) << " s)\n";
     }
   } catch (...) {

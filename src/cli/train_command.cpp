@@ -23,10 +23,10 @@
 #include "cli_commands.hpp"
 #include "rank_failures.hpp"
 #include "tptt/comm/fault_injection.hpp"
-#include "tptt/core/trace.hpp"
 #include "tptt/comm/mpi_communicator.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/stop_signal.hpp"
+#include "tptt/core/trace.hpp"
 #include "tptt/io/options.hpp"
 #include "tptt/io/param_file.hpp"
 #include "tptt/io/paths.hpp"
@@ -40,8 +40,6 @@
 namespace tptt {
 
 namespace {
-
-
 
 
 // Whether every rank holds the same parameter hash: the all-reduced sums of the hash's four
@@ -110,7 +108,9 @@ class CheckpointWriter {
  public:
   // `resumed_at`: the iteration of the checkpoint this run resumed (−1 for a fresh run).
   CheckpointWriter(const TrainCommand& cmd, Learner& learner, Communicator& comm, long resumed_at)
-      : cmd_(cmd), learner_(learner), comm_(comm),
+      : cmd_(cmd),
+        learner_(learner),
+        comm_(comm),
         last_written_(!cmd.run.checkpoint.empty() && cmd.run.checkpoint == cmd.run.resume ? resumed_at : -1) {}
 
   // ProtocolHooks::after_iteration: true when any rank has been asked to stop. One small
@@ -150,15 +150,19 @@ void report_stop(const TrainCommand& cmd, const RunSummary& summary, long last_c
   const std::string& path = cmd.run.checkpoint;
   if (summary.reason == StopReason::Interrupted) {
     const int s = stop_signal();
-    std::cerr << "tptt: stopped by " << (s == SIGINT ? "SIGINT" : s == SIGUSR1 ? "SIGUSR1" : "SIGTERM") << " after iteration "
-              << summary.iterations;
+    std::cerr << "tptt: stopped by "
+              << (s == SIGINT    ? "SIGINT"
+                  : s == SIGUSR1 ? "SIGUSR1"
+                                 : "SIGTERM")
+              << " after iteration " << summary.iterations;
     if (path.empty())
       std::cerr << "; no --checkpoint was given, nothing saved\n";
     else
-      std::cerr << "; checkpoint written to '" << path << "'. Resume with: tptt train --resume "
-                << shell_quoted({path}) << " (on any number of ranks; it continues "
-                << (cmd.config.log_path.empty() ? std::string("the checkpoint")
-                                                : "the log " + shell_quoted({cmd.config.log_path}) + " and the checkpoint")
+      std::cerr << "; checkpoint written to '" << path << "'. Resume with: tptt train --resume " << shell_quoted({path})
+                << " (on any number of ranks; it continues "
+                << (cmd.config.log_path.empty()
+                        ? std::string("the checkpoint")
+                        : "the log " + shell_quoted({cmd.config.log_path}) + " and the checkpoint")
                 << ")\n";
   } else if (diverged(summary.reason)) {
     std::cerr << "tptt: the run diverged (" << to_string(summary.reason) << ") at iteration " << summary.iterations;
@@ -197,8 +201,8 @@ int run_train(const std::vector<std::string>& args) {
   // Setup: no communication in here, so every rank reaches the agreement below.
   std::unique_ptr<FaultInjectingCommunicator> faulty;
   std::unique_ptr<Learner> learner;
-  Trainer* srn = nullptr;  // the learner when it is the SRN Trainer (the distributed modes need it)
-  ProtocolProgress start;  // of the checkpoint when resuming
+  Trainer* srn = nullptr;                     // the learner when it is the SRN Trainer (the distributed modes need it)
+  ProtocolProgress start;                     // of the checkpoint when resuming
   std::unique_ptr<SegmentPipeline> pipeline;  // a distributed mode other than plain exact
   std::unique_ptr<MetricsLog> log;
   std::unique_ptr<ProgressLine> progress;
@@ -211,12 +215,14 @@ int run_train(const std::vector<std::string>& args) {
       const TrainCommand& cmd = *parsed;
       const RunOptions& run = cmd.run;
       if (run.dist.decoupled && K < 2)
-        throw UsageError("--decoupled: needs more than one rank (mpirun -np K, K >= 2); one segment has no boundary "
-                         "target to predict");
+        throw UsageError(
+            "--decoupled: needs more than one rank (mpirun -np K, K >= 2); one segment has no boundary "
+            "target to predict");
       const bool writes_log = !cmd.config.log_path.empty() && (k == 0 || run.log_all_ranks);
       const std::string log_path = k == 0 ? cmd.config.log_path : cmd.config.log_path + ".rank" + std::to_string(k);
       if (writes_log && !cmd.resume_from && !run.overwrite && file_exists(log_path))
-        throw UsageError("--log: '" + log_path + "' exists; continue its run with --resume CHECKPOINT, or replace it "
+        throw UsageError("--log: '" + log_path +
+                         "' exists; continue its run with --resume CHECKPOINT, or replace it "
                          "with --overwrite");
       Communicator* trainer_comm = &comm;
       if (run.fail_at_iteration >= 0) {
@@ -229,9 +235,10 @@ int run_train(const std::vector<std::string>& args) {
         trainer_comm = faulty.get();
       }
       if (cmd.config.async_validation && K > 1)
-        throw UsageError("--async-validation: runs on one rank, not " + std::to_string(K) +
-                         " (validation of K ranks is a collective, which must not interleave with training's "
-                         "in a different order on different ranks); drop it (--async-validation=false) or run one rank");
+        throw UsageError(
+            "--async-validation: runs on one rank, not " + std::to_string(K) +
+            " (validation of K ranks is a collective, which must not interleave with training's "
+            "in a different order on different ranks); drop it (--async-validation=false) or run one rank");
       // Validates, refuses K > T and a run that cannot fit in memory.
       learner = make_learner(cmd.config, *trainer_comm, static_cast<long>(run.dist.delay()) + 1);
       srn = dynamic_cast<Trainer*>(learner.get());
@@ -247,7 +254,9 @@ int run_train(const std::vector<std::string>& args) {
 
       config_json = config_to_json(cmd.config);
       run_json.add("ranks", K).add("mode", run.dist.mode_name()).add("schedule", schedule_label(cmd.config));
-      run_json.add("sync", to_string(run.dist.sync)).add("staleness", run.dist.staleness).add("micro_batches", run.dist.micro_batches);
+      run_json.add("sync", to_string(run.dist.sync))
+          .add("staleness", run.dist.staleness)
+          .add("micro_batches", run.dist.micro_batches);
       run_json.add("decoupled", run.dist.decoupled).add("transport", mpi ? "mpi" : "solo").add("rank", k);
       if (mpi) run_json.add("mpi_thread_level", mpi->thread_level()).add("mpi_library", mpi->library_version());
       if (writes_log) {
@@ -257,14 +266,13 @@ int run_train(const std::vector<std::string>& args) {
         const JsonObject header =
             JsonObject().add("config", config_json).add("run", run_json).add("provenance", provenance);
         if (cmd.resume_from && !run.overwrite)
-          log = std::make_unique<MetricsLog>(
-              path, header, start.iteration,
-              JsonObject().add("resumed", JsonObject()
-                                              .add("iteration", start.iteration)
-                                              .add("from", run.resume)
-                                              .add("config", config_json)
-                                              .add("run", run_json)
-                                              .add("provenance", provenance)));
+          log = std::make_unique<MetricsLog>(path, header, start.iteration,
+                                             JsonObject().add("resumed", JsonObject()
+                                                                             .add("iteration", start.iteration)
+                                                                             .add("from", run.resume)
+                                                                             .add("config", config_json)
+                                                                             .add("run", run_json)
+                                                                             .add("provenance", provenance)));
         else
           log = std::make_unique<MetricsLog>(path, header);
         observers.push_back(log.get());

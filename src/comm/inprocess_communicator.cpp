@@ -7,15 +7,25 @@ namespace tptt {
 
 namespace {
 
-template <class T> constexpr char kind_of();
-template <> constexpr char kind_of<float>() { return 'f'; }
-template <> constexpr char kind_of<double>() { return 'd'; }
+template <class T>
+constexpr char kind_of();
+template <>
+constexpr char kind_of<float>() {
+  return 'f';
+}
+template <>
+constexpr char kind_of<double>() {
+  return 'd';
+}
 
 }  // namespace
 
 InProcessHub::InProcessHub(int ranks, std::chrono::milliseconds timeout)
-    : size_(ranks), timeout_(timeout), slots_(static_cast<std::size_t>(ranks)),
-      lengths_(static_cast<std::size_t>(ranks)), kinds_(static_cast<std::size_t>(ranks)),
+    : size_(ranks),
+      timeout_(timeout),
+      slots_(static_cast<std::size_t>(ranks)),
+      lengths_(static_cast<std::size_t>(ranks)),
+      kinds_(static_cast<std::size_t>(ranks)),
       async_next_(static_cast<std::size_t>(ranks), 0) {
   if (ranks < 1) throw CommError("InProcessHub: needs at least one rank, got " + std::to_string(ranks));
 }
@@ -67,8 +77,9 @@ void InProcessHub::recv(int from, int to, int tag, std::span<float> data) {
                     std::to_string(to));
   std::unique_lock lock(mutex_);
   auto& box = mailboxes_[Key{from, to, tag}];
-  wait(lock, [&] { return !box.empty(); },
-       "rank " + std::to_string(to) + " waiting for tag " + std::to_string(tag) + " from rank " + std::to_string(from));
+  wait(
+      lock, [&] { return !box.empty(); },
+      "rank " + std::to_string(to) + " waiting for tag " + std::to_string(tag) + " from rank " + std::to_string(from));
   std::vector<float> message = std::move(box.front());
   box.pop_front();
   if (message.size() != data.size()) {
@@ -93,7 +104,8 @@ void InProcessHub::allreduce(int rank, std::span<T> data) {
   lengths_[r] = data.size();
   kinds_[r] = kind_of<T>();
   if (++arrived_ < size_) {
-    wait(lock, [&] { return round_ != my_round; }, "rank " + std::to_string(rank) + " in allreduce_sum");
+    wait(
+        lock, [&] { return round_ != my_round; }, "rank " + std::to_string(rank) + " in allreduce_sum");
     return;
   }
   // Last to arrive: every other rank is blocked on its buffer; sum in rank order, hand out.
@@ -151,7 +163,8 @@ void InProcessHub::wait_async(int rank, std::uint64_t round, std::span<float> da
   auto it = async_rounds_.find(round);
   if (it == async_rounds_.end()) throw CommError("wait_allreduce: no all-reduce round " + std::to_string(round));
   AsyncRound& r = it->second;
-  wait(lock, [&] { return r.done; }, "rank " + std::to_string(rank) + " in wait_allreduce");
+  wait(
+      lock, [&] { return r.done; }, "rank " + std::to_string(rank) + " in wait_allreduce");
   std::copy(r.sum.begin(), r.sum.end(), data.begin());
   if (++r.fetched == size_) async_rounds_.erase(it);
 }

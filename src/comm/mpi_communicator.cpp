@@ -39,9 +39,9 @@ std::string mpi_error_text(int rc) {
 
 // Every MPI call of this file goes through MPI_CHECK: a failure throws CommError with the
 // call, the file and the line.
-#define MPI_CHECK(call)                                                   \
-  do {                                                                    \
-    const int mpi_check_rc_ = (call);                                     \
+#define MPI_CHECK(call)                                                                          \
+  do {                                                                                           \
+    const int mpi_check_rc_ = (call);                                                            \
     if (mpi_check_rc_ != MPI_SUCCESS) throw_mpi_error(mpi_check_rc_, #call, __FILE__, __LINE__); \
   } while (false)
 
@@ -61,23 +61,30 @@ int to_int_count(std::size_t n) {
   return static_cast<int>(n);
 }
 
-template <class T> MPI_Datatype mpi_type();
-template <> MPI_Datatype mpi_type<float>() { return MPI_FLOAT; }
-template <> MPI_Datatype mpi_type<double>() { return MPI_DOUBLE; }
+template <class T>
+MPI_Datatype mpi_type();
+template <>
+MPI_Datatype mpi_type<float>() {
+  return MPI_FLOAT;
+}
+template <>
+MPI_Datatype mpi_type<double>() {
+  return MPI_DOUBLE;
+}
 
 constexpr int kRequiredThreadLevel = MPI_THREAD_SERIALIZED;
 
 }  // namespace
 
 bool launched_by_mpi_launcher() {
-  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS",
-                          "MV2_COMM_WORLD_SIZE"})
+  for (const char* var :
+       {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS", "MV2_COMM_WORLD_SIZE"})
     if (std::getenv(var) != nullptr) return true;
   return false;
 }
 
 struct MpiCommunicator::Impl {
-  MPI_Comm comm = MPI_COMM_NULL;  // a duplicate of MPI_COMM_WORLD: tptt's messages only
+  MPI_Comm comm = MPI_COMM_NULL;        // a duplicate of MPI_COMM_WORLD: tptt's messages only
   MPI_Comm async_comm = MPI_COMM_NULL;  // another: the non-blocking all-reduces, so that their
                                         // order does not interleave with the blocking ones
   int rank = 0, size = 1;
@@ -90,8 +97,8 @@ struct MpiCommunicator::Impl {
     MPI_Request request = MPI_REQUEST_NULL;
     std::vector<float> data;  // the copy being sent; its storage must live until completion
   };
-  std::deque<PendingSend> sends;   // oldest first
-  std::vector<float> gather_f;     // (K·n) root's gather buffer of allreduce_sum(float)
+  std::deque<PendingSend> sends;  // oldest first
+  std::vector<float> gather_f;    // (K·n) root's gather buffer of allreduce_sum(float)
   std::vector<double> gather_d;
 
   // A non-blocking all-reduce in flight. Rank 0 gathers, sums in rank order and broadcasts;

@@ -40,8 +40,7 @@ void start_trace(int rank) {
 
 bool tracing() { return recorder.load(std::memory_order_acquire) != nullptr; }
 
-TraceSpan::TraceSpan(const char* name, const char* category)
-    : name_(name), category_(category), on_(tracing()) {
+TraceSpan::TraceSpan(const char* name, const char* category) : name_(name), category_(category), on_(tracing()) {
   if (on_) begin_ = std::chrono::steady_clock::now();
 }
 

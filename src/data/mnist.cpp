@@ -23,8 +23,8 @@ MnistSplit load_mnist_split(const std::string& images_path, const std::string& l
   IdxArray images = read_idx(images_path, IdxKind::Images);
   IdxArray labels = read_idx(labels_path, IdxKind::Labels);
   if (images.dims[1] != kMnistSide || images.dims[2] != kMnistSide)
-    fail(images_path, "images of " + std::to_string(images.dims[1]) + "x" + std::to_string(images.dims[2]) +
-                          ", expected 28x28");
+    fail(images_path,
+         "images of " + std::to_string(images.dims[1]) + "x" + std::to_string(images.dims[2]) + ", expected 28x28");
   if (images.dims[0] == 0) fail(images_path, "holds no images");
   if (images.dims[0] > static_cast<std::uint32_t>(INT_MAX)) fail(images_path, "too many images");
   if (labels.dims[0] != images.dims[0])
@@ -32,8 +32,8 @@ MnistSplit load_mnist_split(const std::string& images_path, const std::string& l
                           std::to_string(images.dims[0]) + " images");
   for (std::size_t i = 0; i < labels.data.size(); ++i)
     if (labels.data[i] >= kMnistClasses)
-      fail(labels_path, "label " + std::to_string(labels.data[i]) + " of item " + std::to_string(i) +
-                            " is out of range (0..9)");
+      fail(labels_path,
+           "label " + std::to_string(labels.data[i]) + " of item " + std::to_string(i) + " is out of range (0..9)");
   MnistSplit split;
   split.count = static_cast<int>(images.dims[0]);
   split.pixels = std::move(images.data);

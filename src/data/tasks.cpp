@@ -29,10 +29,10 @@ std::string to_string(TaskKind t) {
 
 TaskInfo task_info(TaskKind t) {
   switch (t) {
-    case TaskKind::Temporal: return {6, 4, false, 10};   // rand(⌊0.1L⌋) needs L ≥ 10
+    case TaskKind::Temporal: return {6, 4, false, 10};  // rand(⌊0.1L⌋) needs L ≥ 10
     case TaskKind::Temporal3: return {6, 8, false, 10};
     case TaskKind::Adding: return {2, 1, true, 10};
-    case TaskKind::Perm: return {100, 100, false, 2};     // symbols 0 and L must differ
+    case TaskKind::Perm: return {100, 100, false, 2};       // symbols 0 and L must differ
     case TaskKind::Mnist: return {1, 10, false, 784, 784};  // one pixel per step, 28×28 pixels
   }
   return {};

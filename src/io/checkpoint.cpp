@@ -260,7 +260,9 @@ std::vector<T> as_vector(const Checkpoint::Section& s) {
 }
 }  // namespace
 
-std::vector<std::byte> Checkpoint::get_bytes(std::string_view name) const { return find(name, SectionType::Bytes).data; }
+std::vector<std::byte> Checkpoint::get_bytes(std::string_view name) const {
+  return find(name, SectionType::Bytes).data;
+}
 std::string Checkpoint::get_string(std::string_view name) const {
   const Section& s = find(name, SectionType::String);
   return std::string(reinterpret_cast<const char*>(s.data.data()), s.data.size());
@@ -381,7 +383,7 @@ Checkpoint parse_checkpoint(std::span<const std::byte> image, std::string_view s
   Checkpoint cp;
   cp.set_source(src);
   std::vector<Checkpoint::Section> sections;
-  sections.reserve(section_count);  // bounded above by the image size
+  sections.reserve(section_count);            // bounded above by the image size
   std::unordered_set<std::string_view> seen;  // names, viewed in the image
   for (std::uint32_t i = 0; i < section_count; ++i) {
     const std::string where = "section " + std::to_string(i);
@@ -427,7 +429,7 @@ Checkpoint read_checkpoint(const std::string& path) {
     int fd;
     ~FdGuard() { ::close(fd); }
   } guard{fd};
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) file_fail(path, "cannot stat", errno);
   if (!S_ISREG(st.st_mode)) throw FileError("checkpoint " + quoted(path) + ": not a regular file");
   // The buffer is bounded by the file's real size, never by a length read from it.
@@ -501,8 +503,8 @@ void commit_temp_file(const std::string& temp_path, const std::string& path) {
   if (::rename(temp_path.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(temp_path.c_str());
-    file_fail(path, "not written (the previous one, if any, is intact): cannot rename " + quoted(temp_path) +
-                        " over it",
+    file_fail(path,
+              "not written (the previous one, if any, is intact): cannot rename " + quoted(temp_path) + " over it",
               err);
   }
   fsync_directory(directory_of(path), path);

@@ -82,8 +82,8 @@ std::vector<std::uint32_t> checked_dims(std::span<const std::uint8_t> bytes, Idx
     fail(name, "truncated: header says " + described(kind, dims) + " (" +
                    (want ? std::to_string(*want) + " bytes" : std::string("more than 2^64 bytes")) + "), " + held);
   if (*want < bytes.size())
-    fail(name, "trailing data: header says " + described(kind, dims) + " (" + std::to_string(*want) +
-                   " bytes), " + held);
+    fail(name,
+         "trailing data: header says " + described(kind, dims) + " (" + std::to_string(*want) + " bytes), " + held);
   return dims;
 }
 
@@ -105,7 +105,7 @@ IdxArray read_idx(const std::string& path, IdxKind kind) {
     int fd;
     ~FdGuard() { ::close(fd); }
   } guard{fd};
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) fail(path, std::string("cannot stat: ") + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) fail(path, "not a regular file");
   // The buffer is bounded by the file's real size, never by a size read from it.

@@ -92,8 +92,12 @@ JsonObject& JsonObject::add(std::string_view k, std::string_view v) {
   body_ += json_escape(v);
   return *this;
 }
-JsonObject& JsonObject::add(std::string_view k, std::span<const double> values) { return add_raw(k, json_array(values)); }
-JsonObject& JsonObject::add(std::string_view k, std::span<const float> values) { return add_raw(k, json_array(values)); }
+JsonObject& JsonObject::add(std::string_view k, std::span<const double> values) {
+  return add_raw(k, json_array(values));
+}
+JsonObject& JsonObject::add(std::string_view k, std::span<const float> values) {
+  return add_raw(k, json_array(values));
+}
 JsonObject& JsonObject::add_null(std::string_view k) {
   key(k);
   body_ += "null";

@@ -3,14 +3,14 @@
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <cctype>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <map>
-#include <cstdio>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <sstream>
 
 #include "tptt/core/error.hpp"
@@ -40,7 +40,9 @@ std::string with_legacy_semantics(std::string config_text) {
 
 // A double option whose default --help prints in the shortest form that reads back ("0.1";
 // Boost's own conversion prints 0.10000000000000001).
-po::typed_value<double>* number(double* target) { return po::value(target)->default_value(*target, json_number(*target)); }
+po::typed_value<double>* number(double* target) {
+  return po::value(target)->default_value(*target, json_number(*target));
+}
 
 // The options in their --help groups; `testing` (fault injection) is accepted but not shown.
 struct OptionGroups {
@@ -49,12 +51,14 @@ struct OptionGroups {
     const char* caption;
     po::options_description options{caption};
   };
-  Group data{"Task and data"}, model{"Model"}, algo{"Algorithm and optimiser"}, protocol{"Protocol"},
-      output{"Output"}, dist{"Distributed runs (MPI; see docs/distributed.md)"},
-      ckpt{"Checkpoints (docs/reliability.md)"}, testing{"Testing (fault injection; not shown by --help)"};
+  Group data{"Task and data"}, model{"Model"}, algo{"Algorithm and optimiser"}, protocol{"Protocol"}, output{"Output"},
+      dist{"Distributed runs (MPI; see docs/distributed.md)"}, ckpt{"Checkpoints (docs/reliability.md)"},
+      testing{"Testing (fault injection; not shown by --help)"};
 };
 
 void describe_options(OptionGroups& g, TrainConfig& c, RunOptions& run, RawOptions& raw) {
+  // One option per line, as --help prints them.
+  // clang-format off
   po::options_description& data = g.data.options;
   data.add_options()
       ("task", po::value(&raw.task)->default_value("temporal"), "task: temporal, temporal3, adding, perm, mnist")
@@ -119,12 +123,14 @@ void describe_options(OptionGroups& g, TrainConfig& c, RunOptions& run, RawOptio
       ("checkpoint", po::value(&run.checkpoint), "write a checkpoint to this file (atomically; rank 0) every --checkpoint-every iterations, at the end and on SIGINT/SIGTERM")
       ("checkpoint-every", po::value(&run.checkpoint_every)->default_value(run.checkpoint_every), "iterations between checkpoints")
       ("resume", po::value(&run.resume), "continue the run of this checkpoint (its options are the defaults; any K)");
+  // clang-format on
 }
 
 // Every option of `tptt train`, for parsing (fault injection included).
 po::options_description all_options(const OptionGroups& g) {
   po::options_description all("tptt train [options]");
-  for (const OptionGroups::Group* group : {&g.data, &g.model, &g.algo, &g.protocol, &g.output, &g.dist, &g.ckpt, &g.testing})
+  for (const OptionGroups::Group* group :
+       {&g.data, &g.model, &g.algo, &g.protocol, &g.output, &g.dist, &g.ckpt, &g.testing})
     all.add(group->options);
   return all;
 }
@@ -268,10 +274,12 @@ void validate_checkpoint_options(const TrainCommand& cmd) {
   if (run.checkpoint.empty() && run.resume.empty()) return;
   const char* option = run.checkpoint.empty() ? "--resume" : "--checkpoint";
   if (cmd.config.schedule == Schedule::Concurrent)
-    throw UsageError(std::string(option) + ": not available with --schedule concurrent (its G loop runs "
+    throw UsageError(std::string(option) +
+                     ": not available with --schedule concurrent (its G loop runs "
                      "between iterations; use alternate or random)");
   if (run.dist.sync == SyncMode::Stale || run.dist.decoupled)
-    throw UsageError(std::string(option) + ": not available with --sync stale or --decoupled (gradients and "
+    throw UsageError(std::string(option) +
+                     ": not available with --sync stale or --decoupled (gradients and "
                      "boundary predictions are in flight across iterations); use --sync exact or pipelined");
 }
 
@@ -340,10 +348,10 @@ TrainCommand parse_train_command(const std::vector<std::string>& args, ResumeSco
     po::store(po::command_line_parser(args).options(desc).run(), vm);
     if (vm.count("help")) {
       cmd.help = true;
-      cmd.help_text = help_text("tptt train [options]",
-                                {&groups.data, &groups.model, &groups.algo, &groups.protocol, &groups.output,
-                                 &groups.dist, &groups.ckpt},
-                                [](const std::string&) { return true; });
+      cmd.help_text = help_text(
+          "tptt train [options]",
+          {&groups.data, &groups.model, &groups.algo, &groups.protocol, &groups.output, &groups.dist, &groups.ckpt},
+          [](const std::string&) { return true; });
       return cmd;
     }
     if (vm.count("config")) {
@@ -394,13 +402,15 @@ TrainCommand parse_train_command(const std::vector<std::string>& args, ResumeSco
   // they run in the overlap order unless reference is asked for (which they refuse).
   if (cmd.run.dist.delay() > 0 || cmd.run.dist.decoupled) {
     if (!vm["phase-order"].defaulted() && c.phase_order == PhaseOrder::Reference)
-      throw UsageError("--phase-order reference needs exact semantics (--sync exact or pipelined, not --decoupled): "
-                       "stale and decoupled modes compute a minibatch's targets before its G update applies");
+      throw UsageError(
+          "--phase-order reference needs exact semantics (--sync exact or pipelined, not --decoupled): "
+          "stale and decoupled modes compute a minibatch's targets before its G update applies");
     c.phase_order = PhaseOrder::Overlap;
   }
   if (c.async_validation && !cmd.run.dist.is_plain_exact())
-    throw UsageError("--async-validation: runs with --sync exact only (the in-flight state of the other modes "
-                     "cannot be set back to a solving check's snapshot)");
+    throw UsageError(
+        "--async-validation: runs with --sync exact only (the in-flight state of the other modes "
+        "cannot be set back to a solving check's snapshot)");
   cmd.run.param_hash = vm.count("param-hash") > 0;
   cmd.run.diagnostics = vm.count("diagnostics") > 0;
   if (cmd.run.diagnostics && c.algorithm != Algorithm::Tptt && c.algorithm != Algorithm::TpttHx)
@@ -456,9 +466,10 @@ std::string train_options_help(HelpFor command) {
                        experiment_option);
     case HelpFor::Sweep:
       return help_text("Training options of every run (a grid axis may be any of them)",
-                       {&g.data, &g.model, &g.algo, &g.protocol, &g.output, &g.dist},
-                       [&](const std::string& name) { return experiment_option(name) && (name == "mpi" || name == "help" ||
-                                                             g.dist.options.find_nothrow(name, false) == nullptr); });
+                       {&g.data, &g.model, &g.algo, &g.protocol, &g.output, &g.dist}, [&](const std::string& name) {
+                         return experiment_option(name) && (name == "mpi" || name == "help" ||
+                                                            g.dist.options.find_nothrow(name, false) == nullptr);
+                       });
     case HelpFor::Eval:
       return help_text("Options of the evaluation (the model's own options cannot change)",
                        {&g.data, &g.algo, &g.protocol, &g.output}, [](const std::string& name) {

@@ -50,7 +50,8 @@ VecF read_params_npy(const std::string& path) {
   char pre[10];
   if (!in.read(pre, 10) || std::memcmp(pre, kMagic, 6) != 0 || pre[6] != 1)
     throw FileError("'" + path + "' is not a version-1 .npy file");
-  const std::size_t len = static_cast<unsigned char>(pre[8]) | (static_cast<std::size_t>(static_cast<unsigned char>(pre[9])) << 8);
+  const std::size_t len = static_cast<unsigned char>(pre[8]) |
+                          (static_cast<std::size_t>(static_cast<unsigned char>(pre[9])) << 8);
   std::string header(len, '\0');
   if (!in.read(header.data(), static_cast<std::streamsize>(len))) throw FileError("'" + path + "': truncated header");
   if (header.find("'descr': '<f4'") == std::string::npos || header.find("'fortran_order': False") == std::string::npos)

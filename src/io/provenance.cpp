@@ -16,9 +16,7 @@ std::vector<std::string>& recorded_command_line() {
 
 }  // namespace
 
-void record_command_line(int argc, const char* const* argv) {
-  recorded_command_line().assign(argv, argv + argc);
-}
+void record_command_line(int argc, const char* const* argv) { recorded_command_line().assign(argv, argv + argc); }
 
 const std::vector<std::string>& command_line() { return recorded_command_line(); }
 
@@ -26,8 +24,9 @@ std::string shell_quoted(const std::vector<std::string>& words) {
   std::string out;
   for (const std::string& w : words) {
     if (!out.empty()) out += ' ';
-    const bool plain = !w.empty() && w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                         "0123456789-_./=:,+@%") == std::string::npos;
+    const bool plain = !w.empty() && w.find_first_not_of(
+                                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                         "0123456789-_./=:,+@%") == std::string::npos;
     if (plain) {
       out += w;
       continue;

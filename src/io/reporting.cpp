@@ -57,9 +57,7 @@ MetricsLog::MetricsLog(const std::string& path, const JsonObject& header, long i
   if (!out_) throw FileError("--log: cannot write metrics file '" + path + "': " + system_reason());
 }
 
-void MetricsLog::on_check(const CheckRecord& rec) {
-  out_ << rec.to_json().str() << '\n' << std::flush;
-}
+void MetricsLog::on_check(const CheckRecord& rec) { out_ << rec.to_json().str() << '\n' << std::flush; }
 
 void MetricsLog::on_finish(const RunSummary& summary) {
   out_ << JsonObject().add("summary", summary.to_json()).str() << '\n' << std::flush;

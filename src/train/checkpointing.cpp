@@ -21,7 +21,7 @@ Checkpoint make_training_checkpoint(const TrainCommand& command, const Learner& 
                                     progress.g_count, progress.f_count};
   ckpt.put_i64("progress_counters", counters);
   const double sums[6] = {progress.best_error, progress.final_error, progress.cost_sum,
-                          progress.loss_g_sum, progress.loss_f_sum, progress.elapsed_s};
+                          progress.loss_g_sum, progress.loss_f_sum,  progress.elapsed_s};
   ckpt.put_f64("progress_values", sums);
   // The data position: minibatch n is a function of (seed, n), so (seed, iteration) is the
   // whole state of every random stream (data, phase draws, noise).

@@ -77,10 +77,9 @@ void TrainConfig::validate() const {
   require(data_dir.empty() || task == TaskKind::Mnist, "--data-dir applies to --task mnist only");
   if (info.fixed_length > 0)
     require(length == info.fixed_length, "--length: task " + to_string(task) + " has the fixed length " +
-                                              std::to_string(info.fixed_length) + ", got " + std::to_string(length));
-  require(length >= info.min_length,
-          "--length: task " + to_string(task) + " needs a length of at least " + min_len + ", got " +
-              std::to_string(length));
+                                             std::to_string(info.fixed_length) + ", got " + std::to_string(length));
+  require(length >= info.min_length, "--length: task " + to_string(task) + " needs a length of at least " + min_len +
+                                         ", got " + std::to_string(length));
   require((min_length == 0) == (max_length == 0), "--min-length and --max-length must be given together");
   if (varying_length()) {
     require(min_length >= info.min_length, "--min-length: task " + to_string(task) + " needs at least " + min_len);

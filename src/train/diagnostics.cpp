@@ -40,7 +40,7 @@ std::optional<double> angle_degrees(std::span<const double> a, std::span<const d
     bb += (b[i] / mb) * (b[i] / mb);
   }
   if (!std::isfinite(aa) || !std::isfinite(bb)) return std::nullopt;  // a NaN element (max skips it)
-  const double ra = std::sqrt(aa), rb = std::sqrt(bb);  // ‖a‖/ma, ‖b‖/mb
+  const double ra = std::sqrt(aa), rb = std::sqrt(bb);                // ‖a‖/ma, ‖b‖/mb
   // Kahan's form of arccos(⟨a,b⟩/(‖a‖‖b‖)): 2·atan2(‖â − b̂‖, ‖â + b̂‖) with unit vectors â, b̂.
   // arccos loses half the digits near 0° and 180° (acos(1 − 1 ulp) is already 1.2e-6°).
   double diff = 0, sum = 0;
@@ -103,9 +103,13 @@ Diagnostics compute_diagnostics(const TrainConfig& config, const Params<Scalar>&
 JsonObject Diagnostics::to_json() const {
   JsonObject j;
   const auto angle = [&j](const char* key, const std::optional<double>& v) {
-    if (v) j.add(key, *v); else j.add_null(key);
+    if (v)
+      j.add(key, *v);
+    else
+      j.add_null(key);
   };
-  if (algorithm != Algorithm::Tptt && algorithm != Algorithm::TpttHx) return j.add("grad_norm_bptt_whh", grad_norm_bptt_whh);
+  if (algorithm != Algorithm::Tptt && algorithm != Algorithm::TpttHx)
+    return j.add("grad_norm_bptt_whh", grad_norm_bptt_whh);
   angle("angle_whh_deg", angle_whh_deg);
   if (algorithm == Algorithm::TpttHx) angle("angle_wxh_deg", angle_wxh_deg);
   j.add("grad_norm_tptt_whh", grad_norm_tptt_whh)

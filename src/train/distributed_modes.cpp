@@ -22,8 +22,8 @@ std::span<float> block_span(MatF& m, Eigen::Index first_col, Eigen::Index cols) 
 MatF micro_columns(const Eigen::Ref<const MatF>& m, int B, int n, int first, int cols) {
   MatF out(m.rows(), static_cast<Eigen::Index>(n) * cols);
   for (int j = 0; j < n; ++j)
-    out.middleCols(static_cast<Eigen::Index>(j) * cols, cols) =
-        m.middleCols(static_cast<Eigen::Index>(j) * B + first, cols);
+    out.middleCols(static_cast<Eigen::Index>(j) * cols, cols) = m.middleCols(static_cast<Eigen::Index>(j) * B + first,
+                                                                             cols);
   return out;
 }
 
@@ -69,7 +69,10 @@ void DistributedConfig::validate(const TrainConfig& c) const {
 
 JsonObject DistributedConfig::to_json() const {
   JsonObject j;
-  j.add("mode", mode_name()).add("staleness", staleness).add("micro_batches", micro_batches).add("decoupled", decoupled);
+  j.add("mode", mode_name())
+      .add("staleness", staleness)
+      .add("micro_batches", micro_batches)
+      .add("decoupled", decoupled);
   if (decoupled) j.add("decoupled_rate", decoupled_rate);
   return j;
 }
@@ -82,8 +85,8 @@ struct SegmentPipeline::MicroBatch {
   MatF Y;                       // (O × cols) targets (last rank)
   MatF noise;                   // (H × n·cols) ε of the G phase (σ > 0)
   SegmentBuffers<Scalar> seg;
-  OutputPass<Scalar> out;       // last rank
-  MatF dh;                      // (H × cols) ∂E/∂h at the upper boundary, then the lower one
+  OutputPass<Scalar> out;  // last rank
+  MatF dh;                 // (H × cols) ∂E/∂h at the upper boundary, then the lower one
 };
 
 // A minibatch between its forward pass and the end of its all-reduce.
@@ -94,9 +97,9 @@ struct SegmentPipeline::InFlight {
   bool did_g = false, did_f = false;
   std::unique_ptr<Params<Scalar>> stash;  // θ of the forward pass, when the backward runs later
   std::vector<MicroBatch> micro;
-  Params<Scalar> grad;                    // this rank's gradient sum, then the all-reduced one
+  Params<Scalar> grad;  // this rank's gradient sum, then the all-reduced one
   double cost = 0, loss_g = 0, loss_f = 0;
-  std::vector<float> reduce;              // (|θ| + 3) gradient and costs, during the all-reduce
+  std::vector<float> reduce;  // (|θ| + 3) gradient and costs, during the all-reduce
   std::optional<Communicator::ReduceHandle> handle;
   bool backward_done = false, applied = false, folded = false;
   bool g_applied = false;  // reference order: the G update was applied during the backward pass
@@ -179,8 +182,7 @@ std::optional<IterationResult> SegmentPipeline::step(long iteration) {
   }
   // Retire the minibatches that nothing refers to any more.
   const bool folds = dist_.decoupled && k + 1 < K;
-  while (!in_flight_.empty() && in_flight_.front()->applied && (!folds || in_flight_.front()->folded))
-  {
+  while (!in_flight_.empty() && in_flight_.front()->applied && (!folds || in_flight_.front()->folded)) {
     spare_.push_back(std::move(in_flight_.front()));
     in_flight_.pop_front();
   }
@@ -207,7 +209,8 @@ void SegmentPipeline::forward(InFlight& f) {
     f.did_g = f.did_f = true;
   }
 
-  const auto segX = batch.X.middleCols(static_cast<Eigen::Index>(f.range.first - 1) * B, static_cast<Eigen::Index>(n) * B);
+  const auto segX = batch.X.middleCols(static_cast<Eigen::Index>(f.range.first - 1) * B,
+                                       static_cast<Eigen::Index>(n) * B);
   MatF noise;  // (H × n·B) ε for h̃_{t−1}, one stream per global step t (as Trainer::fill_noise)
   if (f.did_g && config_.noise > 0) {
     noise.resize(config_.hidden, static_cast<Eigen::Index>(n) * B);
@@ -256,8 +259,8 @@ void SegmentPipeline::backward(InFlight& f) {
   const int K = comm_.size(), k = comm_.rank(), n = f.range.steps();
   const bool last = (k == K - 1);
   const bool bptt = config_.algorithm == Algorithm::Bptt;
-  const bool targets = !bptt && f.did_f;                                          // eq. 3, 8, 10
-  const bool chain = bptt || (config_.algorithm == Algorithm::Tptt && f.did_f);   // ∂E/∂h through W_hh
+  const bool targets = !bptt && f.did_f;                                         // eq. 3, 8, 10
+  const bool chain = bptt || (config_.algorithm == Algorithm::Tptt && f.did_f);  // ∂E/∂h through W_hh
   const bool noisy_g = f.did_g && config_.noise > 0;
   const bool states_through_g = targets || (f.did_g && !noisy_g);
   const bool single = f.micro.size() == 1;
@@ -274,8 +277,8 @@ void SegmentPipeline::backward(InFlight& f) {
       Params<Scalar>& g = single ? f.grad : scratch_;
       if (!single) scratch_.set_zero();
       if (!noisy_g) feedback_of_states<Scalar>(theta, config_.activation, mb.seg);
-      f.loss_g += mb.weight * feedback_gradient<Scalar>(theta, config_.activation, noisy_g ? &mb.noise : nullptr,
-                                                        mb.seg, g);
+      f.loss_g += mb.weight *
+                  feedback_gradient<Scalar>(theta, config_.activation, noisy_g ? &mb.noise : nullptr, mb.seg, g);
       if (!single) f.grad.flat() += static_cast<Scalar>(mb.weight) * scratch_.flat();
     }
     apply_feedback_update_now(f);
@@ -336,7 +339,8 @@ void SegmentPipeline::backward(InFlight& f) {
     }
     if (f.did_g && !g_first) {
       TraceSpan span("G gradient (eq. 9)");
-      f.loss_g += mb.weight * feedback_gradient<Scalar>(theta, config_.activation, noisy_g ? &mb.noise : nullptr, seg, g);
+      f.loss_g += mb.weight *
+                  feedback_gradient<Scalar>(theta, config_.activation, noisy_g ? &mb.noise : nullptr, seg, g);
     }
 
     if (k > 0) {
@@ -416,7 +420,8 @@ void SegmentPipeline::fold_in_real_target(InFlight& f) {
   const int n = f.range.steps(), H = config_.hidden;
   for (MicroBatch& mb : f.micro) {
     MatF real(H, mb.cols);
-    comm_.recv(comm_.rank() + 1, MessageTag::Target, std::span<float>(real.data(), static_cast<std::size_t>(real.size())));
+    comm_.recv(comm_.rank() + 1, MessageTag::Target,
+               std::span<float>(real.data(), static_cast<std::size_t>(real.size())));
     MatF z(H + 1, mb.cols);
     z.topRows(H) = mb.seg.block(mb.seg.Hs, n);
     z.row(H).setOnes();

@@ -21,8 +21,7 @@ const TrainConfig& checked(const TrainConfig& config, const Communicator& comm) 
   config.validate();
   if (config.algorithm != Algorithm::Lstm)
     throw UsageError("LstmTrainer: --algorithm is " + to_string(config.algorithm) + ", not lstm");
-  if (comm.size() > 1)
-    throw UsageError("--algorithm lstm: runs on one rank; start it without mpirun -np K>1");
+  if (comm.size() > 1) throw UsageError("--algorithm lstm: runs on one rank; start it without mpirun -np K>1");
   return config;
 }
 

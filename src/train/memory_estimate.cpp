@@ -62,8 +62,8 @@ MemoryEstimate estimate_run_memory(const TrainConfig& config, int ranks, long in
 
   // Validation: as many batches at once as threads; each its inputs and two state buffers of at
   // most kValidationChunk sequences (the LSTM also its 4H gates).
-  const double samples =
-      mnist ? std::min<double>(config.validation_samples, kMnistTestCount) : config.validation_samples;
+  const double samples = mnist ? std::min<double>(config.validation_samples, kMnistTestCount)
+                               : config.validation_samples;
   const double vbatch = std::min<double>(config.validation_batch, samples);
   const double at_once = std::min<double>(config.threads, std::ceil(samples / vbatch));
   const double chunk = std::min(vbatch, kValidationChunk);

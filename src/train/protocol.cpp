@@ -39,7 +39,10 @@ JsonObject CheckRecord::to_json() const {
       .add("rho_whh", rho_whh)
       .add("rho_vhh", has_feedback ? rho_vhh : none);
   j.add("update_norm", norms);
-  if (has_feedback) j.add("g_updates", g_updates); else j.add_null("g_updates");
+  if (has_feedback)
+    j.add("g_updates", g_updates);
+  else
+    j.add_null("g_updates");
   j.add("f_updates", f_updates)
       .add("g_staleness", concurrent ? g_staleness : none)
       .add("f_staleness", concurrent ? f_staleness : none)
@@ -52,14 +55,16 @@ JsonObject CheckRecord::to_json() const {
 JsonObject RunSummary::to_json() const {
   JsonObject j;
   j.add("solved", solved);
-  if (solved) j.add("solved_at", solved_at); else j.add_null("solved_at");
-  j.add("best_error", best_error)
-      .add("final_error", final_error)
-      .add("iterations", iterations);
-  if (solved) j.add("iterations_after_solved", iterations - solved_at); else j.add_null("iterations_after_solved");
-  j.add("seconds", seconds)
-      .add("stop_reason", to_string(reason))
-      .add("peak_rss_mib", peak_rss_mib);
+  if (solved)
+    j.add("solved_at", solved_at);
+  else
+    j.add_null("solved_at");
+  j.add("best_error", best_error).add("final_error", final_error).add("iterations", iterations);
+  if (solved)
+    j.add("iterations_after_solved", iterations - solved_at);
+  else
+    j.add_null("iterations_after_solved");
+  j.add("seconds", seconds).add("stop_reason", to_string(reason)).add("peak_rss_mib", peak_rss_mib);
   return j;
 }
 
@@ -81,7 +86,9 @@ RunSummary run_protocol(Learner& learner, const std::vector<RunObserver*>& obser
   using Clock = std::chrono::steady_clock;
   const TrainConfig& cfg = learner.config();
   const auto started = Clock::now();
-  const auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  const auto seconds_since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
 
   RunSummary summary;
   ProtocolProgress p = start;  // updated as the loop goes; p.elapsed_s is refreshed on use
@@ -108,7 +115,8 @@ RunSummary run_protocol(Learner& learner, const std::vector<RunObserver*>& obser
     p.cost_count = p.g_count = p.f_count = 0;
     const VecF& theta = learner.flat_params();
     for (const TensorSlice& s : slices)
-      rec.update_norm.emplace_back(s.name, (theta.segment(s.offset, s.count) - before_last.segment(s.offset, s.count)).norm());
+      rec.update_norm.emplace_back(s.name,
+                                   (theta.segment(s.offset, s.count) - before_last.segment(s.offset, s.count)).norm());
     const SpectralRadii rho = learner.spectral_radii();
     rec.rho_whh = rho.recurrent;
     rec.rho_vhh = rho.feedback;
@@ -122,8 +130,10 @@ RunSummary run_protocol(Learner& learner, const std::vector<RunObserver*>& obser
     const auto mean_since = [](double sum_now, double sum_then, long n_now, long n_then) {
       return n_now > n_then ? (sum_now - sum_then) / static_cast<double>(n_now - n_then) : 0.0;
     };
-    rec.g_staleness = mean_since(stats.g_staleness_sum, last_stats.g_staleness_sum, stats.g_updates, last_stats.g_updates);
-    rec.f_staleness = mean_since(stats.f_staleness_sum, last_stats.f_staleness_sum, stats.f_updates, last_stats.f_updates);
+    rec.g_staleness = mean_since(stats.g_staleness_sum, last_stats.g_staleness_sum, stats.g_updates,
+                                 last_stats.g_updates);
+    rec.f_staleness = mean_since(stats.f_staleness_sum, last_stats.f_staleness_sum, stats.f_updates,
+                                 last_stats.f_updates);
     last_stats = stats;
     rec.iterations_per_s = (it + 1 - window_first) / std::max(seconds_since(window_start), 1e-9);
     window_start = Clock::now();
@@ -150,7 +160,8 @@ RunSummary run_protocol(Learner& learner, const std::vector<RunObserver*>& obser
       return StopReason::Solved;
     }
     if (!std::isfinite(rec.validation.cost)) return StopReason::NonFiniteCost;
-    if (rec.rho_whh > cfg.max_spectral_radius || rec.rho_vhh > cfg.max_spectral_radius) return StopReason::SpectralRadius;
+    if (rec.rho_whh > cfg.max_spectral_radius || rec.rho_vhh > cfg.max_spectral_radius)
+      return StopReason::SpectralRadius;
     if (p.checks_without_improvement >= cfg.patience) return StopReason::NoImprovement;
     return std::nullopt;
   };

@@ -167,7 +167,8 @@ void Trainer::fill_noise(long iteration, const SegmentRange& range, Workspace& w
   const int B = ws.seg.batch;
   ws.noise.resize(config_.hidden, static_cast<Eigen::Index>(range.steps()) * B);
   for (int t = range.first; t <= range.last; ++t) {
-    CounterRng rng(config_.seed, RngPurpose::Noise, static_cast<std::uint64_t>(iteration), static_cast<std::uint64_t>(t));
+    CounterRng rng(config_.seed, RngPurpose::Noise, static_cast<std::uint64_t>(iteration),
+                   static_cast<std::uint64_t>(t));
     auto block = ws.noise.middleCols(static_cast<Eigen::Index>(t - range.first) * B, B);
     for (Eigen::Index j = 0; j < block.cols(); ++j)
       for (Eigen::Index i = 0; i < block.rows(); ++i) block(i, j) = static_cast<Scalar>(config_.noise * rng.normal());
@@ -217,7 +218,8 @@ IterationResult Trainer::step(long iteration) {
 IterationResult Trainer::reference_step(long iteration) {
   IterationResult result;
   arena_.execute([&] {
-    const SegmentPass pass = begin_pass(iteration, params_, ws_, MessageTag::State, /*with_feedback=*/config_.noise == 0);
+    const SegmentPass pass = begin_pass(iteration, params_, ws_, MessageTag::State,
+                                        /*with_feedback=*/config_.noise == 0);
     result.loss_g = g_phase_gradient(iteration, pass, params_, ws_);
     if (comm_.size() > 1) reduce_across_ranks(result, ws_, {true, false});
     apply_phase_updates(config_, {true, false}, params_, ws_.grad.flat(), forward_opt_, feedback_opt_, g_updates_,
@@ -252,8 +254,7 @@ Trainer::SegmentPass Trainer::begin_pass(long iteration, const Params<Scalar>& p
   return pass;
 }
 
-Scalar Trainer::g_phase_gradient(long iteration, const SegmentPass& pass, const Params<Scalar>& params,
-                                 Workspace& ws) {
+Scalar Trainer::g_phase_gradient(long iteration, const SegmentPass& pass, const Params<Scalar>& params, Workspace& ws) {
   TraceSpan span("G gradient (eq. 9)");
   const bool noisy = config_.noise > 0;
   if (noisy) fill_noise(iteration, pass.range, ws);
@@ -286,8 +287,8 @@ void Trainer::finish_pass(long iteration, const SegmentPass& pass, Phases phases
   result.did_f = phases.f;
   if (last) result.cost = ws.out.cost;
   const bool bptt = config_.algorithm == Algorithm::Bptt;
-  const bool targets = !bptt && phases.f;                                               // eq. 3, 8, 10
-  const bool chain = bptt || (config_.algorithm == Algorithm::Tptt && phases.f);        // ∂E/∂h through W_hh
+  const bool targets = !bptt && phases.f;                                         // eq. 3, 8, 10
+  const bool chain = bptt || (config_.algorithm == Algorithm::Tptt && phases.f);  // ∂E/∂h through W_hh
 
   // Boundary values from the next segment, received on this thread: communication stays on
   // one thread, the tasks below only compute.

@@ -61,8 +61,9 @@ void Trainer::load_state(const Checkpoint& checkpoint) {
 
 void SegmentPipeline::save_state(Checkpoint& checkpoint) const {
   if (dist_.sync == SyncMode::Stale || dist_.decoupled)
-    throw UsageError("--checkpoint: not available with --sync stale or --decoupled (gradients and boundary "
-                     "predictions are in flight across iterations); use --sync exact or pipelined");
+    throw UsageError(
+        "--checkpoint: not available with --sync stale or --decoupled (gradients and boundary "
+        "predictions are in flight across iterations); use --sync exact or pipelined");
   save_optimizers(checkpoint, forward_opt_, feedback_opt_, g_updates_, f_updates_);
 }
 

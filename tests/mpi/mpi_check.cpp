@@ -60,7 +60,8 @@ void check_communicator(MpiCommunicator& comm) {
   }
   // Rank-order float sums whose value depends on the order.
   const auto contribution = [](int r, int round, int i) {
-    return (r == 0 ? 1e8f : 1.0f) + static_cast<float>(round) * 0.25f + static_cast<float>(i) / static_cast<float>(r + 3);
+    return (r == 0 ? 1e8f : 1.0f) + static_cast<float>(round) * 0.25f +
+           static_cast<float>(i) / static_cast<float>(r + 3);
   };
   const auto expected = [&](int round, int i) {
     float s = contribution(0, round, i);
@@ -151,9 +152,12 @@ void check_modes(MpiCommunicator& comm) {
     expect(identical, c.name + ": replicas differ across ranks", comm);
     if (comm.rank() == 0) {
       std::vector<std::uint64_t> local(static_cast<std::size_t>(K));
-      InProcessHub::run(K, [&](Communicator& inproc) { local[static_cast<std::size_t>(inproc.rank())] = train(c, inproc, kIterations); });
-      expect(local[0] == mpi_hash, c.name + ": MPI run " + hash_hex(mpi_hash) + " differs from the in-process run " +
-                                       hash_hex(local[0]), comm);
+      InProcessHub::run(K, [&](Communicator& inproc) {
+        local[static_cast<std::size_t>(inproc.rank())] = train(c, inproc, kIterations);
+      });
+      expect(local[0] == mpi_hash,
+             c.name + ": MPI run " + hash_hex(mpi_hash) + " differs from the in-process run " + hash_hex(local[0]),
+             comm);
       std::printf("%s %-24s K=%d: mpi %s, in-process %s\n", local[0] == mpi_hash && identical ? "ok  " : "FAIL",
                   c.name.c_str(), K, hash_hex(mpi_hash).c_str(), hash_hex(local[0]).c_str());
     }
@@ -183,17 +187,28 @@ BenchArgs parse_bench(int argc, char** argv) {
       if (i + 1 >= argc) throw UsageError(o + ": needs a value");
       return argv[++i];
     };
-    if (o == "--sync") a.dist.sync = parse_sync_mode(value());
-    else if (o == "--staleness") a.dist.staleness = std::stoi(value());
-    else if (o == "--micro-batches") a.dist.micro_batches = std::stoi(value());
-    else if (o == "--decoupled") a.dist.decoupled = true;
-    else if (o == "--algorithm") c.algorithm = parse_algorithm(value());
-    else if (o == "-T") c.length = std::stoi(value());
-    else if (o == "-H") c.hidden = std::stoi(value());
-    else if (o == "-B") c.batch = std::stoi(value());
-    else if (o == "--iterations") a.iterations = std::stoi(value());
-    else if (o == "--warmup") a.warmup = std::stoi(value());
-    else throw UsageError("unknown option " + o);
+    if (o == "--sync")
+      a.dist.sync = parse_sync_mode(value());
+    else if (o == "--staleness")
+      a.dist.staleness = std::stoi(value());
+    else if (o == "--micro-batches")
+      a.dist.micro_batches = std::stoi(value());
+    else if (o == "--decoupled")
+      a.dist.decoupled = true;
+    else if (o == "--algorithm")
+      c.algorithm = parse_algorithm(value());
+    else if (o == "-T")
+      c.length = std::stoi(value());
+    else if (o == "-H")
+      c.hidden = std::stoi(value());
+    else if (o == "-B")
+      c.batch = std::stoi(value());
+    else if (o == "--iterations")
+      a.iterations = std::stoi(value());
+    else if (o == "--warmup")
+      a.warmup = std::stoi(value());
+    else
+      throw UsageError("unknown option " + o);
   }
   return a;
 }
@@ -234,7 +249,8 @@ int main(int argc, char** argv) {
       check_modes(comm);
       double f = failures;
       comm.allreduce_sum(std::span<double>(&f, 1));
-      if (comm.rank() == 0) std::printf("%s: %g failure(s) over %d ranks\n", f == 0 ? "all passed" : "FAILED", f, comm.size());
+      if (comm.rank() == 0)
+        std::printf("%s: %g failure(s) over %d ranks\n", f == 0 ? "all passed" : "FAILED", f, comm.size());
       comm.finalize();
       return f == 0 ? 0 : 1;
     }

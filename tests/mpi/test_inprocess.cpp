@@ -5,8 +5,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 #include <vector>
@@ -89,8 +89,10 @@ TEST_CASE("in-process hub: a failing rank ends the others' waits and run() rethr
                                            if (comm.rank() == 1) throw std::runtime_error("boom on rank 1");
                                            try {
                                              std::vector<float> x(4);
-                                             if (comm.rank() == 0) comm.recv(1, MessageTag::Target, x);
-                                             else comm.allreduce_sum(std::span<float>(x));
+                                             if (comm.rank() == 0)
+                                               comm.recv(1, MessageTag::Target, x);
+                                             else
+                                               comm.allreduce_sum(std::span<float>(x));
                                            } catch (const CommError&) {
                                              ++comm_errors;
                                              throw;
@@ -105,8 +107,10 @@ TEST_CASE("in-process hub: wrong sizes, abort and timeouts fail cleanly") {
   CHECK_THROWS_AS(InProcessHub::run(2,
                                     [](Communicator& comm) {
                                       std::vector<float> x(3);
-                                      if (comm.rank() == 0) comm.send(1, MessageTag::State, cspan({1, 2}));
-                                      else comm.recv(0, MessageTag::State, x);
+                                      if (comm.rank() == 0)
+                                        comm.send(1, MessageTag::State, cspan({1, 2}));
+                                      else
+                                        comm.recv(0, MessageTag::State, x);
                                     }),
                   CommError);
   try {
@@ -186,7 +190,9 @@ void check_same_run(const TrainConfig& config, const RunTrace& one, const RunTra
     const auto& a = many.iterations[i];
     const auto& b = one.iterations[i];
     const int it = static_cast<int>(i);
-    const auto rel = [](double x, double y) { return x == y ? 0.0 : std::abs(x - y) / std::max(std::abs(x), std::abs(y)); };
+    const auto rel = [](double x, double y) {
+      return x == y ? 0.0 : std::abs(x - y) / std::max(std::abs(x), std::abs(y));
+    };
     worst[0] = std::max(worst[0], rel(a.cost, b.cost));
     worst[1] = std::max(worst[1], rel(a.loss_g, b.loss_g));
     worst[2] = std::max(worst[2], rel(a.loss_f, b.loss_f));
@@ -199,8 +205,8 @@ void check_same_run(const TrainConfig& config, const RunTrace& one, const RunTra
     CHECK(a.did_g == b.did_g);
     CHECK(a.did_f == b.did_f);
   }
-  MESSAGE("worst relative: cost " << worst[0] << " loss_g " << worst[1] << " loss_f " << worst[2]
-          << " params " << normwise_relative(many.params, one.params));
+  MESSAGE("worst relative: cost " << worst[0] << " loss_g " << worst[1] << " loss_f " << worst[2] << " params "
+                                  << normwise_relative(many.params, one.params));
   check_close(many.validation.cost, one.validation.cost, 1e-5, "validation cost", -1);
   check_close(many.validation.error, one.validation.error, 1e-5, "validation error", -1);
 }

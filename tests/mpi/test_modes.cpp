@@ -68,7 +68,9 @@ double normwise_relative(const VecF& a, const VecF& b) {
   return static_cast<double>((a - b).cwiseAbs().maxCoeff()) / static_cast<double>(b.cwiseAbs().maxCoeff());
 }
 
-bool close(double a, double b, double rtol) { return std::abs(a - b) <= rtol * std::max(std::abs(a), std::abs(b)) + 1e-12; }
+bool close(double a, double b, double rtol) {
+  return std::abs(a - b) <= rtol * std::max(std::abs(a), std::abs(b)) + 1e-12;
+}
 
 // `many`'s result of iteration i is `one`'s result of iteration i − shift (both optional).
 void check_same(const Trace& one, const Trace& many, double param_rtol = 1e-5) {

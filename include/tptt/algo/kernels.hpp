@@ -20,8 +20,7 @@ void input_projection(const Params<S>& p, const ConstMatRef<S>& X, SegmentBuffer
 // Eq. 1 for t = a..b: h_t = σ(W_xh x_t + W_hh h_{t−1} + b_h). Hs block 0 (h_{a−1}) is set on entry.
 // With a range, only local steps [first_step, end_step) (blocks first_step−1 must be done).
 template <class S>
-void forward_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg, int first_step = 1,
-                    int end_step = -1);
+void forward_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg, int first_step = 1, int end_step = -1);
 
 // G(x_t, h_t) is computed in fixed chunks of kStepChunk steps, whoever computes them and in
 // whatever order, so that it can overlap the forward pass and still give the same bits.

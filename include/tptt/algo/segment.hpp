@@ -25,11 +25,11 @@ SegmentRange segment_of(int total_steps, int segments, int index);
 template <class S>
 struct SegmentBuffers {
   int hidden = 0, steps = 0, batch = 0;  // H, n, B
-  Mat<S> U;   // (H × n·B)      W_xh x_t (no bias)
-  Mat<S> Hs;  // (H × (n+1)·B)  h_{a−1} … h_b
-  Mat<S> Gz;  // (H × n·B)      W_xh x_t + V_hh h_t + c_h, the argument of G(x_t, h_t)
-  Mat<S> Gh;  // (H × n·B)      G(x_t, h_t)
-  Mat<S> Delta;  // (H × (n+1)·B)  target corrections Δ_{a−1} … Δ_b, Δ_t = ĥ_t − h_t
+  Mat<S> U;                              // (H × n·B)      W_xh x_t (no bias)
+  Mat<S> Hs;                             // (H × (n+1)·B)  h_{a−1} … h_b
+  Mat<S> Gz;                             // (H × n·B)      W_xh x_t + V_hh h_t + c_h, the argument of G(x_t, h_t)
+  Mat<S> Gh;                             // (H × n·B)      G(x_t, h_t)
+  Mat<S> Delta;                          // (H × (n+1)·B)  target corrections Δ_{a−1} … Δ_b, Δ_t = ĥ_t − h_t
   // Per-step deltas, one buffer per phase so that the phases can run as concurrent tasks.
   Mat<S> Dg;  // (H × n·B)      G-phase errors, scaled by σ'
   Mat<S> Df;  // (H × n·B)      F-phase errors, scaled by σ'

@@ -77,11 +77,11 @@ class InProcessHub {
   std::string failure_;  // empty while healthy
 
   // All-reduce rendezvous: contributions of the current round, summed by the last arrival.
-  std::uint64_t round_ = 0;     // completed rounds
+  std::uint64_t round_ = 0;  // completed rounds
   int arrived_ = 0;
-  std::vector<void*> slots_;    // each rank's buffer in this round
+  std::vector<void*> slots_;  // each rank's buffer in this round
   std::vector<std::size_t> lengths_;
-  std::vector<char> kinds_;     // 'f' or 'd'
+  std::vector<char> kinds_;  // 'f' or 'd'
 
   // Non-blocking all-reduces: rank r's i-th start joins round i; the last contribution sums.
   struct AsyncRound {

@@ -47,9 +47,9 @@ void activation_increment(Activation act, const Eigen::MatrixBase<DZ>& z, const 
     d.array() = d.array().tanh() * (S(1) - a.array() * scratch.array());
   } else {
     const auto shrink = -(-d.array().abs()).expm1();  // 1 − e^{−|d|}, in [0, 1)
-    d.array() = (d.array() >= S(0))
-                    .select(scratch.array() * (S(1) - a.array()), -(a.array() * (S(1) - scratch.array()))) *
-                shrink;
+    d.array() =
+        (d.array() >= S(0)).select(scratch.array() * (S(1) - a.array()), -(a.array() * (S(1) - scratch.array()))) *
+        shrink;
   }
 }
 

@@ -14,8 +14,8 @@ enum class RngPurpose : std::uint64_t {
   Noise = 4,
   Schedule = 5,
   Length = 6,
-  MnistOrder = 7,  // the permutation of each epoch of the MNIST training set
-  EvaluationData = 8,     // tptt eval: sequences no training minibatch or check ever draws
+  MnistOrder = 7,           // the permutation of each epoch of the MNIST training set
+  EvaluationData = 8,       // tptt eval: sequences no training minibatch or check ever draws
   FreshValidationData = 9,  // --validation fresh: the set of each check
 };
 

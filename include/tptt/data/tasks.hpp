@@ -16,11 +16,11 @@ TaskKind parse_task(const std::string& name);  // throws UsageError
 std::string to_string(TaskKind t);
 
 struct TaskInfo {
-  int inputs = 0;          // I
-  int outputs = 0;         // O
-  bool regression = false; // linear output + squared error (adding) instead of softmax
-  int min_length = 1;      // shortest L the generator is defined for
-  int fixed_length = 0;    // the only L the task has (mnist: 784 pixels); 0 = any L ≥ min_length
+  int inputs = 0;           // I
+  int outputs = 0;          // O
+  bool regression = false;  // linear output + squared error (adding) instead of softmax
+  int min_length = 1;       // shortest L the generator is defined for
+  int fixed_length = 0;     // the only L the task has (mnist: 784 pixels); 0 = any L ≥ min_length
 };
 TaskInfo task_info(TaskKind t);
 

@@ -29,8 +29,8 @@ class JsonObject {
   std::string body_;
 };
 
-std::string json_escape(std::string_view s);  // with the surrounding quotes
-std::string json_number(double v);            // shortest round-trip form, null if non-finite
+std::string json_escape(std::string_view s);             // with the surrounding quotes
+std::string json_number(double v);                       // shortest round-trip form, null if non-finite
 std::string json_array(std::span<const double> values);  // [n, …], each as json_number
 std::string json_array(std::span<const float> values);   // each the shortest form that reads back as that float
 

@@ -15,20 +15,20 @@ namespace tptt {
 // Options that configure the process rather than the training: MPI, per-rank logs, the final
 // parameters, and fault injection for the fault tests (docs/distributed.md).
 struct RunOptions {
-  DistributedConfig dist;        // --sync, --staleness, --micro-batches, --decoupled
-  std::string mpi = "auto";      // auto (MPI when started by mpirun/srun), on, off
-  bool log_all_ranks = false;    // rank k > 0 also writes <log>.rank<k>
-  bool overwrite = false;        // replace an existing --log (else refused, or continued by --resume)
-  std::string save_params;       // rank 0 writes the final parameters (.npy, io/param_file.hpp)
-  bool param_hash = false;       // each rank prints a hash of its final parameters
-  long fail_at_iteration = -1;   // test aid: rank fail_rank fails at this iteration (< 0: never)
+  DistributedConfig dist;       // --sync, --staleness, --micro-batches, --decoupled
+  std::string mpi = "auto";     // auto (MPI when started by mpirun/srun), on, off
+  bool log_all_ranks = false;   // rank k > 0 also writes <log>.rank<k>
+  bool overwrite = false;       // replace an existing --log (else refused, or continued by --resume)
+  std::string save_params;      // rank 0 writes the final parameters (.npy, io/param_file.hpp)
+  bool param_hash = false;      // each rank prints a hash of its final parameters
+  long fail_at_iteration = -1;  // test aid: rank fail_rank fails at this iteration (< 0: never)
   int fail_rank = 0;
-  std::string fail_kind = "throw";  // throw (an exception) or kill (SIGKILL to itself)
-  std::string checkpoint;        // rank 0 writes training checkpoints here (atomically)
-  long checkpoint_every = 1000;  // iterations between checkpoints (also at the end and on SIGINT/SIGTERM)
-  std::string resume;            // continue from this checkpoint
-  bool diagnostics = false;      // per-check angle and per-step local losses (train/diagnostics.hpp)
-  std::string trace;             // Chrome trace-event timeline of the run (core/trace.hpp)
+  std::string fail_kind = "throw";        // throw (an exception) or kill (SIGKILL to itself)
+  std::string checkpoint;                 // rank 0 writes training checkpoints here (atomically)
+  long checkpoint_every = 1000;           // iterations between checkpoints (also at the end and on SIGINT/SIGTERM)
+  std::string resume;                     // continue from this checkpoint
+  bool diagnostics = false;               // per-check angle and per-step local losses (train/diagnostics.hpp)
+  std::string trace;                      // Chrome trace-event timeline of the run (core/trace.hpp)
   bool micro_batches_from_ranks = false;  // --sync pipelined without --micro-batches: M = K (resolve_micro_batches)
 };
 

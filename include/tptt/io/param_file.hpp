@@ -17,7 +17,7 @@
 namespace tptt {
 
 void write_params_npy(std::ostream& out, const VecF& flat);  // throws FileError on a failed write
-VecF read_params_npy(const std::string& path);              // throws FileError
+VecF read_params_npy(const std::string& path);               // throws FileError
 
 // FNV-1a (64 bit) of the buffer's bytes: equal hashes ⇔ (practically) bitwise-equal replicas.
 std::uint64_t param_hash(const VecF& flat);

@@ -24,8 +24,8 @@ const std::vector<std::string>& command_line();
 // The words joined by spaces, each quoted for a POSIX shell when it needs it.
 std::string shell_quoted(const std::vector<std::string>& words);
 
-std::string cpu_model();   // /proc/cpuinfo's "model name" (or "unknown")
-std::string utc_now_iso(); // "2024-05-01T12:34:56Z"
+std::string cpu_model();    // /proc/cpuinfo's "model name" (or "unknown")
+std::string utc_now_iso();  // "2024-05-01T12:34:56Z"
 
 // {"version", "commit", "compiler", "flags", "build_type"}
 JsonObject build_json();

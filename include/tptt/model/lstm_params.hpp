@@ -49,9 +49,7 @@ class LstmParams {
   Vec<S>& flat() { return flat_; }
   const Vec<S>& flat() const { return flat_; }
 
-  MatMap<S> view(LstmTensor t) {
-    return MatMap<S>(flat_.data() + layout_.offset(t), layout_.rows(t), layout_.cols(t));
-  }
+  MatMap<S> view(LstmTensor t) { return MatMap<S>(flat_.data() + layout_.offset(t), layout_.rows(t), layout_.cols(t)); }
   ConstMatMap<S> view(LstmTensor t) const {
     return ConstMatMap<S>(flat_.data() + layout_.offset(t), layout_.rows(t), layout_.cols(t));
   }

@@ -37,10 +37,10 @@ std::string to_string(ValidationMode m);
 struct TrainConfig {
   // Task and data
   TaskKind task = TaskKind::Temporal;
-  int length = 60;      // requested sequence length L
-  int min_length = 0;   // with max_length: L drawn per batch from [min, max]; 0 = fixed length
+  int length = 60;     // requested sequence length L
+  int min_length = 0;  // with max_length: L drawn per batch from [min, max]; 0 = fixed length
   int max_length = 0;
-  int batch = 20;       // B
+  int batch = 20;  // B
   std::uint64_t seed = 1;
   std::string data_dir;  // task mnist: directory of the four IDX files
 
@@ -62,7 +62,7 @@ struct TrainConfig {
   double noise = 0;        // σ of the G-phase noise
   Schedule schedule = Schedule::Alternate;
   PhaseOrder phase_order = PhaseOrder::Overlap;  // measured: docs/results.md, phase order
-  double p_g = 1.0;        // random: probability of a G update; concurrent: G share p_G/(1−p_G) per F update
+  double p_g = 1.0;  // random: probability of a G update; concurrent: G share p_G/(1−p_G) per F update
 
   // Threads of this rank (oneTBB arena): the independent parts of an iteration and the
   // validation batches run in parallel; alternate and random schedules give bit-identical

@@ -14,8 +14,8 @@ Batch training_batch(const TrainConfig& config, long iteration);
 // Which sequences one validation pass evaluates.
 struct ValidationSet {
   enum class Purpose { Check, Evaluation };
-  int length = 0;       // sequence length; 0: the longest configured length
-  long draw = 0;        // Check with --validation fresh: the set's index (the check's iteration)
+  int length = 0;                    // sequence length; 0: the longest configured length
+  long draw = 0;                     // Check with --validation fresh: the set's index (the check's iteration)
   Purpose purpose = Purpose::Check;  // Evaluation: a stream disjoint from training and checks
 };
 

@@ -14,10 +14,10 @@ std::string to_string(SyncMode mode);
 
 struct DistributedConfig {
   SyncMode sync = SyncMode::Exact;
-  int staleness = 0;             // S (stale): minibatch n's gradient is applied after iteration n+S
-  int micro_batches = 1;         // M (pipelined, stale): micro-batches per minibatch
-  bool decoupled = false;        // decoupled boundary targets (tptt_hx)
-  double decoupled_rate = 0.5;   // η of the boundary predictor's normalised LMS step, in (0, 2)
+  int staleness = 0;            // S (stale): minibatch n's gradient is applied after iteration n+S
+  int micro_batches = 1;        // M (pipelined, stale): micro-batches per minibatch
+  bool decoupled = false;       // decoupled boundary targets (tptt_hx)
+  double decoupled_rate = 0.5;  // η of the boundary predictor's normalised LMS step, in (0, 2)
 
   // Throws UsageError naming the option (--sync, --staleness, --micro-batches, --decoupled).
   void validate(const TrainConfig& config) const;
@@ -28,11 +28,11 @@ struct DistributedConfig {
   // What ran, as labels print it: "exact", "pipelined(M)", "stale(S)" ("stale(S,M=4)" with
   // micro-batches), "decoupled" or "decoupled+stale(S)".
   std::string mode_name() const {
-    const std::string m = sync == SyncMode::Pipelined ? "pipelined(" + std::to_string(micro_batches) + ")"
-                          : sync == SyncMode::Stale
-                              ? "stale(" + std::to_string(staleness) +
-                                    (micro_batches > 1 ? ",M=" + std::to_string(micro_batches) : "") + ")"
-                              : "exact";
+    std::string m = sync == SyncMode::Pipelined ? "pipelined(" + std::to_string(micro_batches) + ")"
+                    : sync == SyncMode::Stale
+                        ? "stale(" + std::to_string(staleness) +
+                              (micro_batches > 1 ? ",M=" + std::to_string(micro_batches) : "") + ")"
+                        : "exact";
     if (!decoupled) return m;
     return sync == SyncMode::Exact ? "decoupled" : "decoupled+" + m;
   }

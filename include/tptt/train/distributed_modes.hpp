@@ -84,7 +84,7 @@ class SegmentPipeline {
   IterationResult finish_reduce(InFlight& f);
   void apply(const InFlight& f);
   void apply_feedback_update_now(InFlight& f);  // reference order
-  void fold_in_real_target(InFlight& f);  // decoupled: train the boundary predictor
+  void fold_in_real_target(InFlight& f);        // decoupled: train the boundary predictor
   InFlight* find(long iteration);
   void retire(long iteration);
 

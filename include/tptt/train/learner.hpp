@@ -19,12 +19,12 @@ class ThreadArena;     // core/parallel.hpp
 class ValidationPass;  // train/validation.hpp
 
 struct IterationResult {
-  double cost = 0;      // E of the minibatch
-  bool did_g = false;   // a G (feedback) update was applied
-  bool did_f = false;   // an F (forward) update was applied
-  double loss_g = 0;    // L_G summed over all steps (0 if no G phase)
-  double loss_f = 0;    // L_F summed over all steps (0 if no F phase)
-  bool has_cost = true; // false: no minibatch finished this iteration (the first S of --sync stale)
+  double cost = 0;       // E of the minibatch
+  bool did_g = false;    // a G (feedback) update was applied
+  bool did_f = false;    // an F (forward) update was applied
+  double loss_g = 0;     // L_G summed over all steps (0 if no G phase)
+  double loss_f = 0;     // L_F summed over all steps (0 if no F phase)
+  bool has_cost = true;  // false: no minibatch finished this iteration (the first S of --sync stale)
 };
 
 struct ValidationResult {
@@ -49,7 +49,7 @@ struct PhaseStats {
 
 // A named block of the flat parameter vector (for the per-tensor update norms of the log).
 struct TensorSlice {
-  std::string name;     // "W_hh", ...
+  std::string name;  // "W_hh", ...
   Eigen::Index offset = 0;
   Eigen::Index count = 0;
 };

@@ -30,12 +30,12 @@ inline bool diverged(StopReason r) { return r == StopReason::NonFiniteCost || r 
 std::string to_string(StopReason r);
 
 struct CheckRecord {
-  long iteration = 0;           // iterations completed
-  double train_cost = 0;        // mean minibatch cost since the previous check
+  long iteration = 0;             // iterations completed
+  double train_cost = 0;          // mean minibatch cost since the previous check
   double loss_g = 0, loss_f = 0;  // mean local losses since the previous check (per G / F update)
   ValidationResult validation;
   double best_error = 1;
-  double rho_whh = 0, rho_vhh = 0;            // spectral radii
+  double rho_whh = 0, rho_vhh = 0;                          // spectral radii
   std::vector<std::pair<std::string, double>> update_norm;  // ‖Δθ‖ of each tensor in the last iteration
   long g_updates = 0, f_updates = 0;
   // Concurrent schedule: mean staleness (updates of the other phase published meanwhile) of the

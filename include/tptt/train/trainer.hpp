@@ -11,8 +11,8 @@
 #include "tptt/algo/output.hpp"
 #include "tptt/algo/segment.hpp"
 #include "tptt/comm/communicator.hpp"
-#include "tptt/optim/optimizer.hpp"
 #include "tptt/data/tasks.hpp"
+#include "tptt/optim/optimizer.hpp"
 #include "tptt/train/config.hpp"
 #include "tptt/train/learner.hpp"
 
@@ -21,12 +21,12 @@ namespace tptt {
 // Buffers of one strand of work (the main iteration, or the concurrent G loop).
 struct Workspace {
   explicit Workspace(ModelShape shape) : grad(shape) {}
-  Params<Scalar> grad;             // same layout as the parameters
+  Params<Scalar> grad;  // same layout as the parameters
   SegmentBuffers<Scalar> seg;
   OutputPass<Scalar> out;
-  MatF dh;                         // (H × B) ∂E/∂h at the segment's upper boundary, then lower
-  MatF noise;                      // (H × n·B) ε for the G phase
-  std::vector<float> reduce_buf;   // (|θ| + 3) gradient and the three costs, for one all-reduce
+  MatF dh;                        // (H × B) ∂E/∂h at the segment's upper boundary, then lower
+  MatF noise;                     // (H × n·B) ε for the G phase
+  std::vector<float> reduce_buf;  // (|θ| + 3) gradient and the three costs, for one all-reduce
 };
 
 // The optimiser steps of one iteration (SPEC §4): for BPTT one step of θ_F with α (after
@@ -36,7 +36,7 @@ void apply_phase_updates(const TrainConfig& config, Phases phases, Params<Scalar
                          Optimizer& forward_opt, Optimizer& feedback_opt, long& g_updates, long& f_updates);
 
 class SegmentPipeline;  // train/distributed_modes.hpp
-struct MnistData;        // data/mnist.hpp
+struct MnistData;       // data/mnist.hpp
 
 class Trainer final : public Learner {
  public:
@@ -99,8 +99,8 @@ class Trainer final : public Learner {
   // workspaces can run them at the same time.
   SegmentPass begin_pass(long iteration, const Params<Scalar>& params, Workspace& ws, MessageTag state_tag,
                          bool with_feedback);
-  void finish_pass(long iteration, const SegmentPass& pass, Phases phases, const Params<Scalar>& params,
-                   Workspace& ws, IterationResult& result);
+  void finish_pass(long iteration, const SegmentPass& pass, Phases phases, const Params<Scalar>& params, Workspace& ws,
+                   IterationResult& result);
   // Both halves: the gradients of one iteration over this rank's segment into ws.grad.
   IterationResult compute(long iteration, Phases phases, const Params<Scalar>& params, Workspace& ws,
                           MessageTag state_tag = MessageTag::State);
@@ -124,9 +124,9 @@ class Trainer final : public Learner {
   OutputKind output_kind_;
   Params<Scalar> params_;
   Workspace ws_;
-  Optimizer forward_opt_;   // θ_F
-  Optimizer feedback_opt_;  // θ_G (used by the G loop in concurrent mode)
-  ThreadArena arena_;       // this rank's threads (the F strand's, in concurrent mode)
+  Optimizer forward_opt_;                   // θ_F
+  Optimizer feedback_opt_;                  // θ_G (used by the G loop in concurrent mode)
+  ThreadArena arena_;                       // this rank's threads (the F strand's, in concurrent mode)
   std::shared_ptr<const MnistData> mnist_;  // task mnist: read at construction (a bad file fails the setup)
   long g_updates_ = 0;
   long f_updates_ = 0;
