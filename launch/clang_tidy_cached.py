@@ -3,7 +3,7 @@
 a result cache (launch/lint.sh runs it).
 
 A translation unit's findings depend only on its preprocessed text, its compile command, the
-.clang-tidy file and the clang-tidy version, so they are kept under CACHE_DIR keyed by a hash of
+.clang-tidy files and the clang-tidy version, so they are kept under CACHE_DIR keyed by a hash of
 those: a later run analyses only the units whose text changed (preprocessing costs about a
 second, analysing a unit that includes Eigen a minute of CPU). Prints every finding (a header's
 once) and exits 1 when there is any, 0 otherwise.
@@ -92,8 +92,14 @@ def main():
     if not units:
         sys.exit(f"lint: no project files in {a.build}/compile_commands.json")
     version = subprocess.run([a.clang_tidy, "--version"], capture_output=True, text=True, check=True).stdout
-    with open(os.path.join(repo, ".clang-tidy"), "rb") as f:
-        salt = version.encode() + f.read()
+    salt = version.encode()
+    configs = [os.path.join(repo, ".clang-tidy")]  # every .clang-tidy that applies (a folder's refines the root's)
+    for folder in OWN_FOLDERS:
+        configs += [os.path.join(root, ".clang-tidy") for root, _, names in os.walk(os.path.join(repo, folder))
+                    if ".clang-tidy" in names]
+    for config in sorted(configs):
+        with open(config, "rb") as f:
+            salt += config.encode() + b"\0" + f.read()
     start = time.time()
     findings, reused = {}, 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
