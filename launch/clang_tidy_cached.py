@@ -53,13 +53,14 @@ def preprocessed(directory, argv):
     return out.stdout if out.returncode == 0 else None
 
 
-def analyse(unit, build, repo, cache, tidy, salt):
-    """(path, findings text, from cache?) of one unit."""
+def analyse(unit, build, repo, cache, tidy, salt, used):
+    """(path, findings text, from cache?) of one unit; adds its cache key to `used`."""
     path, directory, argv = unit
     text = preprocessed(directory, argv)
     key = None
     if text is not None:
         key = hashlib.sha256(salt + " ".join(argv).encode() + b"\0" + text).hexdigest()
+        used.add(key)
         cached = os.path.join(cache, key + ".txt")
         if os.path.exists(cached):
             with open(cached, encoding="utf-8") as f:
@@ -101,9 +102,10 @@ def main():
         with open(config, "rb") as f:
             salt += config.encode() + b"\0" + f.read()
     start = time.time()
-    findings, reused = {}, 0
+    findings, reused, used = {}, 0, set()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
-        for path, output, from_cache in pool.map(lambda u: analyse(u, a.build, repo, a.cache, a.clang_tidy, salt), units):
+        for path, output, from_cache in pool.map(lambda u: analyse(u, a.build, repo, a.cache, a.clang_tidy, salt, used),
+                                                 units):
             reused += from_cache
             lines = output.splitlines()
             for i, line in enumerate(lines):
@@ -117,6 +119,9 @@ def main():
                     block.append(more)
                 findings.setdefault((m.group(1), int(m.group(2)), int(m.group(3)), m.group(5)), "\n".join(block))
     seconds = time.time() - start
+    for name in os.listdir(a.cache):  # results of units as they no longer are
+        if name.endswith(".txt") and name[:-4] not in used:
+            os.remove(os.path.join(a.cache, name))
     for key in sorted(findings):
         print(findings[key])
     summary = f"{len(units)} translation units ({reused} unchanged, from the cache), {seconds:.0f} s"
