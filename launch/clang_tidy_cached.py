@@ -3,7 +3,7 @@
 a result cache (launch/lint.sh runs it).
 
 A translation unit's findings depend only on its preprocessed text, its compile command, the
-.clang-tidy file and the clang-tidy version, so they are kept under CACHE_DIR keyed by a hash of
+.clang-tidy files and the clang-tidy version, so they are kept under CACHE_DIR keyed by a hash of
 those: a later run analyses only the units whose text changed (preprocessing costs about a
 second, analysing a unit that includes Eigen a minute of CPU). Prints every finding (a header's
 once) and exits 1 when there is any, 0 otherwise.
@@ -53,13 +53,14 @@ def preprocessed(directory, argv):
     return out.stdout if out.returncode == 0 else None
 
 
-def analyse(unit, build, repo, cache, tidy, salt):
-    """(path, findings text, from cache?) of one unit."""
+def analyse(unit, build, repo, cache, tidy, salt, used):
+    """(path, findings text, from cache?) of one unit; adds its cache key to `used`."""
     path, directory, argv = unit
     text = preprocessed(directory, argv)
     key = None
     if text is not None:
         key = hashlib.sha256(salt + " ".join(argv).encode() + b"\0" + text).hexdigest()
+        used.add(key)
         cached = os.path.join(cache, key + ".txt")
         if os.path.exists(cached):
             with open(cached, encoding="utf-8") as f:
@@ -92,12 +93,19 @@ def main():
     if not units:
         sys.exit(f"lint: no project files in {a.build}/compile_commands.json")
     version = subprocess.run([a.clang_tidy, "--version"], capture_output=True, text=True, check=True).stdout
-    with open(os.path.join(repo, ".clang-tidy"), "rb") as f:
-        salt = version.encode() + f.read()
+    salt = version.encode()
+    configs = [os.path.join(repo, ".clang-tidy")]  # every .clang-tidy that applies (a folder's refines the root's)
+    for folder in OWN_FOLDERS:
+        configs += [os.path.join(root, ".clang-tidy") for root, _, names in os.walk(os.path.join(repo, folder))
+                    if ".clang-tidy" in names]
+    for config in sorted(configs):
+        with open(config, "rb") as f:
+            salt += config.encode() + b"\0" + f.read()
     start = time.time()
-    findings, reused = {}, 0
+    findings, reused, used = {}, 0, set()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
-        for path, output, from_cache in pool.map(lambda u: analyse(u, a.build, repo, a.cache, a.clang_tidy, salt), units):
+        for path, output, from_cache in pool.map(lambda u: analyse(u, a.build, repo, a.cache, a.clang_tidy, salt, used),
+                                                 units):
             reused += from_cache
             lines = output.splitlines()
             for i, line in enumerate(lines):
@@ -111,6 +119,9 @@ def main():
                     block.append(more)
                 findings.setdefault((m.group(1), int(m.group(2)), int(m.group(3)), m.group(5)), "\n".join(block))
     seconds = time.time() - start
+    for name in os.listdir(a.cache):  # results of units as they no longer are
+        if name.endswith(".txt") and name[:-4] not in used:
+            os.remove(os.path.join(a.cache, name))
     for key in sorted(findings):
         print(findings[key])
     summary = f"{len(units)} translation units ({reused} unchanged, from the cache), {seconds:.0f} s"

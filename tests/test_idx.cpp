@@ -150,7 +150,7 @@ TEST_CASE("idx: labels and images round-trip from memory and from a file") {
 TEST_CASE("idx: every kind of bad content is a FileError naming the file and the defect") {
   const std::string name = "some/dir/train-images-idx3-ubyte";
   const auto parse_error = [&](const Bytes& bytes, IdxKind kind) {
-    const std::string msg = file_error([&] { (void)parse_idx(bytes, kind, name); });
+    std::string msg = file_error([&] { (void)parse_idx(bytes, kind, name); });
     CHECK_MESSAGE(contains(msg, "idx file '" + name + "': "), msg);
     return msg;
   };

@@ -75,8 +75,8 @@ TEST_CASE("segment_of: examples and invalid arguments") {
 TEST_CASE("CounterRng: a stream is a pure function of (seed, purpose, counter, sub)") {
   auto draw = [](std::uint64_t seed, RngPurpose p, std::uint64_t counter, std::uint64_t sub) {
     CounterRng r(seed, p, counter, sub);
-    std::vector<std::uint64_t> v;
-    for (int i = 0; i < 16; ++i) v.push_back(r.next());
+    std::vector<std::uint64_t> v(16);
+    for (auto& x : v) x = r.next();
     return v;
   };
   const auto base = draw(42, RngPurpose::TrainData, 7, 0);

@@ -169,7 +169,7 @@ TEST_CASE("resume: a checkpoint of another learner or shape is refused with a Fi
 }
 
 TEST_CASE("checkpoint options: refused where a checkpoint cannot hold the run's state") {
-  const auto parse = [](std::vector<std::string> args) { return parse_train_command(args); };
+  const auto parse = [](const std::vector<std::string>& args) { return parse_train_command(args); };
   CHECK_THROWS_WITH_AS(parse({"--checkpoint", "c", "--schedule", "concurrent", "--threads", "2", "--p-g", "0.5"}),
                        doctest::Contains("--checkpoint"), UsageError);
   CHECK_THROWS_WITH_AS(parse({"--checkpoint", "c", "--sync", "stale", "--staleness", "1"}),

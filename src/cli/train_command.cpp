@@ -81,7 +81,7 @@ void write_trace(const std::string& path, Communicator& comm) {
   if (k > 0) {
     std::ofstream part(part_path(k), std::ios::trunc);
     part << trace_events_json();
-    if (!part) throw FileError("--trace: cannot write '" + part_path(k) + "'");
+    if (!part) throw FileError("--trace: cannot write '" + part_path(k) + "': " + system_reason());
   }
   double written = 1;
   if (K > 1) comm.allreduce_sum(std::span<double>(&written, 1));  // every part is on disk
@@ -100,7 +100,7 @@ void write_trace(const std::string& path, Communicator& comm) {
     std::remove(part_path(r).c_str());
   }
   out << "]\n";
-  if (!out) throw FileError("--trace: cannot write '" + path + "'");
+  if (!out) throw FileError("--trace: cannot write '" + path + "': " + system_reason());
 }
 
 // Writes checkpoints (rank 0) and turns SIGINT/SIGTERM/SIGUSR1 into a stop agreed by every rank.

@@ -262,7 +262,8 @@ TEST_CASE("exact mode: varying lengths, the adding task, noise and the random sc
     c.clip_norm = 0.5;  // clipping sees the all-reduced gradient
     cases.emplace_back("bptt adding clipped", c);
   }
-  for (const auto& [name, config] : cases) {
+  for (const auto& [case_name, config] : cases) {
+    const std::string& name = case_name;  // CAPTURE's lambda cannot capture a structured binding in clang 14
     CAPTURE(name);
     const RunTrace one = run_segments(config, 1, kIterations);
     for (int K : {3, 4}) {

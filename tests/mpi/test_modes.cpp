@@ -155,7 +155,8 @@ TEST_CASE("modes: pipelined with noise, the random schedule, clipping and varyin
     c.phase_order = PhaseOrder::Reference;  // the default is overlap
     cases.emplace_back("reference order", c);
   }
-  for (const auto& [name, c] : cases) {
+  for (const auto& [case_name, c] : cases) {
+    const std::string& name = case_name;  // CAPTURE's lambda cannot capture a structured binding in clang 14
     CAPTURE(name);
     const Trace exact = run_trainer(c, 1, 20);
     check_same(exact, run_pipeline(c, mode(SyncMode::Pipelined, 0, 2), 3, 20));
