@@ -36,6 +36,7 @@ void load_optimizers(const Checkpoint& ckpt, Optimizer& forward, Optimizer& feed
 
 std::vector<TensorSlice> Trainer::tensor_slices() const {
   std::vector<TensorSlice> slices;
+  slices.reserve(std::size(kAllTensors));
   for (Tensor t : kAllTensors)
     slices.push_back({tensor_name(t), params_.layout().offset(t), params_.layout().count(t)});
   return slices;

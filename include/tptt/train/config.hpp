@@ -69,7 +69,7 @@ struct TrainConfig {
   // results for any thread count.
   int threads = 1;
 
-  // Protocol (SPEC §6)
+  // Protocol (docs/method.md §6)
   long max_iterations = 100000;
   int check_every = 100;
   ValidationMode validation = ValidationMode::Fresh;

@@ -29,7 +29,7 @@ struct Workspace {
   std::vector<float> reduce_buf;  // (|θ| + 3) gradient and the three costs, for one all-reduce
 };
 
-// The optimiser steps of one iteration (SPEC §4): for BPTT one step of θ_F with α (after
+// The optimiser steps of one iteration (docs/method.md §4): for BPTT one step of θ_F with α (after
 // gradient-norm clipping, which scales `grad`), otherwise a step of θ_G with α_g if the G phase
 // ran and of θ_F with α_f if the F phase ran. Counts the updates it makes.
 void apply_phase_updates(const TrainConfig& config, Phases phases, Params<Scalar>& params, VecF& grad,
@@ -46,7 +46,7 @@ class Trainer final : public Learner {
   void use_pipeline(SegmentPipeline* pipeline) { pipeline_ = pipeline; }
 
   Trainer(const TrainConfig& config, Communicator& comm);
-  ~Trainer();  // stops the concurrent G loop, if any
+  ~Trainer() override;  // stops the concurrent G loop, if any
 
   // Iteration n (0-based): the minibatch is a function of (seed, n) alone.
   IterationResult step(long iteration) override;
