@@ -112,9 +112,18 @@ void Trainer::forward_segment(const Batch& batch, const SegmentRange& range, con
     TraceSpan wait("recv h", "wait");
     comm.recv(comm.rank() - 1, state_tag, block_span(ws.seg.Hs, 0, B));
   }
+  // h_b leaves as soon as the forward chain has it, before G(x_t, h_t) (from whichever thread
+  // ran the chain: the communicator serialises its calls).
+  const auto send_state = [&] {
+    if (comm.rank() + 1 < comm.size())
+      comm.send(comm.rank() + 1, state_tag, block_span(ws.seg.Hs, static_cast<Eigen::Index>(range.steps()) * B, B));
+  };
   if (!with_feedback) {
-    TraceSpan span("forward chain");
-    forward_states<Scalar>(params, config_.activation, ws.seg);
+    {
+      TraceSpan span("forward chain");
+      forward_states<Scalar>(params, config_.activation, ws.seg);
+    }
+    send_state();
   } else {
     // G(x_t, h_t) chunk by chunk as the forward pass produces the states: the forward strand
     // publishes how many steps are done; the other strand claims ready chunks. A chunk is
@@ -153,13 +162,12 @@ void Trainer::forward_segment(const Batch& batch, const SegmentRange& range, con
         forward_states<Scalar>(params, config_.activation, seg, c * kStepChunk + 1, end + 1);
         steps_done.store(end, std::memory_order_release);
       }
+      send_state();
       forward_running = false;
       claim_chunks(true);
     };
     arena_.invoke(strand, strand);
   }
-  if (comm.rank() + 1 < comm.size())
-    comm.send(comm.rank() + 1, state_tag, block_span(ws.seg.Hs, static_cast<Eigen::Index>(range.steps()) * B, B));
 }
 
 void Trainer::fill_noise(long iteration, const SegmentRange& range, Workspace& ws) const {
@@ -290,69 +298,94 @@ void Trainer::finish_pass(long iteration, const SegmentPass& pass, Phases phases
   const bool targets = !bptt && phases.f;                                         // eq. 3, 8, 10
   const bool chain = bptt || (config_.algorithm == Algorithm::Tptt && phases.f);  // ∂E/∂h through W_hh
 
-  // Boundary values from the next segment, received on this thread: communication stays on
-  // one thread, the tasks below only compute.
-  if (targets) {
+  // Each step writes its own delta buffer and its own gradient tensors (chain: W_xh [+ W_hh, b_h
+  // for BPTT]; F: W_hh, b_h [+ W_xh for TPTT_hx]; G: V_hh, c_h), so the result is the same bits
+  // whatever runs first and on however many threads. A boundary value goes to rank k−1 as soon
+  // as it exists, so that the neighbour's chain does not wait for this rank's other work.
+  const bool receive_in_steps = arena_.threads() == 1;  // else received up front, below
+  const auto receive_target = [&] {
     if (last) {
       seg.block(seg.Delta, range.steps()) = -static_cast<Scalar>(config_.alpha_i) * ws.dh;  // eq. 3: Δ_T
     } else {
       TraceSpan wait("recv target", "wait");
       comm.recv(k + 1, MessageTag::Target, block_span(seg.Delta, nB, B));
     }
-  }
-  if (chain && !last) {
+  };
+  const auto receive_gradient = [&] {
+    if (last) return;
     TraceSpan wait("recv dE/dh", "wait");
     comm.recv(k + 1, MessageTag::Gradient, block_span(ws.dh, 0, B));
-  }
-
-  // Two independent strands; each task writes its own delta buffer and its own gradient
-  // tensors (chain: W_xh [+ W_hh, b_h for BPTT]; F: W_hh, b_h [+ W_xh for TPTT_hx]; G: V_hh,
-  // c_h), so the result is the same bits whatever runs first and on however many threads.
-  const auto chain_strand = [&] {
-    if (!chain) return;
-    TraceSpan span(bptt ? "BPTT" : "dE/dh chain (eq. 12)");
-    backprop_through_time<Scalar>(params, config_.activation, X, bptt, seg, ws.dh, ws.grad);
   };
-  const auto target_strand = [&] {
+  const auto target_chain = [&] {
+    if (!targets) return;
+    if (receive_in_steps) receive_target();
+    {
+      TraceSpan span("target chain (eq. 8)");
+      propagate_targets<Scalar>(params, config_.activation, seg);
+    }
+    if (k > 0) comm.send(k - 1, MessageTag::Target, block_span(seg.Delta, 0, B));
+  };
+  const auto gradient_chain = [&] {
+    if (!chain) return;
+    if (receive_in_steps) receive_gradient();
+    {
+      TraceSpan span(bptt ? "BPTT" : "dE/dh chain (eq. 12)");
+      backprop_through_time<Scalar>(params, config_.activation, X, bptt, seg, ws.dh, ws.grad);
+    }
+    if (k > 0) comm.send(k - 1, MessageTag::Gradient, block_span(ws.dh, 0, B));
+  };
+  const auto f_gradient = [&] {
+    if (!targets) return;
+    // Two fixed halves of the hidden units: parallel when threads allow, and the same bits for
+    // any thread count.
+    const bool hx = config_.algorithm == Algorithm::TpttHx;
+    const int half = config_.hidden / 2;
+    Scalar loss_low = 0, loss_high = 0;
     arena_.invoke(
         [&] {
-          if (!targets) return;
-          {
-            TraceSpan span("target chain (eq. 8)");
-            propagate_targets<Scalar>(params, config_.activation, seg);
-          }
-          // Two fixed halves of the hidden units: parallel when threads allow, and the same
-          // bits for any thread count.
-          const bool hx = config_.algorithm == Algorithm::TpttHx;
-          const int half = config_.hidden / 2;
-          Scalar loss_low = 0, loss_high = 0;
-          arena_.invoke(
-              [&] {
-                TraceSpan span("F gradient (eq. 10)");
-                loss_low = forward_local_gradient<Scalar>(params, config_.activation, X, hx, seg, ws.grad, nullptr,
-                                                          {0, half});
-              },
-              [&] {
-                TraceSpan span("F gradient (eq. 10)");
-                loss_high = forward_local_gradient<Scalar>(params, config_.activation, X, hx, seg, ws.grad, nullptr,
-                                                           {half, -1});
-              });
-          result.loss_f = loss_low + loss_high;
+          TraceSpan span("F gradient (eq. 10)");
+          loss_low = forward_local_gradient<Scalar>(params, config_.activation, X, hx, seg, ws.grad, nullptr,
+                                                    {0, half});
         },
         [&] {
-          if (phases.g) result.loss_g = g_phase_gradient(iteration, pass, params, ws);
+          TraceSpan span("F gradient (eq. 10)");
+          loss_high = forward_local_gradient<Scalar>(params, config_.activation, X, hx, seg, ws.grad, nullptr,
+                                                     {half, -1});
         });
+    result.loss_f = loss_low + loss_high;
   };
-  if (bptt) {
-    chain_strand();
-  } else {
-    arena_.invoke(chain_strand, target_strand);
-  }
+  const auto g_gradient = [&] {
+    if (phases.g) result.loss_g = g_phase_gradient(iteration, pass, params, ws);
+  };
 
-  if (k > 0) {
-    if (targets) comm.send(k - 1, MessageTag::Target, block_span(seg.Delta, 0, B));
-    if (chain) comm.send(k - 1, MessageTag::Gradient, block_span(ws.dh, 0, B));
+  if (receive_in_steps) {
+    // One thread: an order that keeps both neighbours busy. A rank that waits for the targets
+    // of rank k+1 computes the G-phase gradient, which needs none, meanwhile; the chains come
+    // before the F gradient, so their boundary values leave early.
+    const bool g_while_waiting = !last && targets;
+    if (g_while_waiting) g_gradient();
+    target_chain();
+    gradient_chain();
+    f_gradient();
+    if (!g_while_waiting) g_gradient();
+    return;
   }
+  // Several threads: the boundary values are received on this thread first (communication
+  // stays out of the tasks, whose threads a blocked receive would hold), then two strands.
+  if (targets) receive_target();
+  if (chain) receive_gradient();
+  if (bptt) {
+    gradient_chain();
+    return;
+  }
+  arena_.invoke(gradient_chain, [&] {
+    arena_.invoke(
+        [&] {
+          target_chain();
+          f_gradient();
+        },
+        g_gradient);
+  });
 }
 
 void Trainer::reduce_across_ranks(IterationResult& result, Workspace& ws, Phases which) {
