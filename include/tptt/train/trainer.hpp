@@ -15,6 +15,7 @@
 #include "tptt/optim/optimizer.hpp"
 #include "tptt/train/config.hpp"
 #include "tptt/train/learner.hpp"
+#include "tptt/train/segment_pass.hpp"
 
 namespace tptt {
 
@@ -111,7 +112,6 @@ class Trainer final : public Learner {
   void forward_segment(const Batch& batch, const SegmentRange& range, const Params<Scalar>& params, Workspace& ws,
                        MessageTag state_tag, bool with_feedback) const;
   void reduce_feedback_gradient(IterationResult& result, Workspace& ws);
-  void fill_noise(long iteration, const SegmentRange& range, Workspace& ws) const;
   // Sums the gradients of the phases `which` and the costs over the ranks.
   void reduce_across_ranks(IterationResult& result, Workspace& ws, Phases which);
   void apply_updates(const IterationResult& result);
