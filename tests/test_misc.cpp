@@ -17,10 +17,10 @@
 #include "temp_file.hpp"
 #include "tptt/algo/segment.hpp"
 #include "tptt/algo/work_count.hpp"
+#include "tptt/app/options.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/rng.hpp"
 #include "tptt/io/json.hpp"
-#include "tptt/io/options.hpp"
 #include "tptt/model/params.hpp"
 
 using namespace tptt;

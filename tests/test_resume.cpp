@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "check_records.hpp"
+#include "tptt/app/checkpointing.hpp"
+#include "tptt/app/options.hpp"
 #include "tptt/comm/inprocess_communicator.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/io/checkpoint.hpp"
-#include "tptt/io/options.hpp"
-#include "tptt/train/checkpointing.hpp"
 #include "tptt/train/protocol.hpp"
 
 using namespace tptt;

@@ -28,12 +28,12 @@
 
 #include "cli_commands.hpp"
 #include "tptt/algo/work_count.hpp"
+#include "tptt/app/options.hpp"
 #include "tptt/comm/communicator.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/memory.hpp"
 #include "tptt/data/mnist.hpp"
 #include "tptt/io/idx.hpp"
-#include "tptt/io/options.hpp"
 #include "tptt/train/learner.hpp"
 #include "tptt/train/trainer.hpp"
 

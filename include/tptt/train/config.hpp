@@ -1,20 +1,16 @@
 #pragma once
-// Everything a training run is configured by. Filled by io/options (command line and INI
+// Everything a training run is configured by. Filled by app/options (command line and INI
 // files); validate() rejects out-of-range and contradictory values with UsageError.
 #include <cstdint>
 #include <string>
 
+#include "tptt/algo/algorithm.hpp"
 #include "tptt/core/activation.hpp"
 #include "tptt/data/tasks.hpp"
 #include "tptt/model/init.hpp"
 #include "tptt/optim/optimizer.hpp"
 
 namespace tptt {
-
-// Lstm: the LSTM baseline trained by BPTT (train/lstm_trainer.hpp), single rank.
-enum class Algorithm { Bptt, Tptt, TpttHx, Lstm };
-Algorithm parse_algorithm(const std::string& name);  // throws UsageError
-std::string to_string(Algorithm a);
 
 enum class Schedule { Alternate, Random, Concurrent };
 Schedule parse_schedule(const std::string& name);

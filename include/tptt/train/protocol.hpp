@@ -53,7 +53,7 @@ struct CheckRecord {
 };
 
 // Where the protocol stands after `iteration` iterations: enough to continue its loop with
-// the same checks, sums and abort counters as an uninterrupted run (train/checkpointing.hpp).
+// the same checks, sums and abort counters as an uninterrupted run (app/checkpointing.hpp).
 struct ProtocolProgress {
   long iteration = 0;  // iterations completed
   double best_error = 1;

@@ -1,4 +1,4 @@
-#include "tptt/io/options.hpp"
+#include "tptt/app/options.hpp"
 
 #include <algorithm>
 #include <boost/program_options.hpp>
@@ -209,7 +209,7 @@ void store_ini(const std::string& text, const std::string& where, const po::opti
   }
 }
 
-// The INI text a checkpoint stores under "config" (train/checkpointing.hpp writes it).
+// The INI text a checkpoint stores under "config" (app/checkpointing.hpp writes it).
 std::string checkpoint_config_text_of(const Checkpoint& ckpt) {
   if (!ckpt.has("config"))
     throw FileError("checkpoint '" + ckpt.source() + "': no 'config' section (not a training checkpoint)");
