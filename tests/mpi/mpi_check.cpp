@@ -281,7 +281,7 @@ double one_way_seconds(Communicator& comm, std::size_t floats, int repeats) {
 
 void pingpong(MpiCommunicator& comm, int argc, char** argv) {
   const TaskInfo task = task_info(TaskKind::Temporal);
-  const Params<Scalar> model(ModelShape{task.inputs, 100, task.outputs});  // the bench model
+  const Params<Scalar> model(ModelShape{task.inputs, 100, task.outputs});     // the bench model
   long bytes = static_cast<long>((model.flat().size() + 3) * sizeof(float));  // its all-reduce: |θ| + 3 costs
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--bytes") == 0 && i + 1 < argc) {
