@@ -33,8 +33,7 @@
 #include "tptt/io/param_file.hpp"
 #include "tptt/io/paths.hpp"
 #include "tptt/io/provenance.hpp"
-#include "tptt/train/diagnostics.hpp"
-#include "tptt/train/distributed_modes.hpp"
+#include "tptt/train/distributed_config.hpp"
 #include "tptt/train/protocol.hpp"
 
 namespace tptt {
@@ -201,9 +200,7 @@ int run_train(const std::vector<std::string>& args) {
   // Setup: no communication in here, so every rank reaches the agreement below.
   std::unique_ptr<FaultInjectingCommunicator> faulty;
   std::unique_ptr<Learner> learner;
-  Trainer* srn = nullptr;                     // the learner when it is the SRN Trainer (the distributed modes need it)
-  ProtocolProgress start;                     // of the checkpoint when resuming
-  std::unique_ptr<SegmentPipeline> pipeline;  // a distributed mode other than plain exact
+  ProtocolProgress start;  // of the checkpoint when resuming
   std::unique_ptr<MetricsLog> log;
   std::unique_ptr<ProgressLine> progress;
   std::vector<RunObserver*> observers;
@@ -239,16 +236,8 @@ int run_train(const std::vector<std::string>& args) {
             "--async-validation: runs on one rank, not " + std::to_string(K) +
             " (validation of K ranks is a collective, which must not interleave with training's "
             "in a different order on different ranks); drop it (--async-validation=false) or run one rank");
-      // Validates, refuses K > T and a run that cannot fit in memory.
-      learner = make_learner(cmd.config, *trainer_comm, static_cast<long>(run.dist.delay()) + 1);
-      srn = dynamic_cast<Trainer*>(learner.get());
-      if (!run.dist.is_plain_exact()) {
-        if (cmd.config.schedule == Schedule::Concurrent)
-          throw UsageError("--schedule concurrent runs with --sync exact only (its G loop has no pipeline)");
-        if (!srn) throw UsageError("--sync/--micro-batches/--decoupled: for the SRN algorithms only");
-        pipeline = std::make_unique<SegmentPipeline>(*srn, run.dist, *trainer_comm);
-        srn->use_pipeline(pipeline.get());
-      }
+      // Validates, refuses K > T and a run that cannot fit in memory, sets up the distributed mode.
+      learner = make_learner(cmd.config, *trainer_comm, run.dist);
       if (cmd.resume_from) start = restore_training_checkpoint(*cmd.resume_from, *learner);
       if (k == 0 && !run.checkpoint.empty()) prepare_checkpoint_path(run.checkpoint);
 
@@ -325,11 +314,8 @@ int run_train(const std::vector<std::string>& args) {
     hooks.after_iteration = [&](const ProtocolProgress& p) { return checkpoints.after_iteration(p); };
     hooks.checkpoint_due = [&](long iteration) { return checkpoints.due(iteration); };
     if (cmd.run.diagnostics && (k == 0 || cmd.run.log_all_ranks))  // every rank holds the whole θ: no messages
-      hooks.diagnostics = [&](long iteration) {
-        return compute_diagnostics(cfg, srn->params(), srn->training_batch(iteration)).to_json();
-      };
+      hooks.diagnostics = [&](long iteration) { return learner->diagnostics(iteration); };
     const RunSummary summary = run_protocol(*learner, observers, start, hooks);
-    if (pipeline) pipeline->drain();  // in-flight messages and all-reduces, on every rank
     if (!diverged(summary.reason)) {
       if (checkpoints.last_written() != summary.progress.iteration) checkpoints.write(summary.progress);
     }

@@ -15,6 +15,7 @@
 #include "tptt/data/mnist.hpp"
 #include "tptt/model/init.hpp"
 #include "tptt/train/data_source.hpp"
+#include "tptt/train/diagnostics.hpp"
 #include "tptt/train/distributed_modes.hpp"
 #include "tptt/train/segment_pass.hpp"
 #include "tptt/train/validation.hpp"
@@ -375,6 +376,19 @@ void Trainer::feedback_loop() {
   std::lock_guard lock(c.mutex);
   c.finished = true;
   c.changed.notify_all();
+}
+
+void Trainer::set_distributed_mode(const DistributedConfig& dist) {
+  pipeline_ = std::make_unique<SegmentPipeline>(*this, dist, comm_);
+}
+
+void Trainer::finish() {
+  if (pipeline_) pipeline_->drain();  // in-flight messages and all-reduces, on every rank
+  stop_concurrent();
+}
+
+JsonObject Trainer::diagnostics(long iteration) const {
+  return compute_diagnostics(config_, params_, training_batch(iteration)).to_json();
 }
 
 void Trainer::stop_concurrent() {

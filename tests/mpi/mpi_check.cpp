@@ -229,21 +229,16 @@ BenchArgs parse_bench(int argc, char** argv) {
 
 void bench(MpiCommunicator& comm, int argc, char** argv) {
   const BenchArgs a = parse_bench(argc, argv);
-  Trainer trainer(a.config, comm);
-  std::unique_ptr<SegmentPipeline> pipeline;
-  if (!a.dist.is_plain_exact()) {
-    pipeline = std::make_unique<SegmentPipeline>(trainer, a.dist, comm);
-    trainer.use_pipeline(pipeline.get());
-  }
+  const std::unique_ptr<Learner> trainer = make_learner(a.config, comm, a.dist);
   using Clock = std::chrono::steady_clock;
   long it = 0;
-  for (; it < a.warmup; ++it) trainer.step(it);
+  for (; it < a.warmup; ++it) trainer->step(it);
   double barrier = 0;
   comm.allreduce_sum(std::span<double>(&barrier, 1));
   if (!a.trace.empty() && comm.rank() == 0) start_trace(0);
   const auto start = Clock::now();
-  for (; it < a.warmup + a.iterations; ++it) trainer.step(it);
-  if (pipeline) pipeline->drain();
+  for (; it < a.warmup + a.iterations; ++it) trainer->step(it);
+  trainer->finish();
   comm.allreduce_sum(std::span<double>(&barrier, 1));
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (comm.rank() == 0) {

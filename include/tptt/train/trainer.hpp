@@ -41,10 +41,10 @@ struct MnistData;       // data/mnist.hpp
 
 class Trainer final : public Learner {
  public:
-  // Distributed modes (train/distributed_modes.hpp): step() runs `pipeline` instead of the
-  // exact iteration; the pipeline updates params() with optimiser state of its own and must
-  // outlive its use here. nullptr restores the exact step.
-  void use_pipeline(SegmentPipeline* pipeline) { pipeline_ = pipeline; }
+  // A distributed mode other than plain exact (train/distributed_modes.hpp): step() then runs
+  // a SegmentPipeline that this Trainer owns, which updates params() with optimiser state of
+  // its own. Call before the first step.
+  void set_distributed_mode(const DistributedConfig& dist);
 
   Trainer(const TrainConfig& config, Communicator& comm);
   ~Trainer() override;  // stops the concurrent G loop, if any
@@ -79,8 +79,10 @@ class Trainer final : public Learner {
   // The training minibatch of iteration n (same on every rank).
   Batch training_batch(long iteration) const;
 
-  // Concurrent schedule: stops the G loop and waits for it (idempotent). Rethrows its error.
-  void stop_concurrent() override;
+  // Drains a distributed mode's messages and all-reduces in flight, and stops the concurrent
+  // schedule's G loop and waits for it (idempotent; rethrows the loop's error).
+  void finish() override;
+  JsonObject diagnostics(long iteration) const override;
 
  private:
   struct Concurrent;  // state shared between the F iteration and the G loop
@@ -117,6 +119,7 @@ class Trainer final : public Learner {
   void apply_updates(const IterationResult& result);
   IterationResult concurrent_step(long iteration);
   void feedback_loop();
+  void stop_concurrent();
 
   TrainConfig config_;
   Communicator& comm_;
@@ -131,7 +134,7 @@ class Trainer final : public Learner {
   long g_updates_ = 0;
   long f_updates_ = 0;
   std::unique_ptr<Concurrent> concurrent_;
-  SegmentPipeline* pipeline_ = nullptr;
+  std::unique_ptr<SegmentPipeline> pipeline_;  // last: destroyed first, it refers to the members above
 };
 
 }  // namespace tptt
