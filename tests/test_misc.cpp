@@ -413,7 +413,7 @@ TEST_CASE("parse_train_command: bad usage throws UsageError naming the option") 
       {{"--max-iterations", "0"}, "max-iterations"},
       {{"--check-every", "0"}, "check-every"},
       {{"--min-length", "20"}, "min-length"},  // without --max-length
-      {{"--clip", "1"}, "clip"},               // bptt only
+      {{"--clip", "-1"}, "clip"},              // non-negative
       {{"--algorithm", "bptt", "--noise", "0.1"}, "noise"},
   };
   for (const Case& c : cases) {

@@ -78,7 +78,7 @@ void describe_options(OptionGroups& g, TrainConfig& c, RunOptions& run, RawOptio
       ("optimizer", po::value(&raw.optimizer)->default_value("nesterov"), "nesterov or sgd")
       ("momentum", number(&c.momentum), "Nesterov momentum mu")
       ("lr", number(&c.lr), "BPTT learning rate alpha")
-      ("clip", number(&c.clip_norm), "BPTT gradient-norm clipping threshold (0 = off)")
+      ("clip", number(&c.clip_norm), "gradient-norm clipping threshold of each update (BPTT, LSTM; TPTT: the F and the G phase's gradient each); 0 = off")
       ("alpha-i", number(&c.alpha_i), "TPTT first-target step alpha_i (eq. 3)")
       ("alpha-f", number(&c.alpha_f), "TPTT learning rate of the forward set alpha_f")
       ("alpha-g", number(&c.alpha_g), "TPTT learning rate of the feedback set alpha_g")

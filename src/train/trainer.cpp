@@ -270,20 +270,25 @@ void apply_phase_updates(const TrainConfig& config, Phases phases, Params<Scalar
   const Eigen::Index nf = params.layout().forward_size();
   const Eigen::Index ng = params.layout().feedback_size();
   auto& theta = params.flat();
+  // --clip bounds the norm of each phase's gradient (θ_F's, and for TPTT θ_G's) before its step.
+  const auto clip = [&](auto part) {
+    if (config.clip_norm <= 0) return;
+    const double norm = part.norm();
+    if (norm > config.clip_norm) part *= static_cast<Scalar>(config.clip_norm / norm);
+  };
   if (config.algorithm == Algorithm::Bptt) {
-    if (config.clip_norm > 0) {
-      const double norm = grad.head(nf).norm();
-      if (norm > config.clip_norm) grad.head(nf) *= static_cast<Scalar>(config.clip_norm / norm);
-    }
+    clip(grad.head(nf));
     forward_opt.step(theta.head(nf), grad.head(nf), static_cast<Scalar>(config.lr));
     ++f_updates;
     return;
   }
   if (phases.g) {
+    clip(grad.tail(ng));
     feedback_opt.step(theta.tail(ng), grad.tail(ng), static_cast<Scalar>(config.alpha_g));
     ++g_updates;
   }
   if (phases.f) {
+    clip(grad.head(nf));
     forward_opt.step(theta.head(nf), grad.head(nf), static_cast<Scalar>(config.alpha_f));
     ++f_updates;
   }
@@ -354,7 +359,9 @@ void Trainer::feedback_loop() {
       // G iteration g trains on minibatch g, as the alternate schedule's G phase does.
       IterationResult r = compute(iteration, {true, false}, c.g_params, c.ws, MessageTag::FeedbackState);
       if (comm_.size() > 1) reduce_feedback_gradient(r, c.ws);
-      feedback_opt_.step(c.g_params.flat().tail(ng), c.ws.grad.flat().tail(ng), static_cast<Scalar>(config_.alpha_g));
+      long g_count = 0, f_count = 0;  // the G loop counts its updates in c.stats, below
+      apply_phase_updates(config_, {true, false}, c.g_params, c.ws.grad.flat(), forward_opt_, feedback_opt_, g_count,
+                          f_count);
       {
         std::lock_guard lock(c.mutex);
         c.published_g = c.g_params.flat().tail(ng);

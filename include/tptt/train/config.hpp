@@ -51,7 +51,7 @@ struct TrainConfig {
   OptimizerKind optimizer = OptimizerKind::Nesterov;
   double momentum = 0.9;
   double lr = 1e-3;        // α of BPTT and of the LSTM
-  double clip_norm = 0;    // BPTT / LSTM gradient-norm clipping threshold; 0 = off
+  double clip_norm = 0;    // gradient-norm clipping threshold of each phase's update; 0 = off
   double alpha_i = 0.1;    // first-target step (eq. 3)
   double alpha_f = 0.01;   // forward set
   double alpha_g = 0.001;  // feedback set
