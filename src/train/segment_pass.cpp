@@ -182,11 +182,17 @@ PassBoundaries<float> neighbour_boundaries(Communicator& comm, MessageTag state_
   PassBoundaries<float> io;
   if (k > 0) {
     io.state_in = [&comm, k, state_tag](MatRef<float> h) { comm.recv(k - 1, state_tag, contiguous_span(h)); };
-    io.target_out = [&comm, k](ConstMatRef<float> d) { comm.send(k - 1, MessageTag::Target, contiguous_span(d)); };
-    io.gradient_out = [&comm, k](ConstMatRef<float> g) { comm.send(k - 1, MessageTag::Gradient, contiguous_span(g)); };
+    io.target_out = [&comm, k](const ConstMatRef<float>& d) {
+      comm.send(k - 1, MessageTag::Target, contiguous_span(d));
+    };
+    io.gradient_out = [&comm, k](const ConstMatRef<float>& g) {
+      comm.send(k - 1, MessageTag::Gradient, contiguous_span(g));
+    };
   }
   if (k + 1 < K) {
-    io.state_out = [&comm, k, state_tag](ConstMatRef<float> h) { comm.send(k + 1, state_tag, contiguous_span(h)); };
+    io.state_out = [&comm, k, state_tag](const ConstMatRef<float>& h) {
+      comm.send(k + 1, state_tag, contiguous_span(h));
+    };
     io.target_in = [&comm, k](MatRef<float> d) { comm.recv(k + 1, MessageTag::Target, contiguous_span(d)); };
     io.gradient_in = [&comm, k](MatRef<float> g) { comm.recv(k + 1, MessageTag::Gradient, contiguous_span(g)); };
     io.target_may_wait = true;

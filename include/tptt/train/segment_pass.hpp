@@ -73,7 +73,7 @@ PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMa
 PassBoundaries<float> neighbour_boundaries(Communicator& comm, MessageTag state_tag);
 
 // A block of whole columns of a column-major matrix as one contiguous span (a message).
-inline std::span<float> contiguous_span(MatRef<float> m) { return {m.data(), static_cast<std::size_t>(m.size())}; }
+inline std::span<float> contiguous_span(MatRef<float>& m) { return {m.data(), static_cast<std::size_t>(m.size())}; }
 inline std::span<const float> contiguous_span(const ConstMatRef<float>& m) {
   return {m.data(), static_cast<std::size_t>(m.size())};
 }
