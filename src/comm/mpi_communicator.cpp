@@ -234,6 +234,11 @@ void MpiCommunicator::send(int to, MessageTag tag, std::span<const float> data) 
                       impl_->comm, &pending.request));
 }
 
+void MpiCommunicator::progress() {
+  std::lock_guard lock(impl_->mutex);
+  impl_->reap_sends();
+}
+
 bool MpiCommunicator::has_message(int from, MessageTag tag) {
   int arrived = 0;
   std::lock_guard lock(impl_->mutex);

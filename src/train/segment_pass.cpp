@@ -155,6 +155,7 @@ PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMa
     bool targets_left = parts.targets, chain_left = parts.chain, f_left = parts.targets, g_left = parts.g_phase;
     const auto arrived = [](const std::function<bool()>& probe) { return !probe || probe(); };
     while (targets_left || chain_left || f_left || g_left) {
+      if (io.progress) io.progress();
       if (targets_left && arrived(io.target_arrived)) {
         target_chain();
         targets_left = false;
@@ -199,6 +200,7 @@ PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMa
 PassBoundaries<float> neighbour_boundaries(Communicator& comm, MessageTag state_tag) {
   const int K = comm.size(), k = comm.rank();
   PassBoundaries<float> io;
+  if (K > 1) io.progress = [&comm] { comm.progress(); };
   if (k > 0) {
     io.state_in = [&comm, k, state_tag](MatRef<float> h) { comm.recv(k - 1, state_tag, contiguous_span(h)); };
     io.target_out = [&comm, k](const ConstMatRef<float>& d) {

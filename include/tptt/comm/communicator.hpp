@@ -48,6 +48,9 @@ class Communicator {
   // blocks; a schedule uses it to do other work while a message is in flight. The default
   // (an implementation that cannot tell) says yes: the caller then simply receives.
   virtual bool has_message(int from, MessageTag tag);
+  // Lets sends in flight advance (a transport may move a large message only while its sender
+  // calls into it); cheap, never blocks. Called between the steps of a pass.
+  virtual void progress() {}
   // Element-wise sum over all ranks, result on every rank.
   virtual void allreduce_sum(std::span<float> data) = 0;
   virtual void allreduce_sum(std::span<double> data) = 0;

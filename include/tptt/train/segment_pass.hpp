@@ -47,6 +47,7 @@ struct PassBoundaries {
   // Whether target_in / gradient_in would return at once (their message is in). Null: always.
   // On one thread the schedule fills the wait for a message with work that needs none.
   std::function<bool()> target_arrived, gradient_arrived;
+  std::function<void()> progress;  // between steps: lets the sends in flight advance
 };
 
 template <class S>
