@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "tptt/algo/step_product.hpp"
+
 namespace tptt {
 
 namespace {
@@ -27,6 +29,20 @@ S record_step_losses(const Eigen::MatrixBase<D>& diff, int hidden, int steps, in
   return total;
 }
 
+// Columns [c0, c1) of a block that spans all rows of its matrix (contiguous columns) as one
+// vector: Eigen vectorises an element-wise pass over it whole, where a pass over a block of
+// rows runs the ends of every column in scalars.
+template <class D>
+auto slab(Eigen::MatrixBase<D>& m, Eigen::Index c0, Eigen::Index c1) {
+  eigen_assert(m.outerStride() == m.rows());
+  return VecMap<typename D::Scalar>(m.derived().data() + c0 * m.outerStride(), m.rows() * (c1 - c0));
+}
+template <class D>
+auto slab(const Eigen::MatrixBase<D>& m, Eigen::Index c0, Eigen::Index c1) {
+  eigen_assert(m.outerStride() == m.rows());
+  return ConstVecMap<typename D::Scalar>(m.derived().data() + c0 * m.outerStride(), m.rows() * (c1 - c0));
+}
+
 }  // namespace
 
 template <class S>
@@ -42,8 +58,12 @@ void forward_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg, 
   for (int j = first_step; j < end_step; ++j) {
     auto h = seg.block(seg.Hs, j);
     h = seg.block(seg.U, j - 1).colwise() + b;
-    h.noalias() += W * seg.block(seg.Hs, j - 1);
-    activate_inplace<S>(act, h);
+    const StepTerm<S> term = make_step_term(W, seg.block(seg.Hs, j - 1));
+    step_product_rows(&term, 1, true, h.data(), h.outerStride(), h.cols(), 0, h.rows(),
+                      [&](Eigen::Index c0, Eigen::Index c1) {
+                        auto z = slab(h, c0, c1);
+                        activate_inplace<S>(act, z);
+                      });
   }
 }
 
@@ -53,11 +73,16 @@ void final_state(const Params<S>& p, Activation act, const ConstMatRef<S>& X, in
   const Eigen::Index steps = X.cols() / batch;
   h.setZero(p.Whh().rows(), n);
   scratch.resize(p.Whh().rows(), n);
+  const auto b = p.bh();
   for (Eigen::Index t = 0; t < steps; ++t) {
-    scratch.noalias() = p.Wxh() * X.middleCols(t * batch + first, n);
-    scratch.colwise() += p.bh();
-    scratch.noalias() += p.Whh() * h;
-    activate_inplace<S>(act, scratch);
+    // scratch = σ(W_xh x_t + W_hh h + b_h), in one pass over each slice of rows.
+    const StepTerm<S> terms[2] = {make_step_term(p.Whh(), h), make_step_term(p.Wxh(), X.middleCols(t * batch + first, n))};
+    step_product_rows(terms, 2, false, scratch.data(), scratch.outerStride(), scratch.cols(), 0, scratch.rows(),
+                      [&](Eigen::Index c0, Eigen::Index c1) {
+                        scratch.middleCols(c0, c1 - c0).colwise() += b;
+                        auto z = slab(scratch, c0, c1);
+                        activate_inplace<S>(act, z);
+                      });
     h.swap(scratch);
   }
 }
@@ -84,8 +109,15 @@ void propagate_targets(const Params<S>& p, Activation act, SegmentBuffers<S>& se
   Mat<S> scratch(seg.hidden, seg.batch);  // (H × B)
   for (int j = seg.steps; j >= 1; --j) {
     auto delta = seg.block(seg.Delta, j - 1);  // Δ_{t−1}, where t = a−1+j
-    delta.noalias() = V * seg.block(seg.Delta, j);
-    activation_increment<S>(act, seg.block(seg.Gz, j - 1), seg.block(seg.Gh, j - 1), delta, scratch);
+    const auto z = seg.block(seg.Gz, j - 1);
+    const auto a = seg.block(seg.Gh, j - 1);
+    const StepTerm<S> term = make_step_term(V, seg.block(seg.Delta, j));
+    step_product_rows(&term, 1, false, delta.data(), delta.outerStride(), delta.cols(), 0, delta.rows(),
+                      [&](Eigen::Index c0, Eigen::Index c1) {
+                        auto d = slab(delta, c0, c1);
+                        auto s = slab(scratch, c0, c1);
+                        activation_increment<S>(act, slab(z, c0, c1), slab(a, c0, c1), d, s);
+                      });
   }
 }
 
@@ -136,11 +168,12 @@ S forward_local_gradient(const Params<S>& p, Activation act, const ConstMatRef<S
 template <class S>
 void backprop_through_time(const Params<S>& p, Activation act, const ConstMatRef<S>& X, bool recurrent_weights,
                            SegmentBuffers<S>& seg, MatRef<S> dh, Params<S>& grad) {
-  const auto Wt = p.Whh().transpose();
+  const Mat<S> Wt = p.Whh().transpose();  // (H × H), column-major for the step products
   for (int j = seg.steps; j >= 1; --j) {
     auto dz = seg.block(seg.Dz, j - 1);  // ∂E/∂z_t = ∂E/∂h_t ⊙ σ'(z_t)
     scaled_derivative_product<S>(act, seg.block(seg.Hs, j), dh, S(1), dz);
-    dh.noalias() = Wt * dz;  // ∂E/∂h_{t−1}
+    const StepTerm<S> term = make_step_term(Wt, dz);
+    step_product(&term, 1, false, dh.data(), dh.outerStride(), dh.rows(), dh.cols());  // ∂E/∂h_{t−1}
   }
   grad.Wxh().noalias() += seg.Dz * X.transpose();
   if (recurrent_weights) {

@@ -1,0 +1,244 @@
+#pragma once
+// The product of one recurrent step, out (H × B) = A (H × K) · in (K × B), with B small (a
+// minibatch, 1 … a few hundred columns) and A fixed over many steps.
+//
+// Eigen's general product re-packs A into its panel format at every call; for an (H × H)·(H × B)
+// step with B = 20 that packing is a large share of the step's time. This kernel reads A in its
+// own column-major layout instead: each register tile holds a slice of rows × a few columns of
+// `out` and adds A(rows, k) · in(k, col) for k = 0 … K−1 (an unaligned load of the rows of
+// column k of A, a broadcast of in(k, col), one fused multiply-add per packet). Rows that do not
+// fill a full packet use Eigen's half and quarter packets, then scalars: nothing is padded.
+//
+// Every element of `out` is the same sequence of operations whatever the tiling of the other
+// elements: out(i, j) = init + A(i, 0)·in(0, j) + … in order of the terms and of k, each step
+// one multiply-add. So a split of the rows over threads gives the same bits as one thread.
+#include <algorithm>
+
+#include "tptt/core/types.hpp"
+
+// Eigen's packet types carry vector attributes that GCC reports as ignored when they are
+// template arguments (-Wignored-attributes); Eigen silences the same report in its own headers.
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+#endif
+
+namespace tptt {
+
+// One term A · in of a step product: A (rows × depth), column-major with leading dimension
+// lda; in (depth × cols), column-major with leading dimension ldi.
+template <class S>
+struct StepTerm {
+  const S* a = nullptr;
+  Eigen::Index lda = 0;
+  Eigen::Index depth = 0;
+  const S* in = nullptr;
+  Eigen::Index ldi = 0;
+};
+
+// A term from Eigen objects with column-major direct access (Mat, Ref, Map, blocks of them).
+template <class DA, class DI>
+StepTerm<typename DA::Scalar> make_step_term(const DA& a, const DI& in) {
+  static_assert(!(DA::Flags & Eigen::RowMajorBit) && !(DI::Flags & Eigen::RowMajorBit), "column-major operands");
+  return {a.data(), a.outerStride(), a.cols(), in.data(), in.outerStride()};
+}
+
+namespace step_detail {
+
+namespace ei = Eigen::internal;
+
+// Register tiles: kRowPackets full packets of rows × kTileCols columns of accumulators, sized
+// to the vector registers (24 of 32 with AVX-512, 12 of 16 otherwise), leaving room for the
+// loaded column of A and the broadcast.
+inline constexpr int kRowPackets = 3;
+#if defined(EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS) && EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32
+inline constexpr int kTileCols = 8;
+#else
+inline constexpr int kTileCols = 4;
+#endif
+
+// acc[m][n] += Σ_k A(rows of packet m, k) · in(k, c0 + n) for one term (see tile).
+template <class P, int M, int N, class S>
+EIGEN_ALWAYS_INLINE void madd_term(const StepTerm<S>& term, P (&acc)[M][N], Eigen::Index r0, Eigen::Index c0,
+                                   Eigen::Index shift) {
+  constexpr int size = ei::unpacket_traits<P>::size;
+  const S* a = term.a + r0;
+  const S* in = term.in + c0 * term.ldi;
+  for (Eigen::Index k = 0; k < term.depth; ++k, a += term.lda) {
+    P col[M];
+    for (int m = 0; m < M; ++m) col[m] = ei::ploadu<P>(a + m * size - (m == M - 1 ? shift : 0));
+    for (int n = 0; n < N; ++n) {
+      const P x = ei::pset1<P>(in[n * term.ldi + k]);
+      for (int m = 0; m < M; ++m) acc[m][n] = ei::pmadd(col[m], x, acc[m][n]);
+    }
+  }
+}
+
+// acc[m][n] (+)= Σ_terms Σ_k A(rows of packet m, k) · in(k, c0 + n), then stored to out. Packet
+// m covers rows r0 + m·size …; with Partial, the last packet holds only `valid` rows, r_last …
+// r_last + valid − 1 with r_last = r0 + (M−1)·size, and is computed over rows r_last + valid −
+// size … (inside A, which has at least `size` rows): its first size − valid lanes are not read
+// from or written to `out`, so a row's operations and bits do not depend on the partial packet.
+template <class P, int M, int N, bool Partial, class S>
+EIGEN_ALWAYS_INLINE void tile(const StepTerm<S>* terms, int n_terms, bool accumulate, S* out, Eigen::Index ldo,
+                              Eigen::Index r0, Eigen::Index c0, int valid) {
+  constexpr int size = ei::unpacket_traits<P>::size;
+  const Eigen::Index shift = Partial ? size - valid : 0;  // the last packet's start, back from r_last
+  const auto offset = [&](int m) { return m * size - (m == M - 1 ? shift : 0); };
+  alignas(64) S buffer[size];
+  P acc[M][N];
+  for (int n = 0; n < N; ++n)
+    for (int m = 0; m < M; ++m) {
+      S* o = out + (c0 + n) * ldo + r0 + offset(m);
+      if (!accumulate) {
+        acc[m][n] = ei::pset1<P>(S(0));
+      } else if (Partial && m == M - 1) {
+        for (int i = 0; i < size; ++i) buffer[i] = i < shift ? S(0) : o[i];
+        acc[m][n] = ei::ploadu<P>(buffer);
+      } else {
+        acc[m][n] = ei::ploadu<P>(o);
+      }
+    }
+  // One k loop per term, each unrolled on its own: a runtime loop over the terms around it
+  // keeps GCC from holding acc in registers.
+  madd_term<P, M, N>(terms[0], acc, r0, c0, shift);
+  if (n_terms > 1) madd_term<P, M, N>(terms[1], acc, r0, c0, shift);
+  for (int n = 0; n < N; ++n)
+    for (int m = 0; m < M; ++m) {
+      S* o = out + (c0 + n) * ldo + r0 + offset(m);
+      if (Partial && m == M - 1) {
+        ei::pstoreu<S>(buffer, acc[m][n]);
+        for (int i = static_cast<int>(shift); i < size; ++i) o[i] = buffer[i];
+      } else {
+        ei::pstoreu<S>(o, acc[m][n]);
+      }
+    }
+}
+
+// Columns [c0, c1) of a slice of rows (see tile): full tiles of kTileCols, then the rest.
+template <class P, int M, bool Partial = false, class S>
+void row_panel(const StepTerm<S>* terms, int n_terms, bool accumulate, S* out, Eigen::Index ldo, Eigen::Index r0,
+               Eigen::Index c0, Eigen::Index c1, int valid = ei::unpacket_traits<P>::size) {
+  Eigen::Index c = c0;
+  for (; c + kTileCols <= c1; c += kTileCols)
+    tile<P, M, kTileCols, Partial>(terms, n_terms, accumulate, out, ldo, r0, c, valid);
+  switch (c1 - c) {  // the last, narrower tile
+#define TPTT_STEP_TAIL(n)                                                                                      \
+  case n:                                                                                                      \
+    if constexpr (n < kTileCols) tile<P, M, n, Partial>(terms, n_terms, accumulate, out, ldo, r0, c, valid); \
+    break;
+    TPTT_STEP_TAIL(1)
+    TPTT_STEP_TAIL(2)
+    TPTT_STEP_TAIL(3)
+    TPTT_STEP_TAIL(4)
+    TPTT_STEP_TAIL(5)
+    TPTT_STEP_TAIL(6)
+    TPTT_STEP_TAIL(7)
+#undef TPTT_STEP_TAIL
+    default:
+      break;
+  }
+}
+
+// Fewer than kRowPackets packets of rows, [r0, r1) with r1 ≥ size: M packets, the last partial
+// unless the rows fill it.
+template <class P, int M, class S>
+void last_panel(const StepTerm<S>* terms, int n_terms, bool accumulate, S* out, Eigen::Index ldo, Eigen::Index r0,
+                Eigen::Index r1, Eigen::Index c0, Eigen::Index c1) {
+  constexpr int size = ei::unpacket_traits<P>::size;
+  const int valid = static_cast<int>(r1 - r0 - (M - 1) * size);
+  if (valid == size) {
+    row_panel<P, M>(terms, n_terms, accumulate, out, ldo, r0, c0, c1);
+  } else {
+    row_panel<P, M, true>(terms, n_terms, accumulate, out, ldo, r0, c0, c1, valid);
+  }
+}
+
+// Rows [r0, r1) of a product with fewer rows than a packet of P: half packets, down to scalars.
+template <class P, class S>
+void small_rows(const StepTerm<S>* terms, int n_terms, bool accumulate, S* out, Eigen::Index ldo, Eigen::Index r0,
+                Eigen::Index r1, Eigen::Index c0, Eigen::Index c1) {
+  using Half = typename ei::unpacket_traits<P>::half;
+  constexpr int size = ei::unpacket_traits<P>::size;
+  if constexpr (size == 1) {
+    for (Eigen::Index r = r0; r < r1; ++r) row_panel<S, 1>(terms, n_terms, accumulate, out, ldo, r, c0, c1);
+  } else {
+    for (; r0 + size <= r1; r0 += size) row_panel<P, 1>(terms, n_terms, accumulate, out, ldo, r0, c0, c1);
+    if constexpr (ei::unpacket_traits<Half>::size < size) {
+      small_rows<Half>(terms, n_terms, accumulate, out, ldo, r0, r1, c0, c1);
+    } else {
+      small_rows<S>(terms, n_terms, accumulate, out, ldo, r0, r1, c0, c1);
+    }
+  }
+}
+
+// Rows [row_first, row_end) × columns [c0, c1): full panels of kRowPackets packets, then the
+// rest as one panel.
+template <class S>
+void rows_of_slab(const StepTerm<S>* terms, int n_terms, bool accumulate, S* out, Eigen::Index ldo,
+                  Eigen::Index row_first, Eigen::Index row_end, Eigen::Index c0, Eigen::Index c1) {
+  using P = typename ei::packet_traits<S>::type;
+  constexpr int size = ei::unpacket_traits<P>::size;
+  Eigen::Index r = row_first;
+  for (; r + kRowPackets * size <= row_end; r += kRowPackets * size)
+    row_panel<P, kRowPackets>(terms, n_terms, accumulate, out, ldo, r, c0, c1);
+  if (r == row_end) return;
+  if (row_end < size) {
+    small_rows<P>(terms, n_terms, accumulate, out, ldo, r, row_end, c0, c1);
+  } else if (row_end - r <= size) {
+    last_panel<P, 1>(terms, n_terms, accumulate, out, ldo, r, row_end, c0, c1);
+  } else if (row_end - r <= 2 * size) {
+    last_panel<P, 2>(terms, n_terms, accumulate, out, ldo, r, row_end, c0, c1);
+  } else {
+    last_panel<P, 3>(terms, n_terms, accumulate, out, ldo, r, row_end, c0, c1);
+  }
+}
+
+// Columns per slab: the epilogue runs on a slab (all rows × these columns) while it is still in
+// the first or second level cache. A minibatch (B ≤ 32) is one slab.
+inline constexpr Eigen::Index kSlabCols = 32;
+
+}  // namespace step_detail
+
+// The row panels of a step product with `rows` rows: [first(i), first(i + 1)), full panels of
+// kRowPackets packets, then one panel for the rest. A split of a product at panel bounds (over
+// threads) gives the same bits as running it whole.
+template <class S>
+struct StepPanels {
+  static constexpr Eigen::Index height =
+      Eigen::Index(step_detail::kRowPackets) *
+      Eigen::internal::unpacket_traits<typename Eigen::internal::packet_traits<S>::type>::size;
+  Eigen::Index rows = 0;
+  Eigen::Index count() const { return (rows + height - 1) / height; }
+  Eigen::Index first(Eigen::Index i) const { return std::min(rows, i * height); }
+};
+
+// out(r, j) for rows r in [row_first, row_end) and all `cols` columns, with one or two terms:
+//   out ← (accumulate ? out : 0) + Σ_terms A · in,
+// then epilogue(c0, c1) for each finished slab of columns [c0, c1) of those rows, while it is
+// still in cache: the element-wise work of the step (bias, σ, …) fused into the product's pass.
+// row_first and row_end must be panel bounds (StepPanels::first).
+template <class S, class Epilogue>
+void step_product_rows(const StepTerm<S>* terms, int n_terms, bool accumulate, S* out, Eigen::Index ldo,
+                       Eigen::Index cols, Eigen::Index row_first, Eigen::Index row_end, Epilogue&& epilogue) {
+  eigen_assert(n_terms == 1 || n_terms == 2);
+  using step_detail::kSlabCols;
+  for (Eigen::Index c0 = 0; c0 < cols; c0 += kSlabCols) {
+    const Eigen::Index c1 = std::min(cols, c0 + kSlabCols);
+    step_detail::rows_of_slab(terms, n_terms, accumulate, out, ldo, row_first, row_end, c0, c1);
+    epilogue(c0, c1);
+  }
+}
+
+// The whole product, no epilogue: out (rows × cols) (+)= Σ_terms A · in.
+template <class S>
+void step_product(const StepTerm<S>* terms, int n_terms, bool accumulate, S* out, Eigen::Index ldo, Eigen::Index rows,
+                  Eigen::Index cols) {
+  step_detail::rows_of_slab(terms, n_terms, accumulate, out, ldo, Eigen::Index(0), rows, Eigen::Index(0), cols);
+}
+
+}  // namespace tptt
+
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
