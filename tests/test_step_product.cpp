@@ -3,6 +3,7 @@
 // sizes of the benchmarks, H = 1024; two terms; accumulation; epilogues; row splits.
 #include <doctest/doctest.h>
 
+#include <tuple>
 #include <vector>
 
 #include "tptt/algo/step_product.hpp"
@@ -87,4 +88,23 @@ TEST_CASE("step product: a split of the rows at panel bounds gives the same bits
   step_product_rows(&term, 1, false, split.data(), split.outerStride(), B, half, Eigen::Index(H), none);
   step_product_rows(&term, 1, false, split.data(), split.outerStride(), B, Eigen::Index(0), half, none);
   CHECK(whole == split);
+}
+
+TEST_CASE("step product: a transposed operand and a long depth (the gradients' products)") {
+  for (auto [rows, depth, cols] : {std::tuple{100, 2000, 100}, {50, 2000, 100}, {37, 1500, 6}, {100, 513, 1}}) {
+    CAPTURE(rows);
+    CAPTURE(depth);
+    CAPTURE(cols);
+    const MatF D = MatF::Random(rows, depth), H = MatF::Random(cols, depth), init = MatF::Random(rows, cols);
+    MatF out = init;
+    step_product(out, D, H.transpose(), true);
+    const MatF expected = init + D * H.transpose();
+    CHECK(max_abs<float>(out - expected) <= 2e-6f * static_cast<float>(depth));
+    // Blocks of the depth accumulate in order: the same bits as one pass over all of it.
+    MatF one_pass = init;
+    const StepTerm<float> term = make_step_term(D, H.transpose());
+    step_detail::rows_of_slab(&term, 1, true, one_pass.data(), one_pass.outerStride(), Eigen::Index(0),
+                              Eigen::Index(rows), Eigen::Index(0), Eigen::Index(cols));
+    CHECK(out == one_pass);
+  }
 }

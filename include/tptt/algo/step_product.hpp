@@ -26,21 +26,27 @@
 namespace tptt {
 
 // One term A · in of a step product: A (rows × depth), column-major with leading dimension
-// lda; in (depth × cols), column-major with leading dimension ldi.
+// lda; in (depth × cols) with element (k, j) at in[k·in_k + j·in_j]: column-major (in_k = 1) or
+// the transpose of a column-major matrix (in_j = 1), as in the gradients' products Δ · Hᵀ.
 template <class S>
 struct StepTerm {
   const S* a = nullptr;
   Eigen::Index lda = 0;
   Eigen::Index depth = 0;
   const S* in = nullptr;
-  Eigen::Index ldi = 0;
+  Eigen::Index in_k = 1;
+  Eigen::Index in_j = 0;
 };
 
-// A term from Eigen objects with column-major direct access (Mat, Ref, Map, blocks of them).
+// A term from Eigen objects with direct access (Mat, Ref, Map, blocks of them); `in` may be a
+// transpose of one.
 template <class DA, class DI>
 StepTerm<typename DA::Scalar> make_step_term(const DA& a, const DI& in) {
-  static_assert(!(DA::Flags & Eigen::RowMajorBit) && !(DI::Flags & Eigen::RowMajorBit), "column-major operands");
-  return {a.data(), a.outerStride(), a.cols(), in.data(), in.outerStride()};
+  static_assert(!(DA::Flags & Eigen::RowMajorBit), "A is column-major");
+  eigen_assert(a.innerStride() == 1 && in.innerStride() == 1 && a.cols() == in.rows());
+  constexpr bool transposed = (DI::Flags & Eigen::RowMajorBit) != 0;
+  return {a.data(), a.outerStride(),  a.cols(), in.data(), transposed ? in.outerStride() : 1,
+          transposed ? 1 : in.outerStride()};
 }
 
 namespace step_detail {
@@ -63,12 +69,12 @@ EIGEN_ALWAYS_INLINE void madd_term(const StepTerm<S>& term, P (&acc)[M][N], Eige
                                    Eigen::Index shift) {
   constexpr int size = ei::unpacket_traits<P>::size;
   const S* a = term.a + r0;
-  const S* in = term.in + c0 * term.ldi;
-  for (Eigen::Index k = 0; k < term.depth; ++k, a += term.lda) {
+  const S* in = term.in + c0 * term.in_j;
+  for (Eigen::Index k = 0; k < term.depth; ++k, a += term.lda, in += term.in_k) {
     P col[M];
     for (int m = 0; m < M; ++m) col[m] = ei::ploadu<P>(a + m * size - (m == M - 1 ? shift : 0));
     for (int n = 0; n < N; ++n) {
-      const P x = ei::pset1<P>(in[n * term.ldi + k]);
+      const P x = ei::pset1<P>(in[n * term.in_j]);
       for (int m = 0; m < M; ++m) acc[m][n] = ei::pmadd(col[m], x, acc[m][n]);
     }
   }
@@ -230,11 +236,35 @@ void step_product_rows(const StepTerm<S>* terms, int n_terms, bool accumulate, S
   }
 }
 
-// The whole product, no epilogue: out (rows × cols) (+)= Σ_terms A · in.
+// The whole product, no epilogue: out (rows × cols) (+)= Σ_terms A · in. A single term of a
+// long depth (the gradients' products, depth n·B) runs in blocks of kDepthBlock, so that a
+// panel of A stays in the second level cache while every tile of its rows reads it; the sum
+// of each element still runs over k in order, the same bits as one pass.
+inline constexpr Eigen::Index kDepthBlock = 512;
+
 template <class S>
 void step_product(const StepTerm<S>* terms, int n_terms, bool accumulate, S* out, Eigen::Index ldo, Eigen::Index rows,
                   Eigen::Index cols) {
-  step_detail::rows_of_slab(terms, n_terms, accumulate, out, ldo, Eigen::Index(0), rows, Eigen::Index(0), cols);
+  eigen_assert(n_terms == 1 || n_terms == 2);
+  if (n_terms == 2 || terms[0].depth <= kDepthBlock) {
+    step_detail::rows_of_slab(terms, n_terms, accumulate, out, ldo, Eigen::Index(0), rows, Eigen::Index(0), cols);
+    return;
+  }
+  for (Eigen::Index k0 = 0; k0 < terms[0].depth; k0 += kDepthBlock) {
+    StepTerm<S> block = terms[0];
+    block.a += k0 * block.lda;
+    block.in += k0 * block.in_k;
+    block.depth = std::min(kDepthBlock, terms[0].depth - k0);
+    step_detail::rows_of_slab(&block, 1, accumulate || k0 > 0, out, ldo, Eigen::Index(0), rows, Eigen::Index(0), cols);
+  }
+}
+
+// out (+)= A · in for Eigen operands (see make_step_term); out is column-major with direct access.
+template <class DO, class DA, class DI>
+void step_product(Eigen::MatrixBase<DO>& out, const DA& a, const DI& in, bool accumulate) {
+  eigen_assert(out.rows() == a.rows() && out.cols() == in.cols() && out.innerStride() == 1);
+  const StepTerm<typename DA::Scalar> term = make_step_term(a, in);
+  step_product(&term, 1, accumulate, out.derived().data(), out.outerStride(), out.rows(), out.cols());
 }
 
 }  // namespace tptt
