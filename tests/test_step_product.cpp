@@ -91,7 +91,8 @@ TEST_CASE("step product: a split of the rows at panel bounds gives the same bits
 }
 
 TEST_CASE("step product: a transposed operand and a long depth (the gradients' products)") {
-  for (auto [rows, depth, cols] : {std::tuple{100, 2000, 100}, {50, 2000, 100}, {37, 1500, 6}, {100, 513, 1}}) {
+  for (const auto& shape : {std::tuple{100, 2000, 100}, {50, 2000, 100}, {37, 1500, 6}, {100, 513, 1}}) {
+    const int rows = std::get<0>(shape), depth = std::get<1>(shape), cols = std::get<2>(shape);
     CAPTURE(rows);
     CAPTURE(depth);
     CAPTURE(cols);

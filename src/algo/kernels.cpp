@@ -85,7 +85,8 @@ void final_state(const Params<S>& p, Activation act, const ConstMatRef<S>& X, in
   const auto b = p.bh();
   for (Eigen::Index t = 0; t < steps; ++t) {
     // scratch = σ(W_xh x_t + W_hh h + b_h), in one pass over each slice of rows.
-    const StepTerm<S> terms[2] = {make_step_term(p.Whh(), h), make_step_term(p.Wxh(), X.middleCols(t * batch + first, n))};
+    const StepTerm<S> terms[2] = {make_step_term(p.Whh(), h),
+                                  make_step_term(p.Wxh(), X.middleCols(t * batch + first, n))};
     step_product_rows(terms, 2, false, scratch.data(), scratch.outerStride(), scratch.cols(), 0, scratch.rows(),
                       [&](Eigen::Index c0, Eigen::Index c1) {
                         scratch.middleCols(c0, c1 - c0).colwise() += b;

@@ -45,7 +45,11 @@ StepTerm<typename DA::Scalar> make_step_term(const DA& a, const DI& in) {
   static_assert(!(DA::Flags & Eigen::RowMajorBit), "A is column-major");
   eigen_assert(a.innerStride() == 1 && in.innerStride() == 1 && a.cols() == in.rows());
   constexpr bool transposed = (DI::Flags & Eigen::RowMajorBit) != 0;
-  return {a.data(), a.outerStride(),  a.cols(), in.data(), transposed ? in.outerStride() : 1,
+  return {a.data(),
+          a.outerStride(),
+          a.cols(),
+          in.data(),
+          transposed ? in.outerStride() : 1,
           transposed ? 1 : in.outerStride()};
 }
 
@@ -57,11 +61,8 @@ namespace ei = Eigen::internal;
 // to the vector registers (24 of 32 with AVX-512, 12 of 16 otherwise), leaving room for the
 // loaded column of A and the broadcast.
 inline constexpr int kRowPackets = 3;
-#if defined(EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS) && EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32
-inline constexpr int kTileCols = 8;
-#else
-inline constexpr int kTileCols = 4;
-#endif
+inline constexpr int kTileCols = (EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS) >= 32 ? 8 : 4;  // not an #if: SSE's
+                                                                                          // value is an expression
 
 // acc[m][n] += Σ_k A(rows of packet m, k) · in(k, c0 + n) for one term (see tile).
 template <class P, int M, int N, class S>
@@ -129,8 +130,8 @@ void row_panel(const StepTerm<S>* terms, int n_terms, bool accumulate, S* out, E
   for (; c + kTileCols <= c1; c += kTileCols)
     tile<P, M, kTileCols, Partial>(terms, n_terms, accumulate, out, ldo, r0, c, valid);
   switch (c1 - c) {  // the last, narrower tile
-#define TPTT_STEP_TAIL(n)                                                                                      \
-  case n:                                                                                                      \
+#define TPTT_STEP_TAIL(n)                                                                                    \
+  case n:                                                                                                    \
     if constexpr (n < kTileCols) tile<P, M, n, Partial>(terms, n_terms, accumulate, out, ldo, r0, c, valid); \
     break;
     TPTT_STEP_TAIL(1)
@@ -141,8 +142,7 @@ void row_panel(const StepTerm<S>* terms, int n_terms, bool accumulate, S* out, E
     TPTT_STEP_TAIL(6)
     TPTT_STEP_TAIL(7)
 #undef TPTT_STEP_TAIL
-    default:
-      break;
+    default: break;
   }
 }
 
