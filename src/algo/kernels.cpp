@@ -140,10 +140,11 @@ S feedback_gradient(const Params<S>& p, Activation act, const Mat<S>* noise, Seg
                     std::vector<S>* per_step) {
   S loss;
   if (!noise) {
-    // E = G(x_t, h_t) − h_{t−1}; inputs of G are h_t.
-    seg.Dg = seg.Gh - seg.previous_states();
-    loss = record_step_losses(seg.Dg, seg.hidden, seg.steps, seg.batch, per_step);
-    scaled_derivative_product<S>(act, seg.Gh, seg.Dg, local_loss_scale(seg), seg.Dg);
+    // E = G(x_t, h_t) − h_{t−1}; inputs of G are h_t. E is an expression, evaluated by the two
+    // passes that read it (the losses, then the delta) rather than stored and read back.
+    const auto error = seg.Gh - seg.previous_states();
+    loss = record_step_losses(error, seg.hidden, seg.steps, seg.batch, per_step);
+    scaled_derivative_product<S>(act, seg.Gh, error, local_loss_scale(seg), seg.Dg);
     add_outer_products(grad.Vhh(), seg.Dg, seg.states());
   } else {
     seg.Hn = seg.previous_states() + *noise;  // h̃_{t−1}
@@ -170,9 +171,9 @@ S forward_local_gradient(const Params<S>& p, Activation act, const ConstMatRef<S
   const Eigen::Index r0 = rows.first, nr = rows.count < 0 ? seg.hidden - rows.first : rows.count;
   auto delta = seg.Df.middleRows(r0, nr);
   const auto states = seg.states().middleRows(r0, nr);
-  delta = -seg.Delta.rightCols(nb).middleRows(r0, nr);  // h_t − ĥ_t
-  const S loss = record_step_losses(delta, seg.hidden, seg.steps, seg.batch, per_step);
-  scaled_derivative_product<S>(act, states, delta, local_loss_scale(seg), delta);
+  const auto gap = seg.Delta.rightCols(nb).middleRows(r0, nr);  // ĥ_t − h_t: MSE(h_t, ĥ_t) is its mean square
+  const S loss = record_step_losses(gap, seg.hidden, seg.steps, seg.batch, per_step);
+  scaled_derivative_product<S>(act, states, -gap, local_loss_scale(seg), delta);
   add_outer_products(grad.Whh().middleRows(r0, nr), delta, seg.previous_states());
   grad.bh().segment(r0, nr) += delta.rowwise().sum();
   if (input_weights_local) add_outer_products(grad.Wxh().middleRows(r0, nr), delta, X);
