@@ -169,7 +169,10 @@ S forward_local_gradient(const Params<S>& p, Activation act, const ConstMatRef<S
   (void)p;
   const Eigen::Index nb = static_cast<Eigen::Index>(seg.steps) * seg.batch;
   const Eigen::Index r0 = rows.first, nr = rows.count < 0 ? seg.hidden - rows.first : rows.count;
-  auto delta = seg.Df.middleRows(r0, nr);
+  // The deltas of these rows, (nr × n·B), compact at offset r0·n·B of Df: concurrent row ranges
+  // write disjoint memory (as rows of one H-row matrix they would share a cache line in every
+  // column).
+  MatMap<S> delta(seg.Df.data() + r0 * nb, nr, nb);
   const auto states = seg.states().middleRows(r0, nr);
   const auto gap = seg.Delta.rightCols(nb).middleRows(r0, nr);  // ĥ_t − h_t: MSE(h_t, ĥ_t) is its mean square
   const S loss = record_step_losses(gap, seg.hidden, seg.steps, seg.batch, per_step);
