@@ -68,7 +68,7 @@ inline constexpr int kTileCols = (EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS) >= 32 
 template <class P, int M, int N, class S>
 EIGEN_ALWAYS_INLINE void madd_term(const StepTerm<S>& term, P (&acc)[M][N], Eigen::Index r0, Eigen::Index c0,
                                    Eigen::Index shift) {
-  constexpr int size = ei::unpacket_traits<P>::size;
+  constexpr Eigen::Index size = ei::unpacket_traits<P>::size;
   const S* a = term.a + r0;
   const S* in = term.in + c0 * term.in_j;
   for (Eigen::Index k = 0; k < term.depth; ++k, a += term.lda, in += term.in_k) {
@@ -89,7 +89,7 @@ EIGEN_ALWAYS_INLINE void madd_term(const StepTerm<S>& term, P (&acc)[M][N], Eige
 template <class P, int M, int N, bool Partial, class S>
 EIGEN_ALWAYS_INLINE void tile(const StepTerm<S>* terms, int n_terms, bool accumulate, S* out, Eigen::Index ldo,
                               Eigen::Index r0, Eigen::Index c0, int valid) {
-  constexpr int size = ei::unpacket_traits<P>::size;
+  constexpr Eigen::Index size = ei::unpacket_traits<P>::size;
   const Eigen::Index shift = Partial ? size - valid : 0;  // the last packet's start, back from r_last
   const auto offset = [&](int m) { return m * size - (m == M - 1 ? shift : 0); };
   alignas(64) S buffer[size];
@@ -122,6 +122,19 @@ EIGEN_ALWAYS_INLINE void tile(const StepTerm<S>* terms, int n_terms, bool accumu
     }
 }
 
+// The last tile of a slice of rows when fewer than kTileCols columns are left: n = N … 1 columns.
+template <class P, int M, bool Partial, int N = kTileCols - 1, class S>
+void narrow_tile(int n, const StepTerm<S>* terms, int n_terms, bool accumulate, S* out, Eigen::Index ldo,
+                 Eigen::Index r0, Eigen::Index c0, int valid) {
+  if constexpr (N >= 1) {
+    if (n == N) {
+      tile<P, M, N, Partial>(terms, n_terms, accumulate, out, ldo, r0, c0, valid);
+    } else {
+      narrow_tile<P, M, Partial, N - 1>(n, terms, n_terms, accumulate, out, ldo, r0, c0, valid);
+    }
+  }
+}
+
 // Columns [c0, c1) of a slice of rows (see tile): full tiles of kTileCols, then the rest.
 template <class P, int M, bool Partial = false, class S>
 void row_panel(const StepTerm<S>* terms, int n_terms, bool accumulate, S* out, Eigen::Index ldo, Eigen::Index r0,
@@ -129,21 +142,7 @@ void row_panel(const StepTerm<S>* terms, int n_terms, bool accumulate, S* out, E
   Eigen::Index c = c0;
   for (; c + kTileCols <= c1; c += kTileCols)
     tile<P, M, kTileCols, Partial>(terms, n_terms, accumulate, out, ldo, r0, c, valid);
-  switch (c1 - c) {  // the last, narrower tile
-#define TPTT_STEP_TAIL(n)                                                                                    \
-  case n:                                                                                                    \
-    if constexpr (n < kTileCols) tile<P, M, n, Partial>(terms, n_terms, accumulate, out, ldo, r0, c, valid); \
-    break;
-    TPTT_STEP_TAIL(1)
-    TPTT_STEP_TAIL(2)
-    TPTT_STEP_TAIL(3)
-    TPTT_STEP_TAIL(4)
-    TPTT_STEP_TAIL(5)
-    TPTT_STEP_TAIL(6)
-    TPTT_STEP_TAIL(7)
-#undef TPTT_STEP_TAIL
-    default: break;
-  }
+  if (c < c1) narrow_tile<P, M, Partial>(static_cast<int>(c1 - c), terms, n_terms, accumulate, out, ldo, r0, c, valid);
 }
 
 // Fewer than kRowPackets packets of rows, [r0, r1) with r1 ≥ size: M packets, the last partial
@@ -151,7 +150,7 @@ void row_panel(const StepTerm<S>* terms, int n_terms, bool accumulate, S* out, E
 template <class P, int M, class S>
 void last_panel(const StepTerm<S>* terms, int n_terms, bool accumulate, S* out, Eigen::Index ldo, Eigen::Index r0,
                 Eigen::Index r1, Eigen::Index c0, Eigen::Index c1) {
-  constexpr int size = ei::unpacket_traits<P>::size;
+  constexpr Eigen::Index size = ei::unpacket_traits<P>::size;
   const int valid = static_cast<int>(r1 - r0 - (M - 1) * size);
   if (valid == size) {
     row_panel<P, M>(terms, n_terms, accumulate, out, ldo, r0, c0, c1);
@@ -165,7 +164,7 @@ template <class P, class S>
 void small_rows(const StepTerm<S>* terms, int n_terms, bool accumulate, S* out, Eigen::Index ldo, Eigen::Index r0,
                 Eigen::Index r1, Eigen::Index c0, Eigen::Index c1) {
   using Half = typename ei::unpacket_traits<P>::half;
-  constexpr int size = ei::unpacket_traits<P>::size;
+  constexpr Eigen::Index size = ei::unpacket_traits<P>::size;
   if constexpr (size == 1) {
     for (Eigen::Index r = r0; r < r1; ++r) row_panel<S, 1>(terms, n_terms, accumulate, out, ldo, r, c0, c1);
   } else {
@@ -184,7 +183,7 @@ template <class S>
 void rows_of_slab(const StepTerm<S>* terms, int n_terms, bool accumulate, S* out, Eigen::Index ldo,
                   Eigen::Index row_first, Eigen::Index row_end, Eigen::Index c0, Eigen::Index c1) {
   using P = typename ei::packet_traits<S>::type;
-  constexpr int size = ei::unpacket_traits<P>::size;
+  constexpr Eigen::Index size = ei::unpacket_traits<P>::size;
   Eigen::Index r = row_first;
   for (; r + kRowPackets * size <= row_end; r += kRowPackets * size)
     row_panel<P, kRowPackets>(terms, n_terms, accumulate, out, ldo, r, c0, c1);
