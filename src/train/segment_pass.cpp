@@ -166,13 +166,14 @@ PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMa
     gradient_chain();
     return losses;
   }
+  // oneTBB runs the last function of an invoke on the calling thread and leaves the first to be
+  // stolen: the target chain, on the critical path with the F gradient after it, goes last so
+  // that it starts at once (first, it waited for the ∂E/∂h chain while the G gradient ran).
   arena.invoke(gradient_chain, [&] {
-    arena.invoke(
-        [&] {
-          target_chain();
-          f_gradient();
-        },
-        g_gradient);
+    arena.invoke(g_gradient, [&] {
+      target_chain();
+      f_gradient();
+    });
   });
   return losses;
 }
