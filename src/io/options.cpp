@@ -23,7 +23,7 @@ namespace {
 
 struct RawOptions {
   std::string task, activation, init, algorithm, optimizer, schedule, config_file, sync = "exact";
-  std::string phase_order = "overlap", validation = "fresh";
+  std::string phase_order = "overlap", validation = "fresh", staleness_compensation = "none";
   unsigned long long seed = 1;
 };
 
@@ -107,6 +107,8 @@ void describe_options(OptionGroups& g, TrainConfig& c, RunOptions& run, RawOptio
   g.dist.options.add_options()
       ("sync", po::value(&raw.sync)->default_value(raw.sync), "exact (K ranks = one rank), pipelined (exact, micro-batches flow through the ranks) or stale (gradient of minibatch n applied after iteration n+S)")
       ("staleness", po::value(&run.dist.staleness), "S of --sync stale (default 1; 0 runs the stale code path as exact mode)")
+      ("staleness-compensation", po::value(&raw.staleness_compensation)->default_value(raw.staleness_compensation), "--sync stale: none, momentum (lower the Nesterov momentum for the delay's implicit momentum), predict (compute each gradient at the weights extrapolated S updates ahead along the velocity), dc (DC-ASGD: correct the stale gradient by lambda*g*g*(theta_now - theta_stale)/rms(g)) or predict+dc (both: dc corrects what the prediction missed); docs/distributed.md")
+      ("dc-lambda", number(&run.dist.dc_lambda), "lambda of --staleness-compensation dc and predict+dc (divided by the gradient's running RMS)")
       ("micro-batches", po::value(&run.dist.micro_batches), "M micro-batches per minibatch (--sync pipelined: default the number of ranks K, at least 2; stale: default 1)")
       ("decoupled", "decoupled boundary targets (tptt_hx): a segment predicts its boundary target instead of waiting for it")
       ("decoupled-rate", number(&run.dist.decoupled_rate), "step of the boundary-target predictor (normalised LMS, in (0, 2))")
@@ -266,6 +268,8 @@ void resolve_distributed_defaults(const po::variables_map& vm, TrainCommand& cmd
   }
   if (!vm["decoupled-rate"].defaulted() && !dist.decoupled)
     throw UsageError("--decoupled-rate applies with --decoupled only");
+  if (!vm["dc-lambda"].defaulted() && !dist.uses_dc_lambda())
+    throw UsageError("--dc-lambda applies with --staleness-compensation dc or predict+dc only");
 }
 
 void validate_checkpoint_options(const TrainCommand& cmd) {
@@ -397,6 +401,7 @@ TrainCommand parse_train_command(const std::vector<std::string>& args, ResumeSco
   cmd.run.overwrite = vm.count("overwrite") > 0;
   cmd.run.dist.sync = parse_sync_mode(raw.sync);
   cmd.run.dist.decoupled = vm.count("decoupled") > 0;
+  cmd.run.dist.compensation = parse_staleness_compensation(raw.staleness_compensation);
   resolve_distributed_defaults(vm, cmd);
   // Stale and decoupled modes compute a minibatch's targets before its G update is applied:
   // they run in the overlap order unless reference is asked for (which they refuse).

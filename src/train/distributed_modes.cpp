@@ -8,6 +8,7 @@
 #include "tptt/core/error.hpp"
 #include "tptt/core/rng.hpp"
 #include "tptt/core/trace.hpp"
+#include "tptt/train/staleness_compensation.hpp"
 
 namespace tptt {
 
@@ -25,6 +26,12 @@ MatF micro_columns(const Eigen::Ref<const MatF>& m, int B, int n, int first, int
     out.middleCols(static_cast<Eigen::Index>(j) * cols, cols) = m.middleCols(static_cast<Eigen::Index>(j) * B + first,
                                                                              cols);
   return out;
+}
+
+// The optimisers' momentum: μ, or μ lowered for the delay (--staleness-compensation momentum).
+Scalar optimizer_momentum(const TrainConfig& config, const DistributedConfig& dist) {
+  const bool adjust = dist.compensation == StalenessCompensation::Momentum;
+  return static_cast<Scalar>(adjust ? delay_adjusted_momentum(config.momentum, dist.delay()) : config.momentum);
 }
 
 }  // namespace
@@ -63,8 +70,31 @@ void DistributedConfig::validate(const TrainConfig& c) const {
           "--decoupled works with --sync exact or stale (a decoupled segment never waits for micro-batches)");
   require(std::isfinite(decoupled_rate) && decoupled_rate > 0 && decoupled_rate < 2,
           "--decoupled-rate: must be in (0, 2)");
+  require(compensation == StalenessCompensation::None || sync == SyncMode::Stale,
+          "--staleness-compensation applies to --sync stale only");
+  require(compensation == StalenessCompensation::None || compensation == StalenessCompensation::DelayCompensated ||
+              c.optimizer == OptimizerKind::Nesterov,
+          "--staleness-compensation " + to_string(compensation) +
+              ": works on the Nesterov momentum (--optimizer nesterov), --optimizer sgd has none");
+  require(std::isfinite(dc_lambda) && dc_lambda >= 0, "--dc-lambda: must be a finite number >= 0");
   require(c.schedule != Schedule::Concurrent || is_plain_exact(),
           "--schedule concurrent runs with --sync exact only (one rank)");
+}
+
+std::string DistributedConfig::mode_name() const {
+  std::string m;
+  if (sync == SyncMode::Pipelined) {
+    m = "pipelined(" + std::to_string(micro_batches) + ")";
+  } else if (sync == SyncMode::Stale) {
+    m = "stale(" + std::to_string(staleness);
+    if (micro_batches > 1) m += ",M=" + std::to_string(micro_batches);
+    if (compensation != StalenessCompensation::None) m += "," + to_string(compensation);
+    m += ")";
+  } else {
+    m = "exact";
+  }
+  if (!decoupled) return m;
+  return sync == SyncMode::Exact ? "decoupled" : "decoupled+" + m;
 }
 
 JsonObject DistributedConfig::to_json() const {
@@ -74,6 +104,8 @@ JsonObject DistributedConfig::to_json() const {
       .add("micro_batches", micro_batches)
       .add("decoupled", decoupled);
   if (decoupled) j.add("decoupled_rate", decoupled_rate);
+  j.add("staleness_compensation", to_string(compensation));
+  if (uses_dc_lambda()) j.add("dc_lambda", dc_lambda);
   return j;
 }
 
@@ -123,12 +155,18 @@ SegmentPipeline::SegmentPipeline(Trainer& trainer, const DistributedConfig& dist
       dist_(dist),
       comm_(comm),
       params_(trainer.params()),
-      forward_opt_(config_.optimizer, params_.layout().forward_size(), static_cast<Scalar>(config_.momentum)),
-      feedback_opt_(config_.optimizer, params_.layout().feedback_size(), static_cast<Scalar>(config_.momentum)),
+      forward_opt_(config_.optimizer, params_.layout().forward_size(), optimizer_momentum(config_, dist)),
+      feedback_opt_(config_.optimizer, params_.layout().feedback_size(), optimizer_momentum(config_, dist)),
       scratch_(params_.shape()) {
   dist_.validate(config_);
   const int K = comm_.size(), k = comm_.rank();
   lag_ = dist_.decoupled ? 0 : std::min(dist_.delay(), K - 1 - k);
+  const StalenessCompensation method = dist_.compensation;
+  predicts_ = dist_.delay() > 0 &&
+              (method == StalenessCompensation::Predict || method == StalenessCompensation::PredictDc);
+  compensates_ = dist_.delay() > 0 &&
+                 (method == StalenessCompensation::DelayCompensated || method == StalenessCompensation::PredictDc);
+  if (compensates_) dc_mean_square_ = VecF::Zero(params_.flat().size());
   if (dist_.decoupled && k + 1 < K) predictor_ = MatF::Zero(config_.hidden, config_.hidden + 1);
 }
 
@@ -157,11 +195,14 @@ std::optional<IterationResult> SegmentPipeline::step(long iteration) {
     slot->recycle();
   }
   slot->iteration = iteration;
-  if (lag_ > 0) {  // θ_n, for the late backward
-    if (slot->stash) {
-      slot->stash->flat() = params_.flat();
+  // θ_n for a late backward pass and for the delay compensation; θ̂_n when predicting.
+  if (lag_ > 0 || predicts_ || compensates_) {
+    if (!slot->stash) slot->stash = std::make_unique<Params<Scalar>>(params_.shape());
+    if (predicts_) {
+      predict_optimizer_range(forward_opt_, 0, *slot->stash);
+      predict_optimizer_range(feedback_opt_, params_.layout().forward_size(), *slot->stash);
     } else {
-      slot->stash = std::make_unique<Params<Scalar>>(params_);
+      slot->stash->flat() = params_.flat();
     }
   }
   in_flight_.push_back(std::move(slot));
@@ -189,7 +230,14 @@ std::optional<IterationResult> SegmentPipeline::step(long iteration) {
   return result;
 }
 
+// θ̂ = θ + S v over the optimiser `opt`'s range of θ, starting at `first`, into `out`.
+void SegmentPipeline::predict_optimizer_range(const Optimizer& opt, Eigen::Index first, Params<Scalar>& out) const {
+  const Eigen::Index n = first == 0 ? params_.layout().forward_size() : params_.layout().feedback_size();
+  predict_weights(params_.flat().segment(first, n), opt.state(), dist_.delay(), out.flat().segment(first, n));
+}
+
 void SegmentPipeline::forward(InFlight& f) {
+  const Params<Scalar>& theta = f.theta(params_);
   const Batch batch = trainer_.training_batch(f.iteration);
   const int K = comm_.size(), k = comm_.rank(), B = batch.batch;
   if (K > batch.steps)
@@ -237,7 +285,7 @@ void SegmentPipeline::forward(InFlight& f) {
     if (last) mb.Y = batch.Y.middleCols(mb.first_col, mb.cols);
 
     mb.seg.resize(config_.hidden, n, mb.cols);
-    input_projection<Scalar>(params_, mb.X, mb.seg);
+    input_projection<Scalar>(theta, mb.X, mb.seg);
     if (k == 0) {
       mb.seg.block(mb.seg.Hs, 0).setZero();  // h_0 = 0
     } else {
@@ -246,11 +294,11 @@ void SegmentPipeline::forward(InFlight& f) {
     }
     {
       TraceSpan span("forward chain");
-      forward_states<Scalar>(params_, config_.activation, mb.seg);
+      forward_states<Scalar>(theta, config_.activation, mb.seg);
     }
     if (k + 1 < K)
       comm_.send(k + 1, MessageTag::State, block_span(mb.seg.Hs, static_cast<Eigen::Index>(n) * mb.cols, mb.cols));
-    if (last) output_pass<Scalar>(params_, trainer_.output_kind(), mb.seg.block(mb.seg.Hs, n), mb.Y, mb.out);
+    if (last) output_pass<Scalar>(theta, trainer_.output_kind(), mb.seg.block(mb.seg.Hs, n), mb.Y, mb.out);
   }
 }
 
@@ -349,8 +397,8 @@ void SegmentPipeline::backward(InFlight& f) {
     }
     if (!single) f.grad.flat() += static_cast<Scalar>(mb.weight) * scratch_.flat();
   }
-  f.backward_done = true;
-  f.stash.reset();  // θ_m is not needed any more
+  f.backward_done = true;  // the stash stays with the slot: dc needs θ_m at the update, and a reused
+                           // slot copies into it instead of allocating
 }
 
 // Reference order: the all-reduce of the G gradient (and L_G) and the G update, before the
@@ -406,6 +454,15 @@ IterationResult SegmentPipeline::finish_reduce(InFlight& f) {
 
 void SegmentPipeline::apply(const InFlight& f) {
   VecF g = f.grad.flat();  // clipping scales it; the reduced gradient stays as it arrived
+  if (compensates_) {      // DC-ASGD: over the ranges this update applies
+    const Eigen::Index nf = params_.layout().forward_size(), ng = params_.layout().feedback_size();
+    const auto correct = [&](Eigen::Index first, Eigen::Index n) {
+      delay_compensate(g.segment(first, n), dc_mean_square_.segment(first, n), params_.flat().segment(first, n),
+                       f.stash->flat().segment(first, n), dist_.dc_lambda);
+    };
+    if (f.did_f) correct(0, nf);
+    if (f.did_g && !f.g_applied) correct(nf, ng);
+  }
   apply_phase_updates(config_, {f.did_g && !f.g_applied, f.did_f}, params_, g, forward_opt_, feedback_opt_, g_updates_,
                       f_updates_);
 }

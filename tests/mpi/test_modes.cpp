@@ -187,6 +187,37 @@ TEST_CASE("modes: stale(0) is exact; stale(S) is the same delayed-SGD run for ev
   }
 }
 
+constexpr StalenessCompensation kCompensations[] = {StalenessCompensation::Momentum, StalenessCompensation::Predict,
+                                                    StalenessCompensation::DelayCompensated,
+                                                    StalenessCompensation::PredictDc};
+
+TEST_CASE("modes: staleness compensation is exact at S = 0 and the same run for every K") {
+  for (Algorithm a : {Algorithm::Bptt, Algorithm::Tptt}) {
+    const TrainConfig c = testing::small_config(a);
+    const Trace exact = run_trainer(c, 2, 15);
+    for (StalenessCompensation method : kCompensations) {
+      CAPTURE(to_string(a));
+      CAPTURE(to_string(method));
+      CHECK(run_pipeline(c, mode(SyncMode::Stale, 0, 1, false, method), 2, 15).hash == exact.hash);
+      const Trace uncompensated = run_pipeline(c, mode(SyncMode::Stale, 2), 1, 15);
+      const Trace one = run_pipeline(c, mode(SyncMode::Stale, 2, 1, false, method), 1, 15);
+      CHECK(normwise_relative(one.params, uncompensated.params) > 1e-6);  // it does change the run
+      for (int K : {2, 3}) {
+        CAPTURE(K);
+        check_same(one, run_pipeline(c, mode(SyncMode::Stale, 2, 1, false, method), K, 15));
+      }
+    }
+  }
+}
+
+TEST_CASE("modes: momentum compensation is stale SGD with the lowered momentum") {
+  TrainConfig c = testing::small_config(Algorithm::Tptt);
+  c.momentum = 0.9;
+  const Trace adjusted = run_pipeline(c, mode(SyncMode::Stale, 1, 1, false, StalenessCompensation::Momentum), 2, 15);
+  c.momentum = static_cast<double>(static_cast<Scalar>(delay_adjusted_momentum(0.9, 1)));  // 0.8
+  CHECK(run_pipeline(c, mode(SyncMode::Stale, 1), 2, 15).hash == adjusted.hash);
+}
+
 TEST_CASE("modes: stale runs are reproducible and combine with micro-batches") {
   const TrainConfig c = testing::small_config(Algorithm::Tptt, 6);
   const Trace a = run_pipeline(c, mode(SyncMode::Stale, 2), 4, 25);
@@ -225,6 +256,12 @@ TEST_CASE("modes: bad combinations are usage errors") {
   CHECK_THROWS_AS(mode(SyncMode::Stale, -1).validate(c), UsageError);
   CHECK_THROWS_AS(mode(SyncMode::Exact, 0, 1, true).validate(c), UsageError);  // decoupled needs tptt_hx
   CHECK_NOTHROW(mode(SyncMode::Stale, 2, 2).validate(c));
+  CHECK_THROWS_AS(mode(SyncMode::Exact, 0, 1, false, StalenessCompensation::Predict).validate(c), UsageError);
+  TrainConfig sgd = c;
+  sgd.optimizer = OptimizerKind::Sgd;
+  CHECK_THROWS_AS(mode(SyncMode::Stale, 1, 1, false, StalenessCompensation::Predict).validate(sgd), UsageError);
+  CHECK_THROWS_AS(mode(SyncMode::Stale, 1, 1, false, StalenessCompensation::Momentum).validate(sgd), UsageError);
+  CHECK_NOTHROW(mode(SyncMode::Stale, 1, 1, false, StalenessCompensation::DelayCompensated).validate(sgd));
   CHECK(parse_sync_mode("stale") == SyncMode::Stale);
   CHECK_THROWS_AS(parse_sync_mode("async"), UsageError);
 }

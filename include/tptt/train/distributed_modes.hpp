@@ -85,6 +85,7 @@ class SegmentPipeline {
   void apply(const InFlight& f);
   void apply_feedback_update_now(InFlight& f);  // reference order
   void fold_in_real_target(InFlight& f);        // decoupled: train the boundary predictor
+  void predict_optimizer_range(const Optimizer& opt, Eigen::Index first, Params<Scalar>& out) const;
   InFlight* find(long iteration);
   void retire(long iteration);
 
@@ -103,7 +104,10 @@ class SegmentPipeline {
   // Retired slots, reused by later minibatches: their buffers keep their sizes, so a steady run
   // allocates (and page-faults) nothing per iteration.
   std::vector<std::unique_ptr<InFlight>> spare_;
-  MatF predictor_;  // (H × (H+1)) decoupled boundary predictor [P | p]; empty if unused
+  MatF predictor_;            // (H × (H+1)) decoupled boundary predictor [P | p]; empty if unused
+  bool predicts_ = false;     // --staleness-compensation predict with S > 0
+  bool compensates_ = false;  // --staleness-compensation dc with S > 0
+  VecF dc_mean_square_;       // (|θ|) DC-ASGD's running mean square of the gradient; empty if unused
   long g_updates_ = 0;
   long f_updates_ = 0;
 };
