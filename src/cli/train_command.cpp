@@ -106,11 +106,14 @@ void write_trace(const std::string& path, Communicator& comm) {
 // Writes checkpoints (rank 0) and turns SIGINT/SIGTERM/SIGUSR1 into a stop agreed by every rank.
 class CheckpointWriter {
  public:
-  // `resumed_at`: the iteration of the checkpoint this run resumed (−1 for a fresh run).
-  CheckpointWriter(const TrainCommand& cmd, Learner& learner, Communicator& comm, long resumed_at)
+  // `resumed_at`: the iteration of the checkpoint this run resumed (−1 for a fresh run);
+  // `pipeline`: the distributed mode's pipeline, settled before each checkpoint (or null).
+  CheckpointWriter(const TrainCommand& cmd, Learner& learner, Communicator& comm, long resumed_at,
+                   SegmentPipeline* pipeline)
       : cmd_(cmd),
         learner_(learner),
         comm_(comm),
+        pipeline_(pipeline),
         last_written_(!cmd.run.checkpoint.empty() && cmd.run.checkpoint == cmd.run.resume ? resumed_at : -1) {}
 
   // ProtocolHooks::after_iteration: true when any rank has been asked to stop. One small
@@ -133,6 +136,7 @@ class CheckpointWriter {
   // request the final checkpoint after the protocol holds it.
   void write(const ProtocolProgress& p) {
     if (cmd_.run.checkpoint.empty() || p.check_pending) return;
+    if (pipeline_) pipeline_->settle();  // collective: the in-flight state, complete on rank 0
     if (comm_.rank() == 0) write_checkpoint_atomic(cmd_.run.checkpoint, make_training_checkpoint(cmd_, learner_, p));
     last_written_ = p.iteration;
   }
@@ -142,6 +146,7 @@ class CheckpointWriter {
   const TrainCommand& cmd_;
   Learner& learner_;
   Communicator& comm_;
+  SegmentPipeline* pipeline_;
   long last_written_;
 };
 
@@ -256,7 +261,9 @@ int run_train(const std::vector<std::string>& args) {
       run_json.add("ranks", K).add("mode", run.dist.mode_name()).add("schedule", schedule_label(cmd.config));
       run_json.add("sync", to_string(run.dist.sync))
           .add("staleness", run.dist.staleness)
-          .add("micro_batches", run.dist.micro_batches);
+          .add("micro_batches", run.dist.micro_batches)
+          .add("staleness_compensation", to_string(run.dist.compensation));
+      if (run.dist.uses_dc_lambda()) run_json.add("dc_lambda", run.dist.dc_lambda);
       run_json.add("decoupled", run.dist.decoupled).add("transport", mpi ? "mpi" : "solo").add("rank", k);
       if (mpi) run_json.add("mpi_thread_level", mpi->thread_level()).add("mpi_library", mpi->library_version());
       if (writes_log) {
@@ -320,7 +327,7 @@ int run_train(const std::vector<std::string>& args) {
   try {
     if (!cmd.run.trace.empty()) start_trace(k);
     install_stop_handlers();
-    CheckpointWriter checkpoints(cmd, *learner, comm, cmd.resume_from ? start.iteration : -1);
+    CheckpointWriter checkpoints(cmd, *learner, comm, cmd.resume_from ? start.iteration : -1, pipeline.get());
     ProtocolHooks hooks;
     hooks.after_iteration = [&](const ProtocolProgress& p) { return checkpoints.after_iteration(p); };
     hooks.checkpoint_due = [&](long iteration) { return checkpoints.due(iteration); };

@@ -281,10 +281,6 @@ void validate_checkpoint_options(const TrainCommand& cmd) {
     throw UsageError(std::string(option) +
                      ": not available with --schedule concurrent (its G loop runs "
                      "between iterations; use alternate or random)");
-  if (run.dist.sync == SyncMode::Stale || run.dist.decoupled)
-    throw UsageError(std::string(option) +
-                     ": not available with --sync stale or --decoupled (gradients and "
-                     "boundary predictions are in flight across iterations); use --sync exact or pipelined");
 }
 
 }  // namespace
@@ -332,7 +328,12 @@ std::string stored_run_options(const Checkpoint& ckpt, const po::variables_map& 
   std::string kept;
   for (std::string line; std::getline(in, line);) {
     const std::string key = line.substr(0, line.find(" = "));
-    if (!vm["sync"].defaulted() && (key == "sync" || key == "micro-batches")) continue;
+    // A mode given on the command line replaces the stored one whole.
+    const bool mode_given = !vm["sync"].defaulted() || vm.count("decoupled") > 0;
+    if (mode_given &&
+        (key == "sync" || key == "micro-batches" || key == "staleness" || key == "staleness-compensation" ||
+         key == "dc-lambda" || key == "decoupled" || key == "decoupled-rate"))
+      continue;
     if (!own && (key == "log" || key == "checkpoint" || key == "save-params")) continue;
     kept += line + "\n";
   }
@@ -447,6 +448,12 @@ std::string run_options_to_ini(const TrainCommand& cmd) {
   line("threads", std::to_string(cmd.config.threads));
   line("sync", to_string(run.dist.sync));
   if (run.dist.sync != SyncMode::Exact) line("micro-batches", std::to_string(run.dist.micro_batches));
+  if (run.dist.sync == SyncMode::Stale) line("staleness", std::to_string(run.dist.staleness));
+  if (run.dist.compensation != StalenessCompensation::None)
+    line("staleness-compensation", to_string(run.dist.compensation));
+  if (run.dist.uses_dc_lambda()) line("dc-lambda", json_number(run.dist.dc_lambda));
+  if (run.dist.decoupled) line("decoupled", "true");
+  if (run.dist.decoupled) line("decoupled-rate", json_number(run.dist.decoupled_rate));
   if (run.log_all_ranks) line("log-all-ranks", "true");
   if (run.diagnostics) line("diagnostics", "true");
   return os.str();

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "pipeline_in_flight.hpp"
 #include "tptt/algo/kernels.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/rng.hpp"
@@ -109,46 +110,6 @@ JsonObject DistributedConfig::to_json() const {
   return j;
 }
 
-// One micro-batch of an in-flight minibatch: its slice of the data and its segment buffers.
-struct SegmentPipeline::MicroBatch {
-  int first_col = 0, cols = 0;  // columns of the minibatch it holds
-  double weight = 1;            // cols / B: the kernels normalise by cols, the minibatch by B
-  MatF X;                       // (I × n·cols) inputs of this segment's steps
-  MatF Y;                       // (O × cols) targets (last rank)
-  MatF noise;                   // (H × n·cols) ε of the G phase (σ > 0)
-  SegmentBuffers<Scalar> seg;
-  OutputPass<Scalar> out;  // last rank
-  MatF dh;                 // (H × cols) ∂E/∂h at the upper boundary, then the lower one
-};
-
-// A minibatch between its forward pass and the end of its all-reduce.
-struct SegmentPipeline::InFlight {
-  explicit InFlight(ModelShape shape) : grad(shape) {}
-  long iteration = 0;
-  SegmentRange range;
-  bool did_g = false, did_f = false;
-  std::unique_ptr<Params<Scalar>> stash;  // θ of the forward pass, when the backward runs later
-  std::vector<MicroBatch> micro;
-  Params<Scalar> grad;  // this rank's gradient sum, then the all-reduced one
-  double cost = 0, loss_g = 0, loss_f = 0;
-  std::vector<float> reduce;  // (|θ| + 3) gradient and costs, during the all-reduce
-  std::optional<Communicator::ReduceHandle> handle;
-  bool backward_done = false, applied = false, folded = false;
-  bool g_applied = false;  // reference order: the G update was applied during the backward pass
-
-  const Params<Scalar>& theta(const Params<Scalar>& live) const { return stash ? *stash : live; }
-
-  // Back to the state of a new slot, keeping the allocated buffers (micro, grad, reduce, stash).
-  void recycle() {
-    iteration = 0;
-    range = {};
-    did_g = did_f = false;
-    cost = loss_g = loss_f = 0;
-    handle.reset();
-    backward_done = applied = folded = g_applied = false;
-  }
-};
-
 SegmentPipeline::SegmentPipeline(Trainer& trainer, const DistributedConfig& dist, Communicator& comm)
     : trainer_(trainer),
       config_(trainer.config()),
@@ -208,7 +169,8 @@ std::optional<IterationResult> SegmentPipeline::step(long iteration) {
   in_flight_.push_back(std::move(slot));
   forward(*in_flight_.back());
 
-  if (InFlight* b = find(iteration - lag_)) {
+  InFlight* b = find(iteration - lag_);
+  if (b && !b->backward_done) {  // done already when a checkpoint settled it
     backward(*b);
     start_reduce(*b);
   }
@@ -432,17 +394,20 @@ void SegmentPipeline::start_reduce(InFlight& f) {
   f.handle = comm_.start_allreduce_sum(std::span<float>(f.reduce));
 }
 
+void SegmentPipeline::complete_reduce(InFlight& f) {
+  if (!f.handle) return;
+  TraceSpan wait("all-reduce", "wait");
+  comm_.wait_allreduce(*f.handle);
+  f.handle.reset();
+  const Eigen::Index n = f.grad.flat().size();
+  std::copy(f.reduce.begin(), f.reduce.begin() + n, f.grad.flat().data());
+  f.cost = f.reduce[static_cast<std::size_t>(n)];
+  if (!f.g_applied) f.loss_g = f.reduce[static_cast<std::size_t>(n) + 1];
+  f.loss_f = f.reduce[static_cast<std::size_t>(n) + 2];
+}
+
 IterationResult SegmentPipeline::finish_reduce(InFlight& f) {
-  if (f.handle) {
-    TraceSpan wait("all-reduce", "wait");
-    comm_.wait_allreduce(*f.handle);
-    f.handle.reset();
-    const Eigen::Index n = f.grad.flat().size();
-    std::copy(f.reduce.begin(), f.reduce.begin() + n, f.grad.flat().data());
-    f.cost = f.reduce[static_cast<std::size_t>(n)];
-    if (!f.g_applied) f.loss_g = f.reduce[static_cast<std::size_t>(n) + 1];
-    f.loss_f = f.reduce[static_cast<std::size_t>(n) + 2];
-  }
+  complete_reduce(f);
   IterationResult r;
   r.cost = f.cost;
   r.did_g = f.did_g;
@@ -468,29 +433,39 @@ void SegmentPipeline::apply(const InFlight& f) {
 }
 
 // Decoupled boundary: the neighbour's real target for minibatch m (sent during its backward
-// pass of m) trains the predictor of the target correction, Δ̂ = P h_b + p, by one
-// normalised LMS step on z = [h_b; 1]:  W ← W + η (Δ − W z) zᵀ / ‖z‖².
+// pass of m) and this rank's boundary state, kept with the minibatch until they are folded in.
+void SegmentPipeline::receive_real_target(InFlight& f) {
+  const int n = f.range.steps(), H = config_.hidden;
+  for (MicroBatch& mb : f.micro) {
+    if (mb.has_real_target) continue;
+    mb.real_target.resize(H, mb.cols);
+    comm_.recv(comm_.rank() + 1, MessageTag::Target,
+               std::span<float>(mb.real_target.data(), static_cast<std::size_t>(mb.real_target.size())));
+    mb.boundary_state = mb.seg.block(mb.seg.Hs, n);
+    mb.has_real_target = true;
+  }
+}
+
+// Decoupled boundary: the real target of minibatch m trains the predictor of the target
+// correction, Δ̂ = P h_b + p, by one normalised LMS step on z = [h_b; 1]:
+// W ← W + η (Δ − W z) zᵀ / ‖z‖².
 void SegmentPipeline::fold_in_real_target(InFlight& f) {
   if (f.folded) return;
   f.folded = true;
-  if (!f.did_f || !f.backward_done) return;  // no target was computed for this minibatch
-  const int n = f.range.steps(), H = config_.hidden;
+  if (!has_real_target(f)) return;  // no target was computed for this minibatch
+  receive_real_target(f);
+  const int H = config_.hidden;
   for (MicroBatch& mb : f.micro) {
-    MatF real(H, mb.cols);
-    comm_.recv(comm_.rank() + 1, MessageTag::Target,
-               std::span<float>(real.data(), static_cast<std::size_t>(real.size())));
     MatF z(H + 1, mb.cols);
-    z.topRows(H) = mb.seg.block(mb.seg.Hs, n);
+    z.topRows(H) = mb.boundary_state;
     z.row(H).setOnes();
-    const MatF residual = real - predictor_ * z;  // real and predicted Δ_b
+    const MatF residual = mb.real_target - predictor_ * z;  // real and predicted Δ_b
     const double norm2 = static_cast<double>(z.squaredNorm());
     predictor_.noalias() += static_cast<Scalar>(dist_.decoupled_rate / norm2) * residual * z.transpose();
   }
 }
 
-void SegmentPipeline::drain() {
-  if (drained_) return;
-  drained_ = true;
+void SegmentPipeline::settle() {
   const int K = comm_.size(), k = comm_.rank();
   // Backward passes this rank still owes its upstream neighbour, in iteration order, and their
   // all-reduces, so that every rank has started the same all-reduces in the same order.
@@ -501,14 +476,16 @@ void SegmentPipeline::drain() {
     }
   }
   if (dist_.decoupled && k + 1 < K)
-    for (auto& f : in_flight_) fold_in_real_target(*f);
-  for (auto& f : in_flight_) {
-    if (f->handle) {
-      comm_.wait_allreduce(*f->handle);
-      f->handle.reset();
-    }
-  }
-  in_flight_.clear();
+    for (auto& f : in_flight_)
+      if (!f->folded && has_real_target(*f)) receive_real_target(*f);
+  for (auto& f : in_flight_) complete_reduce(*f);
+  if (dist_.decoupled) gather_boundary_state();
+}
+
+void SegmentPipeline::drain() {
+  if (drained_) return;
+  settle();
+  drained_ = true;
 }
 
 }  // namespace tptt

@@ -13,6 +13,7 @@
 #include "tptt/comm/fault_injection.hpp"
 #include "tptt/comm/inprocess_communicator.hpp"
 #include "tptt/core/error.hpp"
+#include "tptt/io/checkpoint.hpp"
 #include "tptt/io/param_file.hpp"
 #include "tptt/train/distributed_modes.hpp"
 #include "tptt/train/trainer.hpp"
@@ -245,6 +246,93 @@ TEST_CASE("modes: decoupled boundaries") {
       CHECK(normwise_relative(a.params, reference.params) < 0.5);
     }
   }
+}
+
+namespace {
+
+// `dist` over K ranks for `iterations`, with a checkpoint after iteration `at` (rank 0's), and
+// the same run resumed from it: both must end where the uninterrupted run ends, bit for bit.
+void check_resume(const TrainConfig& c, const DistributedConfig& dist, int K, int at, int iterations) {
+  const Trace reference = run_pipeline(c, dist, K, iterations);
+  Checkpoint ckpt;
+  VecF params_at;
+  std::vector<std::optional<IterationResult>> settled_results;
+  std::uint64_t settled_hash = 0;
+  InProcessHub::run(K, [&](Communicator& comm) {
+    Trainer trainer(c, comm);
+    SegmentPipeline pipeline(trainer, dist, comm);
+    std::vector<std::optional<IterationResult>> results;
+    for (long it = 0; it < iterations; ++it) {
+      results.push_back(pipeline.step(it));
+      if (it + 1 != at) continue;
+      pipeline.settle();  // as CheckpointWriter: every rank, then rank 0 saves
+      if (comm.rank() == 0) {
+        pipeline.save_state(ckpt);
+        params_at = trainer.params().flat();
+      }
+    }
+    pipeline.drain();
+    if (comm.rank() == 0) {
+      settled_results = results;
+      settled_hash = param_hash(trainer.params().flat());
+    }
+  });
+  CHECK(settled_hash == reference.hash);  // settling changes nothing
+  Trace resumed;
+  InProcessHub::run(K, [&](Communicator& comm) {
+    Trainer trainer(c, comm);
+    SegmentPipeline pipeline(trainer, dist, comm);
+    trainer.params().flat() = params_at;
+    pipeline.load_state(ckpt);
+    std::vector<std::optional<IterationResult>> results;
+    for (long it = at; it < iterations; ++it) results.push_back(pipeline.step(it));
+    pipeline.drain();
+    if (comm.rank() == 0) {
+      resumed.results = results;
+      resumed.params = trainer.params().flat();
+      resumed.hash = param_hash(resumed.params);
+    }
+  });
+  CHECK(resumed.hash == reference.hash);
+  for (int i = at; i < iterations; ++i) {
+    const auto& a = resumed.results[static_cast<std::size_t>(i - at)];
+    const auto& b = reference.results[static_cast<std::size_t>(i)];
+    REQUIRE(a.has_value() == b.has_value());
+    if (a) CHECK(a->cost == b->cost);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("modes: stale and decoupled runs resume bit for bit from a checkpoint") {
+  const TrainConfig c = testing::small_config(Algorithm::Tptt);
+  for (int K : {1, 3}) {
+    CAPTURE(K);
+    check_resume(c, mode(SyncMode::Stale, 2), K, 7, 14);
+    check_resume(c, mode(SyncMode::Stale, 1, 1, false, StalenessCompensation::PredictDc), K, 6, 12);
+  }
+  check_resume(c, mode(SyncMode::Stale, 3, 2, false, StalenessCompensation::DelayCompensated), 2, 5, 12);
+  TrainConfig hx = testing::small_config(Algorithm::TpttHx);
+  hx.phase_order = PhaseOrder::Overlap;
+  check_resume(hx, mode(SyncMode::Exact, 0, 1, true), 3, 6, 12);
+  check_resume(hx, mode(SyncMode::Stale, 2, 2, true), 2, 6, 12);
+}
+
+TEST_CASE("modes: a checkpoint with gradients in flight resumes in its own mode only") {
+  const TrainConfig c = testing::small_config(Algorithm::Tptt);
+  Checkpoint ckpt;
+  InProcessHub::run(1, [&](Communicator& comm) {
+    Trainer trainer(c, comm);
+    SegmentPipeline pipeline(trainer, mode(SyncMode::Stale, 2), comm);
+    for (long it = 0; it < 4; ++it) pipeline.step(it);
+    pipeline.settle();
+    pipeline.save_state(ckpt);
+    CHECK(ckpt.get_i64("pending_meta").size() == 6);  // minibatches 2 and 3
+    SegmentPipeline other(trainer, mode(SyncMode::Stale, 1), comm);
+    CHECK_THROWS_AS(other.load_state(ckpt), UsageError);
+    Trainer plain(c, comm);
+    CHECK_THROWS_AS(plain.load_state(ckpt), UsageError);
+  });
 }
 
 TEST_CASE("modes: bad combinations are usage errors") {
