@@ -13,7 +13,10 @@
 //               for S iterations), and all-reduces it without blocking (the all-reduce
 //               completes while later forward passes run). So the trajectory is delayed SGD,
 //               θ_{n+1} = θ_n − step(g(θ_{n−S}, batch_{n−S})), the same for every K; S = 0 is
-//               exact. Replicas stay bitwise identical.
+//               exact. Replicas stay bitwise identical. --staleness-compensation offsets the
+//               delay (train/staleness_compensation.hpp): lowered momentum, the forward and
+//               backward passes at θ̂_n = θ_n + S v_n (kept as the stash), and/or the DC-ASGD
+//               correction of the gradient for θ_now − θ_n at the update.
 //   decoupled   (with exact or stale) a segment does not wait for its downstream neighbour's
 //               target: its boundary target correction Δ̂_b = P h_b + p is a linear prediction
 //               of the target correction Δ_b = ĥ_b − h_b from the boundary state (DNI-style, zero at
