@@ -1,4 +1,4 @@
-// libFuzzer target: the config-file parser of `tptt train` (io/options.hpp), i.e.
+// libFuzzer target: the config-file parser of `tptt train` (app/options.hpp), i.e.
 // parse_train_command({"--config", <file holding the input>}). Bad input must end in
 // UsageError or FileError; anything else (a crash, another exception type escaping, a
 // sanitizer report) is a finding. Findings 1 and 2 (fuzz/findings/README.md: a Boost
@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tptt/app/options.hpp"
 #include "tptt/core/error.hpp"
-#include "tptt/io/options.hpp"
 
 namespace {
 

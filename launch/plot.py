@@ -894,6 +894,31 @@ def cmd_tmax(args):
 
 # ----------------------------------------------------------------------------- main
 
+def cmd_scaling(args):
+    """Iterations per second against ranks, a line per thread count (launch/scaling.sh's
+    scaling.csv), with the performance model's predictions (model.csv) dashed."""
+    rows = read_csv(args.csv)
+    if not rows or "iterations_per_s" not in rows[0]:
+        sys.exit(f"plot: scaling: {args.csv} has no iterations_per_s column")
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for t in sorted({int(r["threads"]) for r in rows}):
+        pts = sorted((int(r["ranks"]), float(r["iterations_per_s"])) for r in rows if int(r["threads"]) == t)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=f"measured, {t} thread(s) per rank")
+    if args.model:
+        model = [r for r in read_csv(args.model) if r.get("predicted_it_per_s")]
+        ax.plot([int(r["ranks"]) for r in model], [float(r["predicted_it_per_s"]) for r in model], "--", marker=".",
+                label="model, 1 thread per rank")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("ranks K")
+    ax.set_ylabel("iterations / s")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(args.o, dpi=120)
+    print(f"wrote {args.o}")
+
+
 def cmd_all(args):
     """Every figure the inputs support, into --out-dir (see the module docstring)."""
     csvs = [i for i in args.inputs if i.endswith(".csv")]
@@ -1038,6 +1063,12 @@ def main(argv=None):
     p.set_defaults(func=cmd_fig8)
 
     plot_trace.add_parser(sub, pyplot)
+
+    p = sub.add_parser("scaling", help="iterations/s against ranks (launch/scaling.sh) with the model's predictions")
+    p.add_argument("csv", help="scaling.csv")
+    p.add_argument("--model", help="model.csv of launch/perf_model.py")
+    p.add_argument("-o", default="scaling.png")
+    p.set_defaults(func=cmd_scaling)
 
     p = sub.add_parser("csv-build", help="(used by ablation.sh) rebuild runs.csv from the logs")
     p.add_argument("--logs", required=True)

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "check_records.hpp"
+#include "tptt/app/checkpointing.hpp"
+#include "tptt/app/options.hpp"
 #include "tptt/io/checkpoint.hpp"
-#include "tptt/io/options.hpp"
-#include "tptt/train/checkpointing.hpp"
 #include "tptt/train/protocol.hpp"
 #include "tptt/train/validation.hpp"
 

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "tptt/app/options.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/io/checkpoint.hpp"
-#include "tptt/io/options.hpp"
 #include "tptt/model/params.hpp"
 #include "tptt/optim/optimizer.hpp"
 

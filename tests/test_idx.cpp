@@ -18,10 +18,10 @@
 
 #include "tptt/algo/kernels.hpp"
 #include "tptt/algo/output.hpp"
+#include "tptt/app/options.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/data/mnist.hpp"
 #include "tptt/io/idx.hpp"
-#include "tptt/io/options.hpp"
 #include "tptt/train/data_source.hpp"
 #include "tptt/train/trainer.hpp"
 

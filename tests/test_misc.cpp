@@ -17,10 +17,10 @@
 #include "temp_file.hpp"
 #include "tptt/algo/segment.hpp"
 #include "tptt/algo/work_count.hpp"
+#include "tptt/app/options.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/rng.hpp"
 #include "tptt/io/json.hpp"
-#include "tptt/io/options.hpp"
 #include "tptt/model/params.hpp"
 
 using namespace tptt;
@@ -413,7 +413,7 @@ TEST_CASE("parse_train_command: bad usage throws UsageError naming the option") 
       {{"--max-iterations", "0"}, "max-iterations"},
       {{"--check-every", "0"}, "check-every"},
       {{"--min-length", "20"}, "min-length"},  // without --max-length
-      {{"--clip", "1"}, "clip"},               // bptt only
+      {{"--clip", "-1"}, "clip"},              // non-negative
       {{"--algorithm", "bptt", "--noise", "0.1"}, "noise"},
   };
   for (const Case& c : cases) {

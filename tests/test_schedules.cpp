@@ -26,7 +26,7 @@ VecF parameters_after(const TrainConfig& cfg, long iterations, PhaseStats* stats
   SoloCommunicator solo;
   Trainer trainer(cfg, solo);
   for (long i = 0; i < iterations; ++i) trainer.step(i);
-  trainer.stop_concurrent();
+  trainer.finish();
   if (stats) *stats = trainer.phase_stats();
   return trainer.params().flat();
 }
@@ -147,7 +147,7 @@ TEST_CASE("concurrent schedule over K in-process segments: replicas stay identic
     InProcessHub::run(K, [&](Communicator& comm) {
       Trainer trainer(cfg, comm);
       for (long i = 0; i < 30; ++i) trainer.step(i);
-      trainer.stop_concurrent();
+      trainer.finish();
       finals[comm.rank()] = trainer.params().flat();
       stats[comm.rank()] = trainer.phase_stats();
     });

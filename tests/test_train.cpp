@@ -85,3 +85,26 @@ TEST_CASE("a diverging run stops with a non-finite cost or an exploding spectral
          s.reason == StopReason::NoImprovement));
   CHECK(s.iterations < 2000);
 }
+
+TEST_CASE("--clip bounds each TPTT phase's gradient norm before its step") {
+  TrainConfig cfg;
+  cfg.task = TaskKind::Temporal;
+  cfg.length = 12;
+  cfg.hidden = 16;
+  cfg.optimizer = OptimizerKind::Sgd;  // the step is then α times the (clipped) gradient
+  cfg.alpha_i = 0.5;
+  cfg.alpha_f = 0.1;
+  cfg.alpha_g = 0.01;
+  cfg.clip_norm = 1e-4;  // far below either gradient's norm
+  for (const Algorithm algorithm : {Algorithm::Tptt, Algorithm::TpttHx}) {
+    cfg.algorithm = algorithm;
+    SoloCommunicator solo;
+    Trainer trainer(cfg, solo);
+    const Eigen::Index nf = trainer.params().layout().forward_size();
+    const VecF before = trainer.params().flat();
+    trainer.step(0);  // alternate: both phases
+    const VecF step = trainer.params().flat() - before;
+    CHECK(step.head(nf).norm() == doctest::Approx(cfg.alpha_f * cfg.clip_norm).epsilon(1e-3));
+    CHECK(step.tail(step.size() - nf).norm() == doctest::Approx(cfg.alpha_g * cfg.clip_norm).epsilon(1e-3));
+  }
+}

@@ -9,8 +9,8 @@
 // bound is max(span, one-thread bound / s_n): the longest chain path when independent chains run
 // side by side (iteration_work().span at the step rate), or all the work spread over the threads,
 // s_n being the measured speed-up of n threads running independent products.
-#include <stdlib.h>  // mkdtemp
 #include <boost/program_options.hpp>
+#include <cstdlib>  // mkdtemp (POSIX, declared by glibc's stdlib.h)
 
 #include <algorithm>
 #include <chrono>
@@ -28,12 +28,12 @@
 
 #include "cli_commands.hpp"
 #include "tptt/algo/work_count.hpp"
+#include "tptt/app/options.hpp"
 #include "tptt/comm/communicator.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/memory.hpp"
 #include "tptt/data/mnist.hpp"
 #include "tptt/io/idx.hpp"
-#include "tptt/io/options.hpp"
 #include "tptt/train/learner.hpp"
 #include "tptt/train/trainer.hpp"
 
@@ -76,6 +76,7 @@ double gemm_gflops(int m, int k, int n, int repeats, double min_seconds) {
 double parallel_gemm_gflops(int threads, int m, int k, int n, double min_seconds) {
   std::vector<double> rates(threads);
   std::vector<std::thread> pool;
+  pool.reserve(static_cast<std::size_t>(threads));
   for (int t = 0; t < threads; ++t) pool.emplace_back([&, t] { rates[t] = gemm_gflops(m, k, n, 2, min_seconds); });
   for (auto& th : pool) th.join();
   double total = 0;

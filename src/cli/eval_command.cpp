@@ -7,8 +7,8 @@
 
 #include "cli_commands.hpp"
 #include "experiment_common.hpp"
+#include "tptt/app/checkpointing.hpp"
 #include "tptt/core/error.hpp"
-#include "tptt/train/checkpointing.hpp"
 
 namespace tptt {
 

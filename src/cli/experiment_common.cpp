@@ -7,13 +7,13 @@
 #include <memory>
 #include <sstream>
 
+#include "tptt/app/checkpointing.hpp"
+#include "tptt/app/reporting.hpp"
 #include "tptt/comm/communicator.hpp"
 #include "tptt/comm/mpi_communicator.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/stop_signal.hpp"
 #include "tptt/io/provenance.hpp"
-#include "tptt/io/reporting.hpp"
-#include "tptt/train/checkpointing.hpp"
 
 namespace tptt {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "tptt/app/options.hpp"
 #include "tptt/io/json.hpp"
-#include "tptt/io/options.hpp"
 #include "tptt/io/paths.hpp"
 #include "tptt/train/protocol.hpp"
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "tptt/app/options.hpp"
 #include "tptt/core/error.hpp"
-#include "tptt/io/options.hpp"
 
 namespace tptt {
 

@@ -22,19 +22,18 @@
 
 #include "cli_commands.hpp"
 #include "rank_failures.hpp"
+#include "tptt/app/checkpointing.hpp"
+#include "tptt/app/options.hpp"
+#include "tptt/app/reporting.hpp"
 #include "tptt/comm/fault_injection.hpp"
 #include "tptt/comm/mpi_communicator.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/stop_signal.hpp"
 #include "tptt/core/trace.hpp"
-#include "tptt/io/options.hpp"
 #include "tptt/io/param_file.hpp"
 #include "tptt/io/paths.hpp"
 #include "tptt/io/provenance.hpp"
-#include "tptt/io/reporting.hpp"
-#include "tptt/train/checkpointing.hpp"
-#include "tptt/train/diagnostics.hpp"
-#include "tptt/train/distributed_modes.hpp"
+#include "tptt/train/distributed_config.hpp"
 #include "tptt/train/protocol.hpp"
 
 namespace tptt {
@@ -106,14 +105,11 @@ void write_trace(const std::string& path, Communicator& comm) {
 // Writes checkpoints (rank 0) and turns SIGINT/SIGTERM/SIGUSR1 into a stop agreed by every rank.
 class CheckpointWriter {
  public:
-  // `resumed_at`: the iteration of the checkpoint this run resumed (−1 for a fresh run);
-  // `pipeline`: the distributed mode's pipeline, settled before each checkpoint (or null).
-  CheckpointWriter(const TrainCommand& cmd, Learner& learner, Communicator& comm, long resumed_at,
-                   SegmentPipeline* pipeline)
+  // `resumed_at`: the iteration of the checkpoint this run resumed (−1 for a fresh run).
+  CheckpointWriter(const TrainCommand& cmd, Learner& learner, Communicator& comm, long resumed_at)
       : cmd_(cmd),
         learner_(learner),
         comm_(comm),
-        pipeline_(pipeline),
         last_written_(!cmd.run.checkpoint.empty() && cmd.run.checkpoint == cmd.run.resume ? resumed_at : -1) {}
 
   // ProtocolHooks::after_iteration: true when any rank has been asked to stop. One small
@@ -136,7 +132,7 @@ class CheckpointWriter {
   // request the final checkpoint after the protocol holds it.
   void write(const ProtocolProgress& p) {
     if (cmd_.run.checkpoint.empty() || p.check_pending) return;
-    if (pipeline_) pipeline_->settle();  // collective: the in-flight state, complete on rank 0
+    learner_.settle();  // collective: the work in flight, complete on rank 0
     if (comm_.rank() == 0) write_checkpoint_atomic(cmd_.run.checkpoint, make_training_checkpoint(cmd_, learner_, p));
     last_written_ = p.iteration;
   }
@@ -146,7 +142,6 @@ class CheckpointWriter {
   const TrainCommand& cmd_;
   Learner& learner_;
   Communicator& comm_;
-  SegmentPipeline* pipeline_;
   long last_written_;
 };
 
@@ -206,9 +201,7 @@ int run_train(const std::vector<std::string>& args) {
   // Setup: no communication in here, so every rank reaches the agreement below.
   std::unique_ptr<FaultInjectingCommunicator> faulty;
   std::unique_ptr<Learner> learner;
-  Trainer* srn = nullptr;                     // the learner when it is the SRN Trainer (the distributed modes need it)
-  ProtocolProgress start;                     // of the checkpoint when resuming
-  std::unique_ptr<SegmentPipeline> pipeline;  // a distributed mode other than plain exact
+  ProtocolProgress start;  // of the checkpoint when resuming
   std::unique_ptr<MetricsLog> log;
   std::unique_ptr<ProgressLine> progress;
   std::vector<RunObserver*> observers;
@@ -244,16 +237,8 @@ int run_train(const std::vector<std::string>& args) {
             "--async-validation: runs on one rank, not " + std::to_string(K) +
             " (validation of K ranks is a collective, which must not interleave with training's "
             "in a different order on different ranks); drop it (--async-validation=false) or run one rank");
-      // Validates, refuses K > T and a run that cannot fit in memory.
-      learner = make_learner(cmd.config, *trainer_comm, static_cast<long>(run.dist.delay()) + 1);
-      srn = dynamic_cast<Trainer*>(learner.get());
-      if (!run.dist.is_plain_exact()) {
-        if (cmd.config.schedule == Schedule::Concurrent)
-          throw UsageError("--schedule concurrent runs with --sync exact only (its G loop has no pipeline)");
-        if (!srn) throw UsageError("--sync/--micro-batches/--decoupled: for the SRN algorithms only");
-        pipeline = std::make_unique<SegmentPipeline>(*srn, run.dist, *trainer_comm);
-        srn->use_pipeline(pipeline.get());
-      }
+      // Validates, refuses K > T and a run that cannot fit in memory, sets up the distributed mode.
+      learner = make_learner(cmd.config, *trainer_comm, run.dist);
       if (cmd.resume_from) start = restore_training_checkpoint(*cmd.resume_from, *learner);
       if (k == 0 && !run.checkpoint.empty()) prepare_checkpoint_path(run.checkpoint);
 
@@ -327,16 +312,13 @@ int run_train(const std::vector<std::string>& args) {
   try {
     if (!cmd.run.trace.empty()) start_trace(k);
     install_stop_handlers();
-    CheckpointWriter checkpoints(cmd, *learner, comm, cmd.resume_from ? start.iteration : -1, pipeline.get());
+    CheckpointWriter checkpoints(cmd, *learner, comm, cmd.resume_from ? start.iteration : -1);
     ProtocolHooks hooks;
     hooks.after_iteration = [&](const ProtocolProgress& p) { return checkpoints.after_iteration(p); };
     hooks.checkpoint_due = [&](long iteration) { return checkpoints.due(iteration); };
     if (cmd.run.diagnostics && (k == 0 || cmd.run.log_all_ranks))  // every rank holds the whole θ: no messages
-      hooks.diagnostics = [&](long iteration) {
-        return compute_diagnostics(cfg, srn->params(), srn->training_batch(iteration)).to_json();
-      };
+      hooks.diagnostics = [&](long iteration) { return learner->diagnostics(iteration); };
     const RunSummary summary = run_protocol(*learner, observers, start, hooks);
-    if (pipeline) pipeline->drain();  // in-flight messages and all-reduces, on every rank
     if (!diverged(summary.reason)) {
       if (checkpoints.last_written() != summary.progress.iteration) checkpoints.write(summary.progress);
     }

@@ -139,12 +139,15 @@ struct MpiCommunicator::Impl {
   }
 
   // Waits for `request` by polling MPI_Test, releasing the mutex between polls so that other
-  // threads can communicate meanwhile. Backs off from yielding to short sleeps, which leaves
-  // the core to the computing ranks when the job is oversubscribed.
+  // threads can communicate meanwhile. Yields (which costs nothing when no other work wants the
+  // core, and gives the core away when some does) for as long as a neighbour's typical chain
+  // takes, then backs off to short sleeps, which leave the core to the computing ranks when the
+  // job is oversubscribed. A sleep delays the wake-up by up to its length: every boundary
+  // message of an iteration waits, so the cap stays small.
   void wait(MPI_Request& request, MPI_Status* status) {
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
-    auto sleep = std::chrono::microseconds(10);
+    auto sleep = std::chrono::microseconds(5);
     for (;;) {
       int done = 0;
       {
@@ -152,11 +155,11 @@ struct MpiCommunicator::Impl {
         MPI_CHECK(MPI_Test(&request, &done, status));
       }
       if (done) return;
-      if (Clock::now() - start < std::chrono::microseconds(200)) {
+      if (Clock::now() - start < std::chrono::milliseconds(2)) {
         std::this_thread::yield();
       } else {
         std::this_thread::sleep_for(sleep);
-        sleep = std::min(sleep * 2, std::chrono::microseconds(100));
+        sleep = std::min(sleep * 2, std::chrono::microseconds(40));
       }
     }
   }

@@ -6,24 +6,6 @@
 
 namespace tptt {
 
-Algorithm parse_algorithm(const std::string& name) {
-  if (name == "bptt") return Algorithm::Bptt;
-  if (name == "tptt") return Algorithm::Tptt;
-  if (name == "tptt_hx" || name == "tptt-hx") return Algorithm::TpttHx;
-  if (name == "lstm") return Algorithm::Lstm;
-  throw UsageError("--algorithm: unknown algorithm '" + name + "' (expected bptt, tptt, tptt_hx or lstm)");
-}
-
-std::string to_string(Algorithm a) {
-  switch (a) {
-    case Algorithm::Bptt: return "bptt";
-    case Algorithm::Tptt: return "tptt";
-    case Algorithm::TpttHx: return "tptt_hx";
-    case Algorithm::Lstm: return "lstm";
-  }
-  return "?";
-}
-
 Schedule parse_schedule(const std::string& name) {
   if (name == "alternate") return Schedule::Alternate;
   if (name == "random") return Schedule::Random;
@@ -113,8 +95,6 @@ void TrainConfig::validate() const {
           "--schedule concurrent needs --threads >= 2 (the G loop runs on a thread of its own)");
   require(algorithm != Algorithm::Bptt || (noise == 0 && schedule == Schedule::Alternate),
           "--noise and --schedule apply to tptt and tptt_hx only, not to --algorithm bptt");
-  require(clip_norm == 0 || algorithm == Algorithm::Bptt || algorithm == Algorithm::Lstm,
-          "--clip applies to --algorithm bptt and lstm only");
   require(threads >= 1 && threads <= 1024, "--threads: must be in [1, 1024], got " + std::to_string(threads));
   require(max_iterations >= 1, "--max-iterations: must be at least 1");
   require(check_every >= 1, "--check-every: must be at least 1");

@@ -8,6 +8,7 @@
 #include "tptt/algo/output.hpp"
 #include "tptt/algo/segment.hpp"
 #include "tptt/core/error.hpp"
+#include "tptt/train/segment_pass.hpp"
 
 namespace tptt {
 
@@ -81,16 +82,23 @@ Diagnostics compute_diagnostics(const TrainConfig& config, const Params<Scalar>&
   output_pass<D>(p, kind, hT, Y, out);
   output_backward<D>(p, hT, out, grad_bptt, dh);
 
+  // The same pass as training, on one thread and one segment: first TPTT's local gradients with
+  // targets from the current θ_G (eq. 3 from ∂E/∂h_T, which dh holds until the BPTT pass), then BPTT.
+  const ThreadArena one_thread(1);
   Params<D> grad_local(p.shape());  // ∂L_G/∂θ_G and ∂L_F/∂(W_hh, b_h [, W_xh]): disjoint tensors
   if (tptt) {
-    // Targets from the current θ_G: eq. 3 (dh holds ∂E/∂h_T until BPTT below), then eq. 8.
     feedback_of_states<D>(p, act, seg);
-    seg.block(seg.Delta, T) = -config.alpha_i * dh;
-    propagate_targets<D>(p, act, seg);
-    feedback_gradient<D>(p, act, /*noise=*/nullptr, seg, grad_local, &d.loss_g_steps);
-    forward_local_gradient<D>(p, act, X, hx, seg, grad_local, &d.loss_f_steps);
+    PassBoundaries<D> io;
+    io.target_in = [&](MatRef<D> delta) { delta = -config.alpha_i * dh; };
+    PassParts local = pass_parts(config.algorithm, {true, true});
+    local.chain = false;
+    const PassLosses<D> losses = segment_backward<D>(p, act, X, /*noise=*/nullptr, local, io, seg, dh, grad_local,
+                                                     one_thread, true);
+    d.loss_g_steps = losses.g_steps;
+    d.loss_f_steps = losses.f_steps;
   }
-  backprop_through_time<D>(p, act, X, /*recurrent_weights=*/true, seg, dh, grad_bptt);
+  segment_backward<D>(p, act, X, nullptr, pass_parts(Algorithm::Bptt, {false, true}), {}, seg, dh, grad_bptt,
+                      one_thread);
   if (tptt) {
     d.angle_whh_deg = angle_degrees(span_of(grad_local, Tensor::Whh), span_of(grad_bptt, Tensor::Whh));
     if (hx) d.angle_wxh_deg = angle_degrees(span_of(grad_local, Tensor::Wxh), span_of(grad_bptt, Tensor::Wxh));

@@ -9,15 +9,12 @@
 #include "tptt/core/error.hpp"
 #include "tptt/core/rng.hpp"
 #include "tptt/core/trace.hpp"
+#include "tptt/train/segment_pass.hpp"
 #include "tptt/train/staleness_compensation.hpp"
 
 namespace tptt {
 
 namespace {
-
-std::span<float> block_span(MatF& m, Eigen::Index first_col, Eigen::Index cols) {
-  return {m.data() + first_col * m.rows(), static_cast<std::size_t>(cols * m.rows())};
-}
 
 // Columns [first, first + cols) of every (rows × B) step block of a (rows × n·B) matrix,
 // as a (rows × n·cols) matrix: one micro-batch of a segment's steps.
@@ -221,18 +218,10 @@ void SegmentPipeline::forward(InFlight& f) {
 
   const auto segX = batch.X.middleCols(static_cast<Eigen::Index>(f.range.first - 1) * B,
                                        static_cast<Eigen::Index>(n) * B);
-  MatF noise;  // (H × n·B) ε for h̃_{t−1}, one stream per global step t (as Trainer::fill_noise)
-  if (f.did_g && config_.noise > 0) {
-    noise.resize(config_.hidden, static_cast<Eigen::Index>(n) * B);
-    for (int t = f.range.first; t <= f.range.last; ++t) {
-      CounterRng rng(config_.seed, RngPurpose::Noise, static_cast<std::uint64_t>(f.iteration),
-                     static_cast<std::uint64_t>(t));
-      auto block = noise.middleCols(static_cast<Eigen::Index>(t - f.range.first) * B, B);
-      for (Eigen::Index j = 0; j < block.cols(); ++j)
-        for (Eigen::Index i = 0; i < block.rows(); ++i) block(i, j) = static_cast<Scalar>(config_.noise * rng.normal());
-    }
-  }
+  MatF noise;  // (H × n·B) ε for h̃_{t−1}
+  if (f.did_g && config_.noise > 0) fill_g_noise(config_, f.iteration, f.range, B, noise);
 
+  const PassBoundaries<Scalar> io = neighbour_boundaries(comm_, MessageTag::State);
   const int M = std::min(dist_.micro_batches, B);
   f.micro.resize(static_cast<std::size_t>(M));
   int col = 0;
@@ -247,19 +236,8 @@ void SegmentPipeline::forward(InFlight& f) {
     if (last) mb.Y = batch.Y.middleCols(mb.first_col, mb.cols);
 
     mb.seg.resize(config_.hidden, n, mb.cols);
-    input_projection<Scalar>(theta, mb.X, mb.seg);
-    if (k == 0) {
-      mb.seg.block(mb.seg.Hs, 0).setZero();  // h_0 = 0
-    } else {
-      TraceSpan wait("recv h", "wait");
-      comm_.recv(k - 1, MessageTag::State, block_span(mb.seg.Hs, 0, mb.cols));
-    }
-    {
-      TraceSpan span("forward chain");
-      forward_states<Scalar>(theta, config_.activation, mb.seg);
-    }
-    if (k + 1 < K)
-      comm_.send(k + 1, MessageTag::State, block_span(mb.seg.Hs, static_cast<Eigen::Index>(n) * mb.cols, mb.cols));
+    // G(x_t, h_t) waits for the backward pass, which may run with other (stashed) parameters.
+    segment_forward<Scalar>(theta, config_.activation, mb.X, /*with_feedback=*/false, io, mb.seg, trainer_.arena());
     if (last) output_pass<Scalar>(theta, trainer_.output_kind(), mb.seg.block(mb.seg.Hs, n), mb.Y, mb.out);
   }
 }
@@ -269,8 +247,7 @@ void SegmentPipeline::backward(InFlight& f) {
   const int K = comm_.size(), k = comm_.rank(), n = f.range.steps();
   const bool last = (k == K - 1);
   const bool bptt = config_.algorithm == Algorithm::Bptt;
-  const bool targets = !bptt && f.did_f;                                         // eq. 3, 8, 10
-  const bool chain = bptt || (config_.algorithm == Algorithm::Tptt && f.did_f);  // ∂E/∂h through W_hh
+  const bool targets = !bptt && f.did_f;  // eq. 3, 8, 10
   const bool noisy_g = f.did_g && config_.noise > 0;
   const bool states_through_g = targets || (f.did_g && !noisy_g);
   const bool single = f.micro.size() == 1;
@@ -293,6 +270,8 @@ void SegmentPipeline::backward(InFlight& f) {
     }
     apply_feedback_update_now(f);
   }
+  PassBoundaries<Scalar> io = neighbour_boundaries(comm_, MessageTag::State);
+  const PassParts parts = pass_parts(config_.algorithm, {f.did_g && !g_first, f.did_f});
   for (MicroBatch& mb : f.micro) {
     // One micro-batch alone writes straight into f.grad: the same operations as Trainer.
     Params<Scalar>& g = single ? f.grad : scratch_;
@@ -303,60 +282,23 @@ void SegmentPipeline::backward(InFlight& f) {
       const auto hT = seg.block(seg.Hs, n);
       output_backward<Scalar>(theta, hT, mb.out, g, mb.dh);  // ∂E_u/∂h_T (normalised by cols)
       f.cost += mb.weight * mb.out.cost;
-    }
-    if (targets) {
-      auto boundary = seg.block(seg.Delta, n);
-      if (last) {
-        // eq. 3 with ∂E/∂h_T of the whole minibatch: the micro-batch's, times cols / B.
-        boundary = -static_cast<Scalar>(config_.alpha_i * mb.weight) * mb.dh;
-      } else if (dist_.decoupled) {
-        const auto hb = seg.block(seg.Hs, n);
-        boundary = predictor_.leftCols(config_.hidden) * hb;  // Δ̂_b = P h_b + p
-        boundary.colwise() += predictor_.col(config_.hidden);
-      } else {
-        TraceSpan wait("recv target", "wait");
-        comm_.recv(k + 1, MessageTag::Target, block_span(seg.Delta, static_cast<Eigen::Index>(n) * mb.cols, mb.cols));
-      }
-    }
-    if (chain && !last) {
-      TraceSpan wait("recv dE/dh", "wait");
-      comm_.recv(k + 1, MessageTag::Gradient, block_span(mb.dh, 0, mb.cols));
-    }
-
-    if (chain) {
-      TraceSpan span(bptt ? "BPTT" : "dE/dh chain (eq. 12)");
-      backprop_through_time<Scalar>(theta, config_.activation, mb.X, bptt, seg, mb.dh, g);
+      // eq. 3 with ∂E/∂h_T of the whole minibatch: the micro-batch's, times cols / B.
+      io.target_in = [&](MatRef<Scalar> delta) { delta = -static_cast<Scalar>(config_.alpha_i * mb.weight) * mb.dh; };
+    } else if (dist_.decoupled) {
+      io.target_in = [&](MatRef<Scalar> delta) {
+        delta = predictor_.leftCols(config_.hidden) * seg.block(seg.Hs, n);  // Δ̂_b = P h_b + p
+        delta.colwise() += predictor_.col(config_.hidden);
+      };
+      io.target_may_wait = false;
     }
     if (states_through_g) {
       TraceSpan span("G(x,h)");
       feedback_of_states<Scalar>(theta, config_.activation, seg);
     }
-    if (targets) {
-      {
-        TraceSpan span("target chain (eq. 8)");
-        propagate_targets<Scalar>(theta, config_.activation, seg);
-      }
-      TraceSpan span("F gradient (eq. 10)");
-      // Two fixed halves of the hidden units, as Trainer::compute splits them for its threads:
-      // the same operations, so exact mode here equals Trainer::step bit for bit.
-      const bool hx = config_.algorithm == Algorithm::TpttHx;
-      const int half = config_.hidden / 2;
-      const Scalar loss_low = forward_local_gradient<Scalar>(theta, config_.activation, mb.X, hx, seg, g, nullptr,
-                                                             RowRange{0, half});
-      const Scalar loss_high = forward_local_gradient<Scalar>(theta, config_.activation, mb.X, hx, seg, g, nullptr,
-                                                              RowRange{half, -1});
-      f.loss_f += mb.weight * static_cast<double>(loss_low + loss_high);
-    }
-    if (f.did_g && !g_first) {
-      TraceSpan span("G gradient (eq. 9)");
-      f.loss_g += mb.weight *
-                  feedback_gradient<Scalar>(theta, config_.activation, noisy_g ? &mb.noise : nullptr, seg, g);
-    }
-
-    if (k > 0) {
-      if (targets) comm_.send(k - 1, MessageTag::Target, block_span(seg.Delta, 0, mb.cols));
-      if (chain) comm_.send(k - 1, MessageTag::Gradient, block_span(mb.dh, 0, mb.cols));
-    }
+    const PassLosses<Scalar> losses = segment_backward<Scalar>(
+        theta, config_.activation, mb.X, noisy_g ? &mb.noise : nullptr, parts, io, seg, mb.dh, g, trainer_.arena());
+    if (parts.targets) f.loss_f += mb.weight * static_cast<double>(losses.loss_f);
+    if (parts.g_phase) f.loss_g += mb.weight * static_cast<double>(losses.loss_g);
     if (!single) f.grad.flat() += static_cast<Scalar>(mb.weight) * scratch_.flat();
   }
   f.backward_done = true;  // the stash stays with the slot: dc needs θ_m at the update, and a reused

@@ -68,6 +68,7 @@ std::shared_ptr<ValidationPass> LstmTrainer::validation_pass(const ValidationSet
 
 std::vector<TensorSlice> LstmTrainer::tensor_slices() const {
   std::vector<TensorSlice> slices;
+  slices.reserve(std::size(kAllLstmTensors));
   for (LstmTensor t : kAllLstmTensors)
     slices.push_back({lstm_tensor_name(t), params_.layout().offset(t), params_.layout().count(t)});
   return slices;

@@ -66,6 +66,7 @@ bool SegmentPipeline::has_real_target(const InFlight& f) const { return f.did_f 
 // One boundary's predictor and unfolded targets, as the section boundary_state lays them out.
 void SegmentPipeline::gather_boundary_state() {
   const int K = comm_.size(), k = comm_.rank(), H = config_.hidden, B = config_.batch;
+  if (K < 2) return;  // one segment has no boundary
   long unfolded = 0;
   for (const auto& f : in_flight_)
     if (!f->folded && has_real_target(*f)) ++unfolded;

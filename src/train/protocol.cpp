@@ -234,7 +234,7 @@ RunSummary run_protocol(Learner& learner, const std::vector<RunObserver*>& obser
   if (pending)
     if (const std::optional<StopReason> stop = settle()) summary.reason = *stop;
   p.check_pending = false;
-  learner.stop_concurrent();  // joins the G loop; its final θ_G lands in the parameters
+  learner.finish();  // drains the work in flight, joins the G loop: the parameters are final
   summary.seconds = seconds_since(started);
   summary.peak_rss_mib = peak_resident_mib();
   p.elapsed_s = start.elapsed_s + summary.seconds;

@@ -15,16 +15,14 @@
 #include "tptt/data/mnist.hpp"
 #include "tptt/model/init.hpp"
 #include "tptt/train/data_source.hpp"
+#include "tptt/train/diagnostics.hpp"
 #include "tptt/train/distributed_modes.hpp"
+#include "tptt/train/segment_pass.hpp"
 #include "tptt/train/validation.hpp"
 
 namespace tptt {
 
 namespace {
-
-std::span<float> block_span(MatF& m, Eigen::Index first_col, Eigen::Index cols) {
-  return {m.data() + first_col * m.rows(), static_cast<std::size_t>(cols * m.rows())};
-}
 
 const TrainConfig& validated(const TrainConfig& config) {
   config.validate();
@@ -100,79 +98,12 @@ Batch Trainer::training_batch(long iteration) const { return tptt::training_batc
 
 void Trainer::forward_segment(const Batch& batch, const SegmentRange& range, const Params<Scalar>& params,
                               Workspace& ws, MessageTag state_tag, bool with_feedback) const {
-  Communicator& comm = comm_;
   const int B = batch.batch;
   ws.seg.resize(config_.hidden, range.steps(), B);
   const auto X = batch.X.middleCols(static_cast<Eigen::Index>(range.first - 1) * B,
                                     static_cast<Eigen::Index>(range.steps()) * B);
-  input_projection<Scalar>(params, X, ws.seg);
-  if (comm.rank() == 0) {
-    ws.seg.block(ws.seg.Hs, 0).setZero();  // h_0 = 0
-  } else {
-    TraceSpan wait("recv h", "wait");
-    comm.recv(comm.rank() - 1, state_tag, block_span(ws.seg.Hs, 0, B));
-  }
-  if (!with_feedback) {
-    TraceSpan span("forward chain");
-    forward_states<Scalar>(params, config_.activation, ws.seg);
-  } else {
-    // G(x_t, h_t) chunk by chunk as the forward pass produces the states: the forward strand
-    // publishes how many steps are done; the other strand claims ready chunks. A chunk is
-    // computed exactly once, by whichever strand claims it, with the same bits. The helper
-    // waits only while the forward strand is running, so one thread alone cannot deadlock:
-    // the forward strand claims whatever is left when it is done.
-    SegmentBuffers<Scalar>& seg = ws.seg;
-    const int chunks = step_chunks(seg.steps);
-    std::atomic<int> steps_done{0}, next_chunk{0};
-    std::atomic<bool> forward_claimed{false}, forward_running{true};
-    const auto claim_chunks = [&](bool forward_done) {
-      for (;;) {
-        int c = next_chunk.load();
-        if (c >= chunks) return;
-        const int needed = std::min(seg.steps, (c + 1) * kStepChunk);
-        if (steps_done.load(std::memory_order_acquire) < needed) {
-          if (forward_done || !forward_running.load()) return;
-          std::this_thread::yield();
-          continue;
-        }
-        if (next_chunk.compare_exchange_weak(c, c + 1)) {
-          TraceSpan span("G(x,h) chunk");
-          feedback_of_states<Scalar>(params, config_.activation, seg, c, c + 1);
-        }
-      }
-    };
-    // Whichever of the two tasks starts first runs the forward strand, so the calling thread
-    // never waits for a strand that another thread has yet to start (the arena's other threads
-    // may be busy, e.g. with a background validation); the other task claims ready chunks
-    // beside it, or finds none left.
-    const auto strand = [&] {
-      if (forward_claimed.exchange(true)) return claim_chunks(false);
-      for (int c = 0; c < chunks; ++c) {
-        TraceSpan span("forward chain");
-        const int end = std::min(seg.steps, (c + 1) * kStepChunk);
-        forward_states<Scalar>(params, config_.activation, seg, c * kStepChunk + 1, end + 1);
-        steps_done.store(end, std::memory_order_release);
-      }
-      forward_running = false;
-      claim_chunks(true);
-    };
-    arena_.invoke(strand, strand);
-  }
-  if (comm.rank() + 1 < comm.size())
-    comm.send(comm.rank() + 1, state_tag, block_span(ws.seg.Hs, static_cast<Eigen::Index>(range.steps()) * B, B));
-}
-
-void Trainer::fill_noise(long iteration, const SegmentRange& range, Workspace& ws) const {
-  // ε for h̃_{t−1}, one stream per global step t: identical for any segmentation.
-  const int B = ws.seg.batch;
-  ws.noise.resize(config_.hidden, static_cast<Eigen::Index>(range.steps()) * B);
-  for (int t = range.first; t <= range.last; ++t) {
-    CounterRng rng(config_.seed, RngPurpose::Noise, static_cast<std::uint64_t>(iteration),
-                   static_cast<std::uint64_t>(t));
-    auto block = ws.noise.middleCols(static_cast<Eigen::Index>(t - range.first) * B, B);
-    for (Eigen::Index j = 0; j < block.cols(); ++j)
-      for (Eigen::Index i = 0; i < block.rows(); ++i) block(i, j) = static_cast<Scalar>(config_.noise * rng.normal());
-  }
+  segment_forward<Scalar>(params, config_.activation, X, with_feedback, neighbour_boundaries(comm_, state_tag), ws.seg,
+                          arena_);
 }
 
 Phases Trainer::draw_phases(long iteration) const {
@@ -257,7 +188,7 @@ Trainer::SegmentPass Trainer::begin_pass(long iteration, const Params<Scalar>& p
 Scalar Trainer::g_phase_gradient(long iteration, const SegmentPass& pass, const Params<Scalar>& params, Workspace& ws) {
   TraceSpan span("G gradient (eq. 9)");
   const bool noisy = config_.noise > 0;
-  if (noisy) fill_noise(iteration, pass.range, ws);
+  if (noisy) fill_g_noise(config_, iteration, pass.range, pass.batch.batch, ws.noise);
   return feedback_gradient<Scalar>(params, config_.activation, noisy ? &ws.noise : nullptr, ws.seg, ws.grad);
 }
 
@@ -274,85 +205,27 @@ IterationResult Trainer::compute(long iteration, Phases phases, const Params<Sca
 
 void Trainer::finish_pass(long iteration, const SegmentPass& pass, Phases phases, const Params<Scalar>& params,
                           Workspace& ws, IterationResult& result) {
-  Communicator& comm = comm_;
-  const int K = comm.size(), k = comm.rank(), B = pass.batch.batch;
+  const int B = pass.batch.batch;
   const SegmentRange& range = pass.range;
-  const bool last = (k == K - 1);
+  const bool last = comm_.rank() == comm_.size() - 1;
   const auto X = pass.batch.X.middleCols(static_cast<Eigen::Index>(range.first - 1) * B,
                                          static_cast<Eigen::Index>(range.steps()) * B);
-  const Eigen::Index nB = static_cast<Eigen::Index>(range.steps()) * B;
-  SegmentBuffers<Scalar>& seg = ws.seg;
-
+  const PassParts parts = pass_parts(config_.algorithm, phases);
   result.did_g = phases.g;
   result.did_f = phases.f;
   if (last) result.cost = ws.out.cost;
-  const bool bptt = config_.algorithm == Algorithm::Bptt;
-  const bool targets = !bptt && phases.f;                                         // eq. 3, 8, 10
-  const bool chain = bptt || (config_.algorithm == Algorithm::Tptt && phases.f);  // ∂E/∂h through W_hh
-
-  // Boundary values from the next segment, received on this thread: communication stays on
-  // one thread, the tasks below only compute.
-  if (targets) {
-    if (last) {
-      seg.block(seg.Delta, range.steps()) = -static_cast<Scalar>(config_.alpha_i) * ws.dh;  // eq. 3: Δ_T
-    } else {
-      TraceSpan wait("recv target", "wait");
-      comm.recv(k + 1, MessageTag::Target, block_span(seg.Delta, nB, B));
-    }
+  PassBoundaries<Scalar> io = neighbour_boundaries(comm_, MessageTag::State);
+  if (last) {
+    io.target_in = [&](MatRef<Scalar> delta) {
+      delta = -static_cast<Scalar>(config_.alpha_i) * ws.dh;  // eq. 3: Δ_T (ws.dh = ∂E/∂h_T)
+    };
   }
-  if (chain && !last) {
-    TraceSpan wait("recv dE/dh", "wait");
-    comm.recv(k + 1, MessageTag::Gradient, block_span(ws.dh, 0, B));
-  }
-
-  // Two independent strands; each task writes its own delta buffer and its own gradient
-  // tensors (chain: W_xh [+ W_hh, b_h for BPTT]; F: W_hh, b_h [+ W_xh for TPTT_hx]; G: V_hh,
-  // c_h), so the result is the same bits whatever runs first and on however many threads.
-  const auto chain_strand = [&] {
-    if (!chain) return;
-    TraceSpan span(bptt ? "BPTT" : "dE/dh chain (eq. 12)");
-    backprop_through_time<Scalar>(params, config_.activation, X, bptt, seg, ws.dh, ws.grad);
-  };
-  const auto target_strand = [&] {
-    arena_.invoke(
-        [&] {
-          if (!targets) return;
-          {
-            TraceSpan span("target chain (eq. 8)");
-            propagate_targets<Scalar>(params, config_.activation, seg);
-          }
-          // Two fixed halves of the hidden units: parallel when threads allow, and the same
-          // bits for any thread count.
-          const bool hx = config_.algorithm == Algorithm::TpttHx;
-          const int half = config_.hidden / 2;
-          Scalar loss_low = 0, loss_high = 0;
-          arena_.invoke(
-              [&] {
-                TraceSpan span("F gradient (eq. 10)");
-                loss_low = forward_local_gradient<Scalar>(params, config_.activation, X, hx, seg, ws.grad, nullptr,
-                                                          {0, half});
-              },
-              [&] {
-                TraceSpan span("F gradient (eq. 10)");
-                loss_high = forward_local_gradient<Scalar>(params, config_.activation, X, hx, seg, ws.grad, nullptr,
-                                                           {half, -1});
-              });
-          result.loss_f = loss_low + loss_high;
-        },
-        [&] {
-          if (phases.g) result.loss_g = g_phase_gradient(iteration, pass, params, ws);
-        });
-  };
-  if (bptt) {
-    chain_strand();
-  } else {
-    arena_.invoke(chain_strand, target_strand);
-  }
-
-  if (k > 0) {
-    if (targets) comm.send(k - 1, MessageTag::Target, block_span(seg.Delta, 0, B));
-    if (chain) comm.send(k - 1, MessageTag::Gradient, block_span(ws.dh, 0, B));
-  }
+  const bool noisy = parts.g_phase && config_.noise > 0;
+  if (noisy) fill_g_noise(config_, iteration, range, B, ws.noise);
+  const PassLosses<Scalar> losses = segment_backward<Scalar>(params, config_.activation, X, noisy ? &ws.noise : nullptr,
+                                                             parts, io, ws.seg, ws.dh, ws.grad, arena_);
+  if (parts.targets) result.loss_f = losses.loss_f;
+  if (parts.g_phase) result.loss_g = losses.loss_g;
 }
 
 void Trainer::reduce_across_ranks(IterationResult& result, Workspace& ws, Phases which) {
@@ -397,20 +270,25 @@ void apply_phase_updates(const TrainConfig& config, Phases phases, Params<Scalar
   const Eigen::Index nf = params.layout().forward_size();
   const Eigen::Index ng = params.layout().feedback_size();
   auto& theta = params.flat();
+  // --clip bounds the norm of each phase's gradient (θ_F's, and for TPTT θ_G's) before its step.
+  const auto clip = [&](auto part) {
+    if (config.clip_norm <= 0) return;
+    const double norm = part.norm();
+    if (norm > config.clip_norm) part *= static_cast<Scalar>(config.clip_norm / norm);
+  };
   if (config.algorithm == Algorithm::Bptt) {
-    if (config.clip_norm > 0) {
-      const double norm = grad.head(nf).norm();
-      if (norm > config.clip_norm) grad.head(nf) *= static_cast<Scalar>(config.clip_norm / norm);
-    }
+    clip(grad.head(nf));
     forward_opt.step(theta.head(nf), grad.head(nf), static_cast<Scalar>(config.lr));
     ++f_updates;
     return;
   }
   if (phases.g) {
+    clip(grad.tail(ng));
     feedback_opt.step(theta.tail(ng), grad.tail(ng), static_cast<Scalar>(config.alpha_g));
     ++g_updates;
   }
   if (phases.f) {
+    clip(grad.head(nf));
     forward_opt.step(theta.head(nf), grad.head(nf), static_cast<Scalar>(config.alpha_f));
     ++f_updates;
   }
@@ -481,7 +359,9 @@ void Trainer::feedback_loop() {
       // G iteration g trains on minibatch g, as the alternate schedule's G phase does.
       IterationResult r = compute(iteration, {true, false}, c.g_params, c.ws, MessageTag::FeedbackState);
       if (comm_.size() > 1) reduce_feedback_gradient(r, c.ws);
-      feedback_opt_.step(c.g_params.flat().tail(ng), c.ws.grad.flat().tail(ng), static_cast<Scalar>(config_.alpha_g));
+      long g_count = 0, f_count = 0;  // the G loop counts its updates in c.stats, below
+      apply_phase_updates(config_, {true, false}, c.g_params, c.ws.grad.flat(), forward_opt_, feedback_opt_, g_count,
+                          f_count);
       {
         std::lock_guard lock(c.mutex);
         c.published_g = c.g_params.flat().tail(ng);
@@ -503,6 +383,19 @@ void Trainer::feedback_loop() {
   std::lock_guard lock(c.mutex);
   c.finished = true;
   c.changed.notify_all();
+}
+
+void Trainer::set_distributed_mode(const DistributedConfig& dist) {
+  pipeline_ = std::make_unique<SegmentPipeline>(*this, dist, comm_);
+}
+
+void Trainer::finish() {
+  if (pipeline_) pipeline_->drain();  // in-flight messages and all-reduces, on every rank
+  stop_concurrent();
+}
+
+JsonObject Trainer::diagnostics(long iteration) const {
+  return compute_diagnostics(config_, params_, training_batch(iteration)).to_json();
 }
 
 void Trainer::stop_concurrent() {

@@ -33,6 +33,7 @@ void load_optimizers(const Checkpoint& ckpt, Optimizer& forward, Optimizer& feed
 
 std::vector<TensorSlice> Trainer::tensor_slices() const {
   std::vector<TensorSlice> slices;
+  slices.reserve(std::size(kAllTensors));
   for (Tensor t : kAllTensors)
     slices.push_back({tensor_name(t), params_.layout().offset(t), params_.layout().count(t)});
   return slices;
@@ -40,6 +41,10 @@ std::vector<TensorSlice> Trainer::tensor_slices() const {
 
 SpectralRadii Trainer::spectral_radii() const {
   return {spectral_radius<Scalar>(params_.Whh()), spectral_radius<Scalar>(params_.Vhh())};
+}
+
+void Trainer::settle() {
+  if (pipeline_) pipeline_->settle();
 }
 
 void Trainer::save_state(Checkpoint& checkpoint) const {

@@ -9,14 +9,22 @@
 //
 //   mpirun -np K tptt_mpi_check bench [--sync exact|pipelined|stale] [--staleness S]
 //       [--micro-batches M] [--decoupled] [--algorithm A] [-T 400] [-H 100] [-B 20]
-//       [--iterations 200] [--warmup 20]
-//     Iterations per second of one mode (rank 0 prints one JSON line).
+//       [--threads N] [--iterations 200] [--warmup 20] [--trace FILE]
+//     Iterations per second of one mode (rank 0 prints one JSON line); plain exact mode runs
+//     the Trainer's own step, as `tptt train` does.
+//
+//   mpirun -np K tptt_mpi_check pingpong [--bytes N]
+//     The message latency and bandwidth between ranks 0 and 1 through the Communicator (its
+//     polling included), and the time of one all-reduce of N bytes over all K ranks (default
+//     the gradient of the bench model, H = 100); rank 0 prints one JSON line.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <fstream>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +32,7 @@
 #include "tptt/comm/inprocess_communicator.hpp"
 #include "tptt/comm/mpi_communicator.hpp"
 #include "tptt/core/error.hpp"
+#include "tptt/core/trace.hpp"
 #include "tptt/io/param_file.hpp"
 #include "tptt/train/distributed_modes.hpp"
 #include "tptt/train/trainer.hpp"
@@ -168,6 +177,7 @@ struct BenchArgs {
   TrainConfig config;
   DistributedConfig dist;
   int iterations = 200, warmup = 20;
+  std::string trace;  // rank 0's spans of the timed iterations (launch/perf_model.py reads them)
 };
 
 BenchArgs parse_bench(int argc, char** argv) {
@@ -203,6 +213,10 @@ BenchArgs parse_bench(int argc, char** argv) {
       c.hidden = std::stoi(value());
     else if (o == "-B")
       c.batch = std::stoi(value());
+    else if (o == "--trace")
+      a.trace = value();
+    else if (o == "--threads")
+      c.threads = std::stoi(value());
     else if (o == "--iterations")
       a.iterations = std::stoi(value());
     else if (o == "--warmup")
@@ -215,23 +229,78 @@ BenchArgs parse_bench(int argc, char** argv) {
 
 void bench(MpiCommunicator& comm, int argc, char** argv) {
   const BenchArgs a = parse_bench(argc, argv);
-  Trainer trainer(a.config, comm);
-  SegmentPipeline pipeline(trainer, a.dist, comm);
+  const std::unique_ptr<Learner> trainer = make_learner(a.config, comm, a.dist);
   using Clock = std::chrono::steady_clock;
   long it = 0;
-  for (; it < a.warmup; ++it) pipeline.step(it);
+  for (; it < a.warmup; ++it) trainer->step(it);
   double barrier = 0;
   comm.allreduce_sum(std::span<double>(&barrier, 1));
+  if (!a.trace.empty() && comm.rank() == 0) start_trace(0);
   const auto start = Clock::now();
-  for (; it < a.warmup + a.iterations; ++it) pipeline.step(it);
-  pipeline.drain();
+  for (; it < a.warmup + a.iterations; ++it) trainer->step(it);
+  trainer->finish();
   comm.allreduce_sum(std::span<double>(&barrier, 1));
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (comm.rank() == 0) {
     JsonObject j;
     j.add("ranks", comm.size()).add("algorithm", to_string(a.config.algorithm)).add("T", a.config.length);
-    j.add("H", a.config.hidden).add("B", a.config.batch).add("dist", a.dist.to_json());
+    j.add("H", a.config.hidden).add("B", a.config.batch).add("threads", a.config.threads);
+    j.add("dist", a.dist.to_json());
     j.add("iterations", a.iterations).add("seconds", seconds).add("iterations_per_s", a.iterations / seconds);
+    std::printf("%s\n", j.str().c_str());
+    if (!a.trace.empty()) {
+      std::ofstream out(a.trace);
+      out << "[" << trace_events_json() << "]\n";
+      if (!out) throw FileError("--trace: cannot write '" + a.trace + "'");
+    }
+  }
+}
+
+// Round trips of `floats` floats between ranks 0 and 1; returns the seconds of one way.
+double one_way_seconds(Communicator& comm, std::size_t floats, int repeats) {
+  std::vector<float> buf(floats, 1.0f);
+  const auto once = [&] {
+    if (comm.rank() == 0) {
+      comm.send(1, MessageTag::State, buf);
+      comm.recv(1, MessageTag::State, buf);
+    } else if (comm.rank() == 1) {
+      comm.recv(0, MessageTag::State, buf);
+      comm.send(0, MessageTag::State, buf);
+    }
+  };
+  for (int r = 0; r < 10; ++r) once();
+  const auto start = std::chrono::steady_clock::now();
+  for (int r = 0; r < repeats; ++r) once();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / (2.0 * repeats);
+}
+
+void pingpong(MpiCommunicator& comm, int argc, char** argv) {
+  const TaskInfo task = task_info(TaskKind::Temporal);
+  const Params<Scalar> model(ModelShape{task.inputs, 100, task.outputs});     // the bench model
+  long bytes = static_cast<long>((model.flat().size() + 3) * sizeof(float));  // its all-reduce: |θ| + 3 costs
+  for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--bytes") == 0 && i + 1 < argc) {
+      bytes = std::stol(argv[++i]);
+    } else {
+      throw UsageError(std::string("pingpong: unknown option ") + argv[i]);
+    }
+  }
+  if (comm.size() < 2) throw UsageError("pingpong needs at least 2 ranks");
+  // Latency from a one-float message; bandwidth from the slope between 8 KiB and 4 MiB.
+  const double small = one_way_seconds(comm, 1, 2000);
+  const double mid = one_way_seconds(comm, 2048, 500);
+  const double large = one_way_seconds(comm, 1 << 20, 50);
+  const double bandwidth = static_cast<double>(((1 << 20) - 2048) * sizeof(float)) / (large - mid);
+  std::vector<float> reduce(static_cast<std::size_t>(bytes) / sizeof(float), 1.0f);
+  for (int r = 0; r < 10; ++r) comm.allreduce_sum(std::span<float>(reduce));
+  const int repeats = 200;
+  const auto start = std::chrono::steady_clock::now();
+  for (int r = 0; r < repeats; ++r) comm.allreduce_sum(std::span<float>(reduce));
+  const double allreduce = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / repeats;
+  if (comm.rank() == 0) {
+    JsonObject j;
+    j.add("ranks", comm.size()).add("latency_us", small * 1e6).add("bandwidth_gb_per_s", bandwidth / 1e9);
+    j.add("message_8k_us", mid * 1e6).add("allreduce_bytes", bytes).add("allreduce_us", allreduce * 1e6);
     std::printf("%s\n", j.str().c_str());
   }
 }
@@ -254,12 +323,16 @@ int main(int argc, char** argv) {
       comm.finalize();
       return f == 0 ? 0 : 1;
     }
-    if (what == "bench") {
-      bench(comm, argc, argv);
+    if (what == "bench" || what == "pingpong") {
+      if (what == "bench") {
+        bench(comm, argc, argv);
+      } else {
+        pingpong(comm, argc, argv);
+      }
       comm.finalize();
       return 0;
     }
-    std::fprintf(stderr, "usage: tptt_mpi_check check | bench [options]\n");
+    std::fprintf(stderr, "usage: tptt_mpi_check check | bench [options] | pingpong [--bytes N]\n");
     comm.finalize();
     return 2;
   } catch (const std::exception& e) {

@@ -3,7 +3,7 @@
 // free function over explicit buffers; recurrent state enters and leaves through the
 // boundary blocks of Hs, Delta and the (H × B) gradient `dh`, never through hidden state.
 //
-// Equation numbers are the paper's (SPEC §3). Local losses are sums over steps of
+// Equation numbers are the paper's (docs/method.md §3). Local losses are sums over steps of
 // MSE(a, b) = mean over all B·H elements, so their gradients carry 2/(B·H).
 #include <vector>
 

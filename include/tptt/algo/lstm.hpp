@@ -1,5 +1,5 @@
 #pragma once
-// The LSTM baseline (SPEC §7, Table 5): forward pass over T steps, the output layer and loss of
+// The LSTM baseline (docs/method.md §7, Table 5): forward pass over T steps, the output layer and loss of
 // the SRN (algo/output.hpp) on h_T, and full backpropagation through time into every parameter.
 // Stateless kernels over explicit buffers, batch as columns; X is (I × T·B) with column
 // (t−1)·B + b holding x_t of sequence b, as for the SRN.

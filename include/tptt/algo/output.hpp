@@ -1,5 +1,5 @@
 #pragma once
-// Output layer and global loss E (SPEC §1): softmax + cross-entropy or linear + squared
+// Output layer and global loss E (docs/method.md §1): softmax + cross-entropy or linear + squared
 // error, both averaged over the batch.
 #include <vector>
 
@@ -44,7 +44,7 @@ void output_backward(const ConstMatRef<S>& Why, const ConstMatRef<S>& hT, const 
                      VecRef<S> dby, MatRef<S> dh);
 
 // Mis-classified samples (argmax ≠ argmax of the one-hot target), or for regression the
-// samples whose squared error exceeds `regression_tolerance` (SPEC §6: 0.04).
+// samples whose squared error exceeds `regression_tolerance` (docs/method.md §6: 0.04).
 template <class S>
 int count_errors(OutputKind kind, const ConstMatRef<S>& y, const ConstMatRef<S>& targets,
                  double regression_tolerance = 0.04);

@@ -2,7 +2,7 @@
 // Multiply-add count of one training iteration, from the kernels' matrix products
 // (element-wise work is not counted). Used by the benchmark to turn time into GFLOP/s and to
 // bound the time from below.
-#include "tptt/train/config.hpp"
+#include "tptt/algo/algorithm.hpp"
 
 namespace tptt {
 

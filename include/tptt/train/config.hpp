@@ -1,20 +1,16 @@
 #pragma once
-// Everything a training run is configured by. Filled by io/options (command line and INI
+// Everything a training run is configured by. Filled by app/options (command line and INI
 // files); validate() rejects out-of-range and contradictory values with UsageError.
 #include <cstdint>
 #include <string>
 
+#include "tptt/algo/algorithm.hpp"
 #include "tptt/core/activation.hpp"
 #include "tptt/data/tasks.hpp"
 #include "tptt/model/init.hpp"
 #include "tptt/optim/optimizer.hpp"
 
 namespace tptt {
-
-// Lstm: the LSTM baseline trained by BPTT (train/lstm_trainer.hpp), single rank.
-enum class Algorithm { Bptt, Tptt, TpttHx, Lstm };
-Algorithm parse_algorithm(const std::string& name);  // throws UsageError
-std::string to_string(Algorithm a);
 
 enum class Schedule { Alternate, Random, Concurrent };
 Schedule parse_schedule(const std::string& name);
@@ -55,7 +51,7 @@ struct TrainConfig {
   OptimizerKind optimizer = OptimizerKind::Nesterov;
   double momentum = 0.9;
   double lr = 1e-3;        // α of BPTT and of the LSTM
-  double clip_norm = 0;    // BPTT / LSTM gradient-norm clipping threshold; 0 = off
+  double clip_norm = 0;    // gradient-norm clipping threshold of each phase's update; 0 = off
   double alpha_i = 0.1;    // first-target step (eq. 3)
   double alpha_f = 0.01;   // forward set
   double alpha_g = 0.001;  // feedback set
@@ -69,7 +65,7 @@ struct TrainConfig {
   // results for any thread count.
   int threads = 1;
 
-  // Protocol (SPEC §6)
+  // Protocol (docs/method.md §6)
   long max_iterations = 100000;
   int check_every = 100;
   ValidationMode validation = ValidationMode::Fresh;

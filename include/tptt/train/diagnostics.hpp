@@ -1,5 +1,5 @@
 #pragma once
-// The diagnostics the paper plots (SPEC §6, Fig. 5 and Fig. 6) for one minibatch: per-step
+// The diagnostics the paper plots (docs/method.md §6, Fig. 5 and Fig. 6) for one minibatch: per-step
 // local losses of the G and F phases, and the angle between the TPTT and the BPTT update of
 // W_hh (and of W_xh for TPTT_hx). Computed on the whole sequence as one segment, with no
 // communication: every rank holds the full parameters, so rank 0 can do it alone.

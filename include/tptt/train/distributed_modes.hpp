@@ -1,5 +1,5 @@
 #pragma once
-// The synchronisation modes of a distributed run (SPEC §8, docs/distributed.md): how the
+// The synchronisation modes of a distributed run (docs/method.md §8, docs/distributed.md): how the
 // K time segments overlap their work across minibatches.
 //
 //   exact       every rank finishes minibatch n (forward, targets, all-reduce, update) before

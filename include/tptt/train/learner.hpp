@@ -10,6 +10,7 @@
 #include "tptt/core/types.hpp"
 #include "tptt/train/config.hpp"
 #include "tptt/train/data_source.hpp"
+#include "tptt/train/distributed_config.hpp"
 
 namespace tptt {
 
@@ -86,8 +87,19 @@ class Learner {
   virtual SpectralRadii spectral_radii() const = 0;
 
   virtual PhaseStats phase_stats() const { return {}; }
-  // Ends background work (the concurrent G loop) so that the parameters are final.
-  virtual void stop_concurrent() {}
+  // Ends the work in flight and in the background (a distributed mode's messages and
+  // all-reduces, the concurrent G loop), so that the parameters are final. On K ranks a
+  // collective: every rank calls it after the same last iteration (run_protocol does).
+  virtual void finish() {}
+  // Completes the work in flight that a checkpoint must hold (a distributed mode's backward
+  // passes, all-reduces and boundary targets) without changing the run, so that rank 0's
+  // save_state holds all of it. On K ranks a collective: every rank calls it before a
+  // checkpoint is written.
+  virtual void settle() {}
+  // The diagnostics of the paper's Fig. 5 and 6 on the minibatch of `iteration`
+  // (train/diagnostics.hpp), computed from this rank's replica; UsageError where the learner
+  // has none.
+  virtual JsonObject diagnostics(long iteration) const;
 
   // Optimiser state and update counters, into / from a checkpoint's sections (the protocol
   // stores the parameters and its own progress). load_state throws FileError naming the
@@ -97,9 +109,12 @@ class Learner {
 };
 
 // The learner for a configuration: the SRN Trainer (bptt, tptt, tptt_hx) or the LSTM. Validates
-// the configuration and refuses (UsageError) one whose estimated memory, with
-// `in_flight_minibatches` minibatches in flight (--sync stale: S + 1), exceeds what is available
+// the configuration and refuses (UsageError) one whose estimated memory, with the minibatches
+// that `dist` keeps in flight (--sync stale: S + 1), exceeds what is available
 // (train/memory_estimate.hpp), before allocating anything.
-std::unique_ptr<Learner> make_learner(const TrainConfig& config, Communicator& comm, long in_flight_minibatches = 1);
+// With a distributed mode other than plain exact (`dist`, train/distributed_modes.hpp), the
+// Trainer runs it; the LSTM and the concurrent schedule refuse one (UsageError).
+std::unique_ptr<Learner> make_learner(const TrainConfig& config, Communicator& comm,
+                                      const DistributedConfig& dist = {});
 
 }  // namespace tptt

@@ -1,5 +1,5 @@
 #pragma once
-// The LSTM baseline of the paper (SPEC §7, Table 5) as a Learner: full BPTT (algo/lstm.hpp)
+// The LSTM baseline of the paper (docs/method.md §7, Table 5) as a Learner: full BPTT (algo/lstm.hpp)
 // with Nesterov or SGD at --lr, optional gradient-norm clipping (--clip), on the same
 // minibatches and the same fixed validation set as the SRN Trainer (train/data_source.hpp).
 // One rank; the validation batches run in parallel on the rank's threads.

@@ -1,5 +1,5 @@
 #pragma once
-// The training protocol of SPEC §6 around a Learner: iterations, a validation check every
+// The training protocol of docs/method.md §6 around a Learner: iterations, a validation check every
 // N iterations, the solved criterion and the three abort rules. Observers receive each
 // check and the summary (metrics log, progress line); hooks let the caller write checkpoints,
 // stop on a signal and add diagnostics. The protocol itself does no I/O.
@@ -53,7 +53,7 @@ struct CheckRecord {
 };
 
 // Where the protocol stands after `iteration` iterations: enough to continue its loop with
-// the same checks, sums and abort counters as an uninterrupted run (train/checkpointing.hpp).
+// the same checks, sums and abort counters as an uninterrupted run (app/checkpointing.hpp).
 struct ProtocolProgress {
   long iteration = 0;  // iterations completed
   double best_error = 1;

@@ -15,6 +15,7 @@
 #include "tptt/optim/optimizer.hpp"
 #include "tptt/train/config.hpp"
 #include "tptt/train/learner.hpp"
+#include "tptt/train/segment_pass.hpp"
 
 namespace tptt {
 
@@ -29,7 +30,7 @@ struct Workspace {
   std::vector<float> reduce_buf;  // (|θ| + 3) gradient and the three costs, for one all-reduce
 };
 
-// The optimiser steps of one iteration (SPEC §4): for BPTT one step of θ_F with α (after
+// The optimiser steps of one iteration (docs/method.md §4): for BPTT one step of θ_F with α (after
 // gradient-norm clipping, which scales `grad`), otherwise a step of θ_G with α_g if the G phase
 // ran and of θ_F with α_f if the F phase ran. Counts the updates it makes.
 void apply_phase_updates(const TrainConfig& config, Phases phases, Params<Scalar>& params, VecF& grad,
@@ -40,13 +41,13 @@ struct MnistData;       // data/mnist.hpp
 
 class Trainer final : public Learner {
  public:
-  // Distributed modes (train/distributed_modes.hpp): step() runs `pipeline` instead of the
-  // exact iteration; the pipeline updates params() with optimiser state of its own and must
-  // outlive its use here. nullptr restores the exact step.
-  void use_pipeline(SegmentPipeline* pipeline) { pipeline_ = pipeline; }
+  // A distributed mode other than plain exact (train/distributed_modes.hpp): step() then runs
+  // a SegmentPipeline that this Trainer owns, which updates params() with optimiser state of
+  // its own. Call before the first step.
+  void set_distributed_mode(const DistributedConfig& dist);
 
   Trainer(const TrainConfig& config, Communicator& comm);
-  ~Trainer();  // stops the concurrent G loop, if any
+  ~Trainer() override;  // stops the concurrent G loop, if any
 
   // Iteration n (0-based): the minibatch is a function of (seed, n) alone.
   IterationResult step(long iteration) override;
@@ -68,8 +69,9 @@ class Trainer final : public Learner {
   std::vector<TensorSlice> tensor_slices() const override;
   SpectralRadii spectral_radii() const override;
   // Sections "opt_forward", "opt_feedback" (F32) and "phase_counts" (I64: g, f updates); with a
-  // pipeline, its optimisers. Refused (UsageError) in concurrent, stale and decoupled modes,
-  // whose in-flight work a checkpoint cannot hold.
+  // pipeline, its state (SegmentPipeline::save_state: in stale and decoupled modes, the work in
+  // flight, after settle()). Refused (UsageError) with the concurrent schedule, whose G loop
+  // runs between iterations.
   void save_state(Checkpoint& checkpoint) const override;
   void load_state(const Checkpoint& checkpoint) override;
   long g_updates() const { return phase_stats().g_updates; }
@@ -78,8 +80,11 @@ class Trainer final : public Learner {
   // The training minibatch of iteration n (same on every rank).
   Batch training_batch(long iteration) const;
 
-  // Concurrent schedule: stops the G loop and waits for it (idempotent). Rethrows its error.
-  void stop_concurrent() override;
+  // Drains a distributed mode's messages and all-reduces in flight, and stops the concurrent
+  // schedule's G loop and waits for it (idempotent; rethrows the loop's error).
+  void finish() override;
+  void settle() override;  // the pipeline's settle()
+  JsonObject diagnostics(long iteration) const override;
 
  private:
   struct Concurrent;  // state shared between the F iteration and the G loop
@@ -111,12 +116,12 @@ class Trainer final : public Learner {
   void forward_segment(const Batch& batch, const SegmentRange& range, const Params<Scalar>& params, Workspace& ws,
                        MessageTag state_tag, bool with_feedback) const;
   void reduce_feedback_gradient(IterationResult& result, Workspace& ws);
-  void fill_noise(long iteration, const SegmentRange& range, Workspace& ws) const;
   // Sums the gradients of the phases `which` and the costs over the ranks.
   void reduce_across_ranks(IterationResult& result, Workspace& ws, Phases which);
   void apply_updates(const IterationResult& result);
   IterationResult concurrent_step(long iteration);
   void feedback_loop();
+  void stop_concurrent();
 
   TrainConfig config_;
   Communicator& comm_;
@@ -131,7 +136,7 @@ class Trainer final : public Learner {
   long g_updates_ = 0;
   long f_updates_ = 0;
   std::unique_ptr<Concurrent> concurrent_;
-  SegmentPipeline* pipeline_ = nullptr;
+  std::unique_ptr<SegmentPipeline> pipeline_;  // last: destroyed first, it refers to the members above
 };
 
 }  // namespace tptt

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "tptt/app/options.hpp"
 #include "tptt/comm/communicator.hpp"
 #include "tptt/io/checkpoint.hpp"
-#include "tptt/io/options.hpp"
 #include "tptt/train/learner.hpp"
 #include "tptt/train/protocol.hpp"
 

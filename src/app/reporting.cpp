@@ -1,4 +1,4 @@
-#include "tptt/io/reporting.hpp"
+#include "tptt/app/reporting.hpp"
 
 #include <unistd.h>
 

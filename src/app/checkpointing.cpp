@@ -1,4 +1,4 @@
-#include "tptt/train/checkpointing.hpp"
+#include "tptt/app/checkpointing.hpp"
 
 #include <cstdint>
 #include <span>

@@ -1,4 +1,4 @@
-#include "tptt/io/options.hpp"
+#include "tptt/app/options.hpp"
 
 #include <algorithm>
 #include <boost/program_options.hpp>
@@ -78,7 +78,7 @@ void describe_options(OptionGroups& g, TrainConfig& c, RunOptions& run, RawOptio
       ("optimizer", po::value(&raw.optimizer)->default_value("nesterov"), "nesterov or sgd")
       ("momentum", number(&c.momentum), "Nesterov momentum mu")
       ("lr", number(&c.lr), "BPTT learning rate alpha")
-      ("clip", number(&c.clip_norm), "BPTT gradient-norm clipping threshold (0 = off)")
+      ("clip", number(&c.clip_norm), "gradient-norm clipping threshold of each update (BPTT, LSTM; TPTT: the F and the G phase's gradient each); 0 = off")
       ("alpha-i", number(&c.alpha_i), "TPTT first-target step alpha_i (eq. 3)")
       ("alpha-f", number(&c.alpha_f), "TPTT learning rate of the forward set alpha_f")
       ("alpha-g", number(&c.alpha_g), "TPTT learning rate of the feedback set alpha_g")
@@ -211,7 +211,7 @@ void store_ini(const std::string& text, const std::string& where, const po::opti
   }
 }
 
-// The INI text a checkpoint stores under "config" (train/checkpointing.hpp writes it).
+// The INI text a checkpoint stores under "config" (app/checkpointing.hpp writes it).
 std::string checkpoint_config_text_of(const Checkpoint& ckpt) {
   if (!ckpt.has("config"))
     throw FileError("checkpoint '" + ckpt.source() + "': no 'config' section (not a training checkpoint)");

@@ -1,0 +1,85 @@
+#pragma once
+// One (micro-)batch's pass over one time segment, written once. The exact trainer, the
+// pipelined, stale and decoupled modes (train/distributed_modes.hpp) and the diagnostics all
+// run these two halves; what differs between them is where a boundary value comes from and
+// goes to (PassBoundaries) and which parameters the halves read.
+//
+// Ordering: a boundary value leaves as soon as it exists (h_b right after the forward chain,
+// Δ_{a−1} and ∂E/∂h_{a−1} right after their chains), so that a neighbouring segment waits for
+// no other work of this one. On one thread, a segment that waits for a target from the next
+// segment computes the G-phase gradient, which needs none, in the meantime. On several
+// threads the independent strands run side by side. Every step writes its own delta buffer
+// and its own gradient tensors, so the result has the same bits in any order and on any
+// number of threads.
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "tptt/algo/kernels.hpp"
+#include "tptt/comm/communicator.hpp"
+#include "tptt/core/parallel.hpp"
+#include "tptt/train/config.hpp"
+#include "tptt/train/learner.hpp"
+
+namespace tptt {
+
+// The parts of the backward half that run, from the algorithm and the phases drawn.
+struct PassParts {
+  bool targets = false;  // eq. 3, 8 and the F-phase gradient (eq. 10; eq. 13 with hx)
+  bool chain = false;    // ∂E/∂h through W_hh: eq. 12's W_xh gradient, or BPTT
+  bool bptt = false;     // the chain also adds the W_hh, b_h gradients
+  bool g_phase = false;  // eq. 9
+  bool hx = false;       // TPTT_hx: the F phase trains W_xh as well (eq. 13)
+};
+PassParts pass_parts(Algorithm algorithm, Phases phases);
+
+// Where the segment's boundary values come from and go to. A null function: no such value
+// (the first segment sends nothing back; the last receives no ∂E/∂h_b, dh holds ∂E/∂h_T).
+template <class S>
+struct PassBoundaries {
+  std::function<void(MatRef<S>)> state_in;         // h_{a−1} (H × B); null: h_0 = 0
+  std::function<void(ConstMatRef<S>)> state_out;   // h_b to the next segment
+  std::function<void(MatRef<S>)> target_in;        // Δ_b (H × B): eq. 3, received or predicted
+  std::function<void(MatRef<S>)> gradient_in;      // ∂E/∂h_b (H × B) from the next segment
+  std::function<void(ConstMatRef<S>)> target_out;  // Δ_{a−1} to the previous segment
+  std::function<void(ConstMatRef<S>)> gradient_out;
+  bool target_may_wait = false;  // target_in waits for another segment (fill the wait on one thread)
+};
+
+template <class S>
+struct PassLosses {
+  S loss_g = 0, loss_f = 0;
+  std::vector<S> g_steps, f_steps;  // per-step MSEs, when asked for (diagnostics)
+};
+
+// The forward half: U = W_xh X, h_{a−1} (state_in), eq. 1 for the segment's steps, h_b out
+// (state_out); with_feedback: G(x_t, h_t) into Gz, Gh as well, overlapped with the chain on
+// two threads. X: (I × n·B); seg sized for it.
+template <class S>
+void segment_forward(const Params<S>& p, Activation act, const ConstMatRef<S>& X, bool with_feedback,
+                     const PassBoundaries<S>& io, SegmentBuffers<S>& seg, const ThreadArena& arena);
+
+// The backward half, into grad: the target chain (eq. 8) from Δ_b, the F-phase gradient, the
+// G-phase gradient (eq. 9; `noise` as feedback_gradient), the ∂E/∂h chain from dh (H × B: ∂E/∂h_b
+// on entry, ∂E/∂h_{a−1} on exit). Gz, Gh must hold G(x_t, h_t) when targets or an un-noised G
+// phase run. per_step: also the per-step losses (diagnostics).
+template <class S>
+PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMatRef<S>& X, const Mat<S>* noise,
+                               PassParts parts, const PassBoundaries<S>& io, SegmentBuffers<S>& seg, MatRef<S> dh,
+                               Params<S>& grad, const ThreadArena& arena, bool per_step = false);
+
+// The boundary values of rank k's segment as messages to and from ranks k ± 1 (state_tag for
+// h_b). The last segment's target_in (eq. 3, or a micro-batch's share of it) is the caller's.
+PassBoundaries<float> neighbour_boundaries(Communicator& comm, MessageTag state_tag);
+
+// A block of whole columns of a column-major matrix as one contiguous span (a message).
+inline std::span<float> contiguous_span(MatRef<float> m) { return {m.data(), static_cast<std::size_t>(m.size())}; }
+inline std::span<const float> contiguous_span(const ConstMatRef<float>& m) {
+  return {m.data(), static_cast<std::size_t>(m.size())};
+}
+
+// ε of the G phase for h̃_{t−1}, t in `range`, one stream per global step t, so identical for
+// any segmentation. noise: (H × n·B).
+void fill_g_noise(const TrainConfig& config, long iteration, const SegmentRange& range, int batch, MatF& noise);
+
+}  // namespace tptt
