@@ -227,7 +227,7 @@ void SegmentPipeline::forward(InFlight& f) {
   int col = 0;
   for (int u = 0; u < M; ++u) {
     MicroBatch& mb = f.micro[static_cast<std::size_t>(u)];
-    mb.cols = B / M + (u < B % M ? 1 : 0);
+    mb.cols = micro_batch_columns(B, M, u);
     mb.first_col = col;
     col += mb.cols;
     mb.weight = static_cast<double>(mb.cols) / B;

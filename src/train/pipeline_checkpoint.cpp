@@ -40,13 +40,6 @@ void take_matrix(const std::vector<float>& in, std::size_t& pos, MatF& m) {
   pos += static_cast<std::size_t>(m.size());
 }
 
-// The micro-batches' column counts of a minibatch of B columns in M parts (as forward()).
-std::vector<int> micro_columns_of(int B, int M) {
-  std::vector<int> cols;
-  for (int u = 0; u < M; ++u) cols.push_back(B / M + (u < B % M ? 1 : 0));
-  return cols;
-}
-
 bool is_in_flight_mode(const std::string& mode) { return mode != "exact" && mode.rfind("pipelined", 0) != 0; }
 
 }  // namespace
@@ -208,15 +201,15 @@ void SegmentPipeline::load_state(const Checkpoint& checkpoint) {
   if (k + 1 == K) return;  // the last rank has no boundary below it
   std::size_t pos = static_cast<std::size_t>(k) * per_rank;
   take_matrix(boundaries, pos, predictor_);
-  const std::vector<int> cols = micro_columns_of(B, std::min(dist_.micro_batches, B));
+  const int M = std::min(dist_.micro_batches, B);
   for (std::int64_t iteration : unfolded) {
     InFlight& f = entry(static_cast<long>(iteration));
     f.did_f = true;  // a real target was sent
     f.folded = false;
-    f.micro.resize(cols.size());
-    for (std::size_t u = 0; u < cols.size(); ++u) {
-      MicroBatch& mb = f.micro[u];
-      mb.cols = cols[u];
+    f.micro.resize(static_cast<std::size_t>(M));
+    for (int u = 0; u < M; ++u) {
+      MicroBatch& mb = f.micro[static_cast<std::size_t>(u)];
+      mb.cols = micro_batch_columns(B, M, u);
       mb.real_target.resize(H, mb.cols);
       mb.boundary_state.resize(H, mb.cols);
       take_matrix(boundaries, pos, mb.real_target);

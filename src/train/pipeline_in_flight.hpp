@@ -10,6 +10,9 @@
 
 namespace tptt {
 
+// Columns of micro-batch u when a minibatch of B columns is split into M (sizes differ by at most one).
+inline int micro_batch_columns(int B, int M, int u) { return B / M + (u < B % M ? 1 : 0); }
+
 // One micro-batch of an in-flight minibatch: its slice of the data and its segment buffers.
 struct SegmentPipeline::MicroBatch {
   int first_col = 0, cols = 0;  // columns of the minibatch it holds
