@@ -116,7 +116,14 @@ good_ckpt="$WORK/good.ckpt"
   --checkpoint "$good_ckpt" >/dev/null 2>&1 || { failures=$((failures + 1)); echo "FAIL: writing a checkpoint"; }
 cp "$good_ckpt" "$WORK/good.copy"
 expect 2 "--checkpoint-every" train --checkpoint "$WORK/c.ckpt" --checkpoint-every 0
-expect 2 "--checkpoint"       train --checkpoint "$WORK/c.ckpt" --sync stale --staleness 1
+"$TPTT" train -T 12 -H 8 --max-iterations 20 --check-every 10 --validation-samples 20 --no-progress \
+  --sync stale --staleness 2 --checkpoint "$WORK/stale.ckpt" >/dev/null 2>&1 ||
+  { failures=$((failures + 1)); echo "FAIL: writing a stale-mode checkpoint"; }
+expect 2 "stale(2)"           train --resume "$WORK/stale.ckpt" --sync exact --max-iterations 30
+expect 2 "--dc-lambda"        train --sync stale --dc-lambda 3
+expect 2 "--staleness-compensation" train --staleness-compensation predict
+expect 2 "--staleness-compensation" train --sync stale --staleness-compensation dcasgd
+expect 2 "--staleness-compensation" train --sync stale --staleness-compensation predict --optimizer sgd
 expect 2 "--checkpoint"       train --checkpoint "$WORK/c.ckpt" --schedule concurrent --threads 2 --p-g 0.5
 expect 3 "a_file"             train --checkpoint "$WORK/a_file/c.ckpt"
 expect 3 "missing.ckpt"       train --resume "$WORK/missing.ckpt"

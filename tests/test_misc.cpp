@@ -485,6 +485,9 @@ TEST_CASE("mode and schedule labels name what runs") {
   CHECK(d.mode_name() == "stale(2)");
   d.micro_batches = 3;
   CHECK(d.mode_name() == "stale(2,M=3)");
+  d.compensation = StalenessCompensation::PredictDc;
+  CHECK(d.mode_name() == "stale(2,M=3,predict+dc)");
+  d.compensation = StalenessCompensation::None;
   d.micro_batches = 1, d.decoupled = true;
   CHECK(d.mode_name() == "decoupled+stale(2)");
   d.sync = SyncMode::Exact;

@@ -1,12 +1,14 @@
-// Optimisers (docs/method.md §4) against hand-computed numbers.
+// Optimisers (docs/method.md §4) and the staleness compensations against hand-computed numbers.
 //   Nesterov (Lasagne form): v ← μ v − α g;  θ ← θ + μ v − α g
 //   SGD:                     θ ← θ − α g
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <stdexcept>
 
 #include "tptt/core/error.hpp"
 #include "tptt/optim/optimizer.hpp"
+#include "tptt/train/staleness_compensation.hpp"
 
 using namespace tptt;
 
@@ -130,4 +132,61 @@ TEST_CASE("size mismatches are rejected") {
   CHECK_THROWS_AS(sgd.step(theta, g3, 0.1f), std::invalid_argument);
   VecF theta3 = VecF::Ones(3);
   CHECK_THROWS_AS(nesterov.step(theta3, g3, 0.1f), std::invalid_argument);  // state is sized 2
+}
+
+// ---------------------------------------------------------------------------------------
+// Staleness compensation (train/staleness_compensation.hpp) against hand-computed numbers
+// ---------------------------------------------------------------------------------------
+
+TEST_CASE("staleness compensation: names") {
+  for (const char* name : {"none", "momentum", "predict", "dc", "predict+dc"})
+    CHECK(to_string(parse_staleness_compensation(name)) == name);
+  CHECK_THROWS_AS(parse_staleness_compensation("dcasgd"), UsageError);
+}
+
+TEST_CASE("staleness compensation: the delay-adjusted momentum, 1 - (S+1)(1 - mu)") {
+  CHECK(delay_adjusted_momentum(0.9, 0) == 0.9);  // S = 0: unchanged, exactly
+  CHECK(delay_adjusted_momentum(0.9, 1) == doctest::Approx(0.8));
+  CHECK(delay_adjusted_momentum(0.9, 2) == doctest::Approx(0.7));
+  CHECK(delay_adjusted_momentum(0.9, 4) == doctest::Approx(0.5));
+  CHECK(delay_adjusted_momentum(0.9, 10) == 0.0);  // never negative
+  CHECK(delay_adjusted_momentum(0.5, 1) == 0.0);
+}
+
+TEST_CASE("staleness compensation: weight prediction theta + S v") {
+  const VecF theta = vec2(1.0f, 2.0f), velocity = vec2(0.5f, -1.0f);
+  VecF predicted(2);
+  predict_weights(theta, velocity, 2, predicted);
+  CHECK(predicted[0] == 2.0f);  // 1 + 2·0.5
+  CHECK(predicted[1] == 0.0f);  // 2 − 2·1
+  predict_weights(theta, velocity, 0, predicted);
+  CHECK(predicted == theta);  // S = 0: θ itself, bit for bit
+  predict_weights(theta, VecF(), 3, predicted);
+  CHECK(predicted == theta);  // no velocity (SGD): nothing to extrapolate
+  VecF wrong_size(3);
+  CHECK_THROWS_AS(predict_weights(theta, velocity, 1, wrong_size), std::invalid_argument);
+}
+
+TEST_CASE("staleness compensation: DC-ASGD-a, two steps by hand") {
+  // λ = 1, ρ = 0.95, ε = 1e-7.
+  VecF grad = vec2(2.0f, -1.0f), mean_square = VecF::Zero(2);
+  const VecF now = vec2(1.5f, 0.0f), stale = vec2(1.0f, 0.25f);
+  delay_compensate(grad, mean_square, now, stale, 1.0);
+  // m = 0.05·g² = (0.2, 0.05); g̃ = g + g²(θ_now − θ_stale)/√(m + ε):
+  CHECK(mean_square[0] == doctest::Approx(0.2));
+  CHECK(mean_square[1] == doctest::Approx(0.05));
+  CHECK(grad[0] == doctest::Approx(2.0 + 4.0 * 0.5 / std::sqrt(0.2 + 1e-7)));      // 6.4721
+  CHECK(grad[1] == doctest::Approx(-1.0 + 1.0 * -0.25 / std::sqrt(0.05 + 1e-7)));  // -2.1180
+  // The second step with the same inputs: m = 0.95 m + 0.05 g² with the compensated g of
+  // step one gone (g is the new gradient): g = (1, 0) → m = (0.19 + 0.05, 0.0475).
+  VecF g2 = vec2(1.0f, 0.0f);
+  delay_compensate(g2, mean_square, now, stale, 1.0);
+  CHECK(mean_square[0] == doctest::Approx(0.24));
+  CHECK(mean_square[1] == doctest::Approx(0.0475));
+  CHECK(g2[0] == doctest::Approx(1.0 + 1.0 * 0.5 / std::sqrt(0.24 + 1e-7)));
+  CHECK(g2[1] == 0.0f);  // a zero gradient stays zero
+  // θ_now = θ_stale (no delay): the gradient is unchanged.
+  VecF g3 = vec2(3.0f, -2.0f);
+  delay_compensate(g3, mean_square, stale, stale, 5.0);
+  CHECK(g3 == vec2(3.0f, -2.0f));
 }

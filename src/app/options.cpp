@@ -23,7 +23,7 @@ namespace {
 
 struct RawOptions {
   std::string task, activation, init, algorithm, optimizer, schedule, config_file, sync = "exact";
-  std::string phase_order = "overlap", validation = "fresh";
+  std::string phase_order = "overlap", validation = "fresh", staleness_compensation = "none";
   unsigned long long seed = 1;
 };
 
@@ -107,6 +107,8 @@ void describe_options(OptionGroups& g, TrainConfig& c, RunOptions& run, RawOptio
   g.dist.options.add_options()
       ("sync", po::value(&raw.sync)->default_value(raw.sync), "exact (K ranks = one rank), pipelined (exact, micro-batches flow through the ranks) or stale (gradient of minibatch n applied after iteration n+S)")
       ("staleness", po::value(&run.dist.staleness), "S of --sync stale (default 1; 0 runs the stale code path as exact mode)")
+      ("staleness-compensation", po::value(&raw.staleness_compensation)->default_value(raw.staleness_compensation), "--sync stale: none, momentum (lower the Nesterov momentum for the delay's implicit momentum), predict (compute each gradient at the weights extrapolated S updates ahead along the velocity), dc (DC-ASGD: correct the stale gradient by lambda*g*g*(theta_now - theta_stale)/rms(g)) or predict+dc (both: dc corrects what the prediction missed); docs/distributed.md")
+      ("dc-lambda", number(&run.dist.dc_lambda), "lambda of --staleness-compensation dc and predict+dc (divided by the gradient's running RMS)")
       ("micro-batches", po::value(&run.dist.micro_batches), "M micro-batches per minibatch (--sync pipelined: default the number of ranks K, at least 2; stale: default 1)")
       ("decoupled", "decoupled boundary targets (tptt_hx): a segment predicts its boundary target instead of waiting for it")
       ("decoupled-rate", number(&run.dist.decoupled_rate), "step of the boundary-target predictor (normalised LMS, in (0, 2))")
@@ -266,6 +268,8 @@ void resolve_distributed_defaults(const po::variables_map& vm, TrainCommand& cmd
   }
   if (!vm["decoupled-rate"].defaulted() && !dist.decoupled)
     throw UsageError("--decoupled-rate applies with --decoupled only");
+  if (!vm["dc-lambda"].defaulted() && !dist.uses_dc_lambda())
+    throw UsageError("--dc-lambda applies with --staleness-compensation dc or predict+dc only");
 }
 
 void validate_checkpoint_options(const TrainCommand& cmd) {
@@ -277,10 +281,6 @@ void validate_checkpoint_options(const TrainCommand& cmd) {
     throw UsageError(std::string(option) +
                      ": not available with --schedule concurrent (its G loop runs "
                      "between iterations; use alternate or random)");
-  if (run.dist.sync == SyncMode::Stale || run.dist.decoupled)
-    throw UsageError(std::string(option) +
-                     ": not available with --sync stale or --decoupled (gradients and "
-                     "boundary predictions are in flight across iterations); use --sync exact or pipelined");
 }
 
 }  // namespace
@@ -328,7 +328,12 @@ std::string stored_run_options(const Checkpoint& ckpt, const po::variables_map& 
   std::string kept;
   for (std::string line; std::getline(in, line);) {
     const std::string key = line.substr(0, line.find(" = "));
-    if (!vm["sync"].defaulted() && (key == "sync" || key == "micro-batches")) continue;
+    // A mode given on the command line replaces the stored one whole.
+    const bool mode_given = !vm["sync"].defaulted() || vm.count("decoupled") > 0;
+    if (mode_given &&
+        (key == "sync" || key == "micro-batches" || key == "staleness" || key == "staleness-compensation" ||
+         key == "dc-lambda" || key == "decoupled" || key == "decoupled-rate"))
+      continue;
     if (!own && (key == "log" || key == "checkpoint" || key == "save-params")) continue;
     kept += line + "\n";
   }
@@ -397,6 +402,7 @@ TrainCommand parse_train_command(const std::vector<std::string>& args, ResumeSco
   cmd.run.overwrite = vm.count("overwrite") > 0;
   cmd.run.dist.sync = parse_sync_mode(raw.sync);
   cmd.run.dist.decoupled = vm.count("decoupled") > 0;
+  cmd.run.dist.compensation = parse_staleness_compensation(raw.staleness_compensation);
   resolve_distributed_defaults(vm, cmd);
   // Stale and decoupled modes compute a minibatch's targets before its G update is applied:
   // they run in the overlap order unless reference is asked for (which they refuse).
@@ -442,6 +448,12 @@ std::string run_options_to_ini(const TrainCommand& cmd) {
   line("threads", std::to_string(cmd.config.threads));
   line("sync", to_string(run.dist.sync));
   if (run.dist.sync != SyncMode::Exact) line("micro-batches", std::to_string(run.dist.micro_batches));
+  if (run.dist.sync == SyncMode::Stale) line("staleness", std::to_string(run.dist.staleness));
+  if (run.dist.compensation != StalenessCompensation::None)
+    line("staleness-compensation", to_string(run.dist.compensation));
+  if (run.dist.uses_dc_lambda()) line("dc-lambda", json_number(run.dist.dc_lambda));
+  if (run.dist.decoupled) line("decoupled", "true");
+  if (run.dist.decoupled) line("decoupled-rate", json_number(run.dist.decoupled_rate));
   if (run.log_all_ranks) line("log-all-ranks", "true");
   if (run.diagnostics) line("diagnostics", "true");
   return os.str();

@@ -132,6 +132,7 @@ class CheckpointWriter {
   // request the final checkpoint after the protocol holds it.
   void write(const ProtocolProgress& p) {
     if (cmd_.run.checkpoint.empty() || p.check_pending) return;
+    learner_.settle();  // collective: the work in flight, complete on rank 0
     if (comm_.rank() == 0) write_checkpoint_atomic(cmd_.run.checkpoint, make_training_checkpoint(cmd_, learner_, p));
     last_written_ = p.iteration;
   }
@@ -245,7 +246,9 @@ int run_train(const std::vector<std::string>& args) {
       run_json.add("ranks", K).add("mode", run.dist.mode_name()).add("schedule", schedule_label(cmd.config));
       run_json.add("sync", to_string(run.dist.sync))
           .add("staleness", run.dist.staleness)
-          .add("micro_batches", run.dist.micro_batches);
+          .add("micro_batches", run.dist.micro_batches)
+          .add("staleness_compensation", to_string(run.dist.compensation));
+      if (run.dist.uses_dc_lambda()) run_json.add("dc_lambda", run.dist.dc_lambda);
       run_json.add("decoupled", run.dist.decoupled).add("transport", mpi ? "mpi" : "solo").add("rank", k);
       if (mpi) run_json.add("mpi_thread_level", mpi->thread_level()).add("mpi_library", mpi->library_version());
       if (writes_log) {

@@ -4,11 +4,13 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "pipeline_in_flight.hpp"
 #include "tptt/algo/kernels.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/rng.hpp"
 #include "tptt/core/trace.hpp"
 #include "tptt/train/segment_pass.hpp"
+#include "tptt/train/staleness_compensation.hpp"
 
 namespace tptt {
 
@@ -22,6 +24,12 @@ MatF micro_columns(const Eigen::Ref<const MatF>& m, int B, int n, int first, int
     out.middleCols(static_cast<Eigen::Index>(j) * cols, cols) = m.middleCols(static_cast<Eigen::Index>(j) * B + first,
                                                                              cols);
   return out;
+}
+
+// The optimisers' momentum: μ, or μ lowered for the delay (--staleness-compensation momentum).
+Scalar optimizer_momentum(const TrainConfig& config, const DistributedConfig& dist) {
+  const bool adjust = dist.compensation == StalenessCompensation::Momentum;
+  return static_cast<Scalar>(adjust ? delay_adjusted_momentum(config.momentum, dist.delay()) : config.momentum);
 }
 
 }  // namespace
@@ -60,8 +68,31 @@ void DistributedConfig::validate(const TrainConfig& c) const {
           "--decoupled works with --sync exact or stale (a decoupled segment never waits for micro-batches)");
   require(std::isfinite(decoupled_rate) && decoupled_rate > 0 && decoupled_rate < 2,
           "--decoupled-rate: must be in (0, 2)");
+  require(compensation == StalenessCompensation::None || sync == SyncMode::Stale,
+          "--staleness-compensation applies to --sync stale only");
+  require(compensation == StalenessCompensation::None || compensation == StalenessCompensation::DelayCompensated ||
+              c.optimizer == OptimizerKind::Nesterov,
+          "--staleness-compensation " + to_string(compensation) +
+              ": works on the Nesterov momentum (--optimizer nesterov), --optimizer sgd has none");
+  require(std::isfinite(dc_lambda) && dc_lambda >= 0, "--dc-lambda: must be a finite number >= 0");
   require(c.schedule != Schedule::Concurrent || is_plain_exact(),
           "--schedule concurrent runs with --sync exact only (one rank)");
+}
+
+std::string DistributedConfig::mode_name() const {
+  std::string m;
+  if (sync == SyncMode::Pipelined) {
+    m = "pipelined(" + std::to_string(micro_batches) + ")";
+  } else if (sync == SyncMode::Stale) {
+    m = "stale(" + std::to_string(staleness);
+    if (micro_batches > 1) m += ",M=" + std::to_string(micro_batches);
+    if (compensation != StalenessCompensation::None) m += "," + to_string(compensation);
+    m += ")";
+  } else {
+    m = "exact";
+  }
+  if (!decoupled) return m;
+  return sync == SyncMode::Exact ? "decoupled" : "decoupled+" + m;
 }
 
 JsonObject DistributedConfig::to_json() const {
@@ -71,48 +102,10 @@ JsonObject DistributedConfig::to_json() const {
       .add("micro_batches", micro_batches)
       .add("decoupled", decoupled);
   if (decoupled) j.add("decoupled_rate", decoupled_rate);
+  j.add("staleness_compensation", to_string(compensation));
+  if (uses_dc_lambda()) j.add("dc_lambda", dc_lambda);
   return j;
 }
-
-// One micro-batch of an in-flight minibatch: its slice of the data and its segment buffers.
-struct SegmentPipeline::MicroBatch {
-  int first_col = 0, cols = 0;  // columns of the minibatch it holds
-  double weight = 1;            // cols / B: the kernels normalise by cols, the minibatch by B
-  MatF X;                       // (I × n·cols) inputs of this segment's steps
-  MatF Y;                       // (O × cols) targets (last rank)
-  MatF noise;                   // (H × n·cols) ε of the G phase (σ > 0)
-  SegmentBuffers<Scalar> seg;
-  OutputPass<Scalar> out;  // last rank
-  MatF dh;                 // (H × cols) ∂E/∂h at the upper boundary, then the lower one
-};
-
-// A minibatch between its forward pass and the end of its all-reduce.
-struct SegmentPipeline::InFlight {
-  explicit InFlight(ModelShape shape) : grad(shape) {}
-  long iteration = 0;
-  SegmentRange range;
-  bool did_g = false, did_f = false;
-  std::unique_ptr<Params<Scalar>> stash;  // θ of the forward pass, when the backward runs later
-  std::vector<MicroBatch> micro;
-  Params<Scalar> grad;  // this rank's gradient sum, then the all-reduced one
-  double cost = 0, loss_g = 0, loss_f = 0;
-  std::vector<float> reduce;  // (|θ| + 3) gradient and costs, during the all-reduce
-  std::optional<Communicator::ReduceHandle> handle;
-  bool backward_done = false, applied = false, folded = false;
-  bool g_applied = false;  // reference order: the G update was applied during the backward pass
-
-  const Params<Scalar>& theta(const Params<Scalar>& live) const { return stash ? *stash : live; }
-
-  // Back to the state of a new slot, keeping the allocated buffers (micro, grad, reduce, stash).
-  void recycle() {
-    iteration = 0;
-    range = {};
-    did_g = did_f = false;
-    cost = loss_g = loss_f = 0;
-    handle.reset();
-    backward_done = applied = folded = g_applied = false;
-  }
-};
 
 SegmentPipeline::SegmentPipeline(Trainer& trainer, const DistributedConfig& dist, Communicator& comm)
     : trainer_(trainer),
@@ -120,12 +113,18 @@ SegmentPipeline::SegmentPipeline(Trainer& trainer, const DistributedConfig& dist
       dist_(dist),
       comm_(comm),
       params_(trainer.params()),
-      forward_opt_(config_.optimizer, params_.layout().forward_size(), static_cast<Scalar>(config_.momentum)),
-      feedback_opt_(config_.optimizer, params_.layout().feedback_size(), static_cast<Scalar>(config_.momentum)),
+      forward_opt_(config_.optimizer, params_.layout().forward_size(), optimizer_momentum(config_, dist)),
+      feedback_opt_(config_.optimizer, params_.layout().feedback_size(), optimizer_momentum(config_, dist)),
       scratch_(params_.shape()) {
   dist_.validate(config_);
   const int K = comm_.size(), k = comm_.rank();
   lag_ = dist_.decoupled ? 0 : std::min(dist_.delay(), K - 1 - k);
+  const StalenessCompensation method = dist_.compensation;
+  predicts_ = dist_.delay() > 0 &&
+              (method == StalenessCompensation::Predict || method == StalenessCompensation::PredictDc);
+  compensates_ = dist_.delay() > 0 &&
+                 (method == StalenessCompensation::DelayCompensated || method == StalenessCompensation::PredictDc);
+  if (compensates_) dc_mean_square_ = VecF::Zero(params_.flat().size());
   if (dist_.decoupled && k + 1 < K) predictor_ = MatF::Zero(config_.hidden, config_.hidden + 1);
 }
 
@@ -154,17 +153,21 @@ std::optional<IterationResult> SegmentPipeline::step(long iteration) {
     slot->recycle();
   }
   slot->iteration = iteration;
-  if (lag_ > 0) {  // θ_n, for the late backward
-    if (slot->stash) {
-      slot->stash->flat() = params_.flat();
+  // θ_n for a late backward pass and for the delay compensation; θ̂_n when predicting.
+  if (lag_ > 0 || predicts_ || compensates_) {
+    if (!slot->stash) slot->stash = std::make_unique<Params<Scalar>>(params_.shape());
+    if (predicts_) {
+      predict_optimizer_range(forward_opt_, 0, *slot->stash);
+      predict_optimizer_range(feedback_opt_, params_.layout().forward_size(), *slot->stash);
     } else {
-      slot->stash = std::make_unique<Params<Scalar>>(params_);
+      slot->stash->flat() = params_.flat();
     }
   }
   in_flight_.push_back(std::move(slot));
   forward(*in_flight_.back());
 
-  if (InFlight* b = find(iteration - lag_)) {
+  InFlight* b = find(iteration - lag_);
+  if (b && !b->backward_done) {  // done already when a checkpoint settled it
     backward(*b);
     start_reduce(*b);
   }
@@ -186,7 +189,14 @@ std::optional<IterationResult> SegmentPipeline::step(long iteration) {
   return result;
 }
 
+// θ̂ = θ + S v over the optimiser `opt`'s range of θ, starting at `first`, into `out`.
+void SegmentPipeline::predict_optimizer_range(const Optimizer& opt, Eigen::Index first, Params<Scalar>& out) const {
+  const Eigen::Index n = first == 0 ? params_.layout().forward_size() : params_.layout().feedback_size();
+  predict_weights(params_.flat().segment(first, n), opt.state(), dist_.delay(), out.flat().segment(first, n));
+}
+
 void SegmentPipeline::forward(InFlight& f) {
+  const Params<Scalar>& theta = f.theta(params_);
   const Batch batch = trainer_.training_batch(f.iteration);
   const int K = comm_.size(), k = comm_.rank(), B = batch.batch;
   if (K > batch.steps)
@@ -217,7 +227,7 @@ void SegmentPipeline::forward(InFlight& f) {
   int col = 0;
   for (int u = 0; u < M; ++u) {
     MicroBatch& mb = f.micro[static_cast<std::size_t>(u)];
-    mb.cols = B / M + (u < B % M ? 1 : 0);
+    mb.cols = micro_batch_columns(B, M, u);
     mb.first_col = col;
     col += mb.cols;
     mb.weight = static_cast<double>(mb.cols) / B;
@@ -227,8 +237,8 @@ void SegmentPipeline::forward(InFlight& f) {
 
     mb.seg.resize(config_.hidden, n, mb.cols);
     // G(x_t, h_t) waits for the backward pass, which may run with other (stashed) parameters.
-    segment_forward<Scalar>(params_, config_.activation, mb.X, /*with_feedback=*/false, io, mb.seg, trainer_.arena());
-    if (last) output_pass<Scalar>(params_, trainer_.output_kind(), mb.seg.block(mb.seg.Hs, n), mb.Y, mb.out);
+    segment_forward<Scalar>(theta, config_.activation, mb.X, /*with_feedback=*/false, io, mb.seg, trainer_.arena());
+    if (last) output_pass<Scalar>(theta, trainer_.output_kind(), mb.seg.block(mb.seg.Hs, n), mb.Y, mb.out);
   }
 }
 
@@ -291,8 +301,8 @@ void SegmentPipeline::backward(InFlight& f) {
     if (parts.g_phase) f.loss_g += mb.weight * static_cast<double>(losses.loss_g);
     if (!single) f.grad.flat() += static_cast<Scalar>(mb.weight) * scratch_.flat();
   }
-  f.backward_done = true;
-  f.stash.reset();  // θ_m is not needed any more
+  f.backward_done = true;  // the stash stays with the slot: dc needs θ_m at the update, and a reused
+                           // slot copies into it instead of allocating
 }
 
 // Reference order: the all-reduce of the G gradient (and L_G) and the G update, before the
@@ -326,17 +336,20 @@ void SegmentPipeline::start_reduce(InFlight& f) {
   f.handle = comm_.start_allreduce_sum(std::span<float>(f.reduce));
 }
 
+void SegmentPipeline::complete_reduce(InFlight& f) {
+  if (!f.handle) return;
+  TraceSpan wait("all-reduce", "wait");
+  comm_.wait_allreduce(*f.handle);
+  f.handle.reset();
+  const Eigen::Index n = f.grad.flat().size();
+  std::copy(f.reduce.begin(), f.reduce.begin() + n, f.grad.flat().data());
+  f.cost = f.reduce[static_cast<std::size_t>(n)];
+  if (!f.g_applied) f.loss_g = f.reduce[static_cast<std::size_t>(n) + 1];
+  f.loss_f = f.reduce[static_cast<std::size_t>(n) + 2];
+}
+
 IterationResult SegmentPipeline::finish_reduce(InFlight& f) {
-  if (f.handle) {
-    TraceSpan wait("all-reduce", "wait");
-    comm_.wait_allreduce(*f.handle);
-    f.handle.reset();
-    const Eigen::Index n = f.grad.flat().size();
-    std::copy(f.reduce.begin(), f.reduce.begin() + n, f.grad.flat().data());
-    f.cost = f.reduce[static_cast<std::size_t>(n)];
-    if (!f.g_applied) f.loss_g = f.reduce[static_cast<std::size_t>(n) + 1];
-    f.loss_f = f.reduce[static_cast<std::size_t>(n) + 2];
-  }
+  complete_reduce(f);
   IterationResult r;
   r.cost = f.cost;
   r.did_g = f.did_g;
@@ -348,34 +361,53 @@ IterationResult SegmentPipeline::finish_reduce(InFlight& f) {
 
 void SegmentPipeline::apply(const InFlight& f) {
   VecF g = f.grad.flat();  // clipping scales it; the reduced gradient stays as it arrived
+  if (compensates_) {      // DC-ASGD: over the ranges this update applies
+    const Eigen::Index nf = params_.layout().forward_size(), ng = params_.layout().feedback_size();
+    const auto correct = [&](Eigen::Index first, Eigen::Index n) {
+      delay_compensate(g.segment(first, n), dc_mean_square_.segment(first, n), params_.flat().segment(first, n),
+                       f.stash->flat().segment(first, n), dist_.dc_lambda);
+    };
+    if (f.did_f) correct(0, nf);
+    if (f.did_g && !f.g_applied) correct(nf, ng);
+  }
   apply_phase_updates(config_, {f.did_g && !f.g_applied, f.did_f}, params_, g, forward_opt_, feedback_opt_, g_updates_,
                       f_updates_);
 }
 
 // Decoupled boundary: the neighbour's real target for minibatch m (sent during its backward
-// pass of m) trains the predictor of the target correction, Δ̂ = P h_b + p, by one
-// normalised LMS step on z = [h_b; 1]:  W ← W + η (Δ − W z) zᵀ / ‖z‖².
+// pass of m) and this rank's boundary state, kept with the minibatch until they are folded in.
+void SegmentPipeline::receive_real_target(InFlight& f) {
+  const int n = f.range.steps(), H = config_.hidden;
+  for (MicroBatch& mb : f.micro) {
+    if (mb.has_real_target) continue;
+    mb.real_target.resize(H, mb.cols);
+    comm_.recv(comm_.rank() + 1, MessageTag::Target,
+               std::span<float>(mb.real_target.data(), static_cast<std::size_t>(mb.real_target.size())));
+    mb.boundary_state = mb.seg.block(mb.seg.Hs, n);
+    mb.has_real_target = true;
+  }
+}
+
+// Decoupled boundary: the real target of minibatch m trains the predictor of the target
+// correction, Δ̂ = P h_b + p, by one normalised LMS step on z = [h_b; 1]:
+// W ← W + η (Δ − W z) zᵀ / ‖z‖².
 void SegmentPipeline::fold_in_real_target(InFlight& f) {
   if (f.folded) return;
   f.folded = true;
-  if (!f.did_f || !f.backward_done) return;  // no target was computed for this minibatch
-  const int n = f.range.steps(), H = config_.hidden;
+  if (!has_real_target(f)) return;  // no target was computed for this minibatch
+  receive_real_target(f);
+  const int H = config_.hidden;
   for (MicroBatch& mb : f.micro) {
-    MatF real(H, mb.cols);
-    comm_.recv(comm_.rank() + 1, MessageTag::Target,
-               std::span<float>(real.data(), static_cast<std::size_t>(real.size())));
     MatF z(H + 1, mb.cols);
-    z.topRows(H) = mb.seg.block(mb.seg.Hs, n);
+    z.topRows(H) = mb.boundary_state;
     z.row(H).setOnes();
-    const MatF residual = real - predictor_ * z;  // real and predicted Δ_b
+    const MatF residual = mb.real_target - predictor_ * z;  // real and predicted Δ_b
     const double norm2 = static_cast<double>(z.squaredNorm());
     predictor_.noalias() += static_cast<Scalar>(dist_.decoupled_rate / norm2) * residual * z.transpose();
   }
 }
 
-void SegmentPipeline::drain() {
-  if (drained_) return;
-  drained_ = true;
+void SegmentPipeline::settle() {
   const int K = comm_.size(), k = comm_.rank();
   // Backward passes this rank still owes its upstream neighbour, in iteration order, and their
   // all-reduces, so that every rank has started the same all-reduces in the same order.
@@ -386,14 +418,16 @@ void SegmentPipeline::drain() {
     }
   }
   if (dist_.decoupled && k + 1 < K)
-    for (auto& f : in_flight_) fold_in_real_target(*f);
-  for (auto& f : in_flight_) {
-    if (f->handle) {
-      comm_.wait_allreduce(*f->handle);
-      f->handle.reset();
-    }
-  }
-  in_flight_.clear();
+    for (auto& f : in_flight_)
+      if (!f->folded && has_real_target(*f)) receive_real_target(*f);
+  for (auto& f : in_flight_) complete_reduce(*f);
+  if (dist_.decoupled) gather_boundary_state();
+}
+
+void SegmentPipeline::drain() {
+  if (drained_) return;
+  settle();
+  drained_ = true;
 }
 
 }  // namespace tptt

@@ -6,11 +6,10 @@
 #include "tptt/io/checkpoint.hpp"
 #include "tptt/model/spectral_radius.hpp"
 #include "tptt/train/distributed_modes.hpp"
+#include "tptt/train/optimizer_state.hpp"
 #include "tptt/train/trainer.hpp"
 
 namespace tptt {
-
-namespace {
 
 void save_optimizers(Checkpoint& ckpt, const Optimizer& forward, const Optimizer& feedback, long g_updates,
                      long f_updates) {
@@ -32,8 +31,6 @@ void load_optimizers(const Checkpoint& ckpt, Optimizer& forward, Optimizer& feed
   f_updates = static_cast<long>(counts[1]);
 }
 
-}  // namespace
-
 std::vector<TensorSlice> Trainer::tensor_slices() const {
   std::vector<TensorSlice> slices;
   slices.reserve(std::size(kAllTensors));
@@ -44,6 +41,10 @@ std::vector<TensorSlice> Trainer::tensor_slices() const {
 
 SpectralRadii Trainer::spectral_radii() const {
   return {spectral_radius<Scalar>(params_.Whh()), spectral_radius<Scalar>(params_.Vhh())};
+}
+
+void Trainer::settle() {
+  if (pipeline_) pipeline_->settle();
 }
 
 void Trainer::save_state(Checkpoint& checkpoint) const {
@@ -57,20 +58,7 @@ void Trainer::load_state(const Checkpoint& checkpoint) {
   if (concurrent_)
     throw UsageError("--resume: not available with --schedule concurrent (its G loop runs between iterations)");
   if (pipeline_) return pipeline_->load_state(checkpoint);
-  load_optimizers(checkpoint, forward_opt_, feedback_opt_, g_updates_, f_updates_);
-}
-
-void SegmentPipeline::save_state(Checkpoint& checkpoint) const {
-  if (dist_.sync == SyncMode::Stale || dist_.decoupled)
-    throw UsageError(
-        "--checkpoint: not available with --sync stale or --decoupled (gradients and boundary "
-        "predictions are in flight across iterations); use --sync exact or pipelined");
-  save_optimizers(checkpoint, forward_opt_, feedback_opt_, g_updates_, f_updates_);
-}
-
-void SegmentPipeline::load_state(const Checkpoint& checkpoint) {
-  if (dist_.sync == SyncMode::Stale || dist_.decoupled)
-    throw UsageError("--resume: not available with --sync stale or --decoupled; use --sync exact or pipelined");
+  require_no_state_in_flight(checkpoint, "exact");
   load_optimizers(checkpoint, forward_opt_, feedback_opt_, g_updates_, f_updates_);
 }
 

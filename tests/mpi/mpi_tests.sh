@@ -9,6 +9,7 @@
 #   mpi_tests.sh check MPI_CHECK MPIRUN_SH        tptt_mpi_check check with K = 2, 3, 4 ranks
 #   mpi_tests.sh modes TPTT MPIRUN_SH             tptt train --sync pipelined|stale, --decoupled
 #   mpi_tests.sh checkpoint TPTT MPIRUN_SH        resume on K and K' ranks, a killed rank, SIGTERM
+#   mpi_tests.sh checkpoint_async TPTT MPIRUN_SH  the same for stale and decoupled modes
 # TPTT is the executable, MPIRUN_SH launch/mpirun.sh.
 set -uo pipefail
 
@@ -63,6 +64,23 @@ sigterm_resume() {
   cmp -s "$p.r.npy" "$p.w.npy" || fail "$label: resumed after SIGTERM: parameters differ from the uninterrupted run"
   $compare logs "$p.w.jsonl" "$p.r.jsonl" --rtol 0 --update-rtol 0 >/dev/null ||
     fail "$label: resumed after SIGTERM: log differs from the uninterrupted run"
+}
+
+# resume_equal LABEL K ARGS...: ARGS for 60 iterations on K ranks, against 30 with a
+# checkpoint and a bare --resume to 60: parameters and log bit for bit.
+resume_equal() {
+  local label=$1 K=$2 p="$work/$1" before=$failures
+  shift 2
+  "$mpirun_sh" "$K" "$@" --max-iterations 60 --save-params "$p.w.npy" --log "$p.w.jsonl" >/dev/null 2>&1 ||
+    fail "$label: uninterrupted run failed"
+  "$mpirun_sh" "$K" "$@" --max-iterations 30 --checkpoint "$p.ckpt" --log "$p.r.jsonl" >/dev/null 2>"$work/err" ||
+    fail "$label: first half failed: $(cat "$work/err")"
+  "$mpirun_sh" "$K" --resume "$p.ckpt" --max-iterations 60 --no-progress --save-params "$p.r.npy" >/dev/null \
+    2>"$work/err" || fail "$label: resume failed: $(cat "$work/err")"
+  cmp -s "$p.w.npy" "$p.r.npy" || fail "$label: resumed: parameters differ from the uninterrupted run"
+  $compare logs "$p.w.jsonl" "$p.r.jsonl" --rtol 0 --update-rtol 0 >/dev/null ||
+    fail "$label: resumed: log differs from the uninterrupted run"
+  [[ $failures -eq $before ]] && echo "== $label: K = $K, stopped after 30 and resumed: bitwise equal"
 }
 
 case $mode in
@@ -143,6 +161,37 @@ fault)
       fail "$kind on rank $rank: processes of the job are still running"
     fi
   done
+  ;;
+
+checkpoint_async)
+  # Stale and decoupled modes carry gradients (and boundary targets) in flight: the checkpoint
+  # holds them, and the resumed run is the uninterrupted one, bit for bit.
+  ck=(--task temporal -T 13 -H 16 -B 4 --seed 5 --check-every 10 --validation-samples 40 --validation-batch 10
+      --no-progress --alpha-g 0.01 --solved-error 1e-9)
+  stale=(--sync stale --staleness 2 --staleness-compensation predict+dc)
+  resume_equal stale2_pdc 2 "${ck[@]}" --alpha-f 0.01 "${stale[@]}"
+  resume_equal decoupled_stale1 3 "${ck[@]}" --algorithm tptt_hx --alpha-f 0.2 --sync stale --decoupled
+  # Another mode than the checkpoint's: refused on every rank, exit 2.
+  "$mpirun_sh" 2 --resume "$work/stale2_pdc.ckpt" --sync exact --max-iterations 60 --no-progress >/dev/null \
+    2>"$work/err"
+  rc=$?
+  [[ $rc -eq 2 ]] && grep -q "stale(2,predict+dc)" "$work/err" || fail "resume in another mode: exit $rc: $(cat "$work/err")"
+  # A rank SIGKILLed at iteration 50 of the stale run: the checkpoint of iteration 40 resumes to
+  # the uninterrupted result.
+  timeout 60 "$mpirun_sh" 2 "${ck[@]}" --alpha-f 0.01 "${stale[@]}" --max-iterations 1000000 \
+    --checkpoint "$work/sk.ckpt" --checkpoint-every 20 --fail-at-iteration 50 --fail-rank 1 --fail-kind kill \
+    >/dev/null 2>"$work/err"
+  rc=$?
+  [[ $rc -ne 0 && $rc -ne 124 ]] || fail "stale, killed rank: exit $rc"
+  "$mpirun_sh" 2 --resume "$work/sk.ckpt" --max-iterations 60 --no-progress --save-params "$work/sk.npy" \
+    >/dev/null 2>"$work/err" || fail "stale: resume after the kill failed: $(cat "$work/err")"
+  grep -q "after iteration 40" "$work/err" || fail "stale: the kept checkpoint is not the one of iteration 40"
+  cmp -s "$work/stale2_pdc.w.npy" "$work/sk.npy" && echo "== stale, rank 1 killed at 50, resumed from 40: bitwise equal" ||
+    fail "stale: resumed after the kill: parameters differ"
+  # SIGTERM in stale mode: the stop's checkpoint holds what is in flight after the drain.
+  long=(--task temporal3 -T 40 -H 16 -B 4 --seed 2 --check-every 10 --no-progress --alpha-f 1e-6 --alpha-g 1e-7
+        --patience 100000000 --validation-samples 40 --validation-batch 10 --checkpoint-every 100000000)
+  sigterm_resume stale_sigterm "$mpirun_sh" 2 -- "${long[@]}" --sync stale --staleness 2 --staleness-compensation dc
   ;;
 
 checkpoint)

@@ -23,10 +23,12 @@ inline TrainConfig small_config(Algorithm algorithm, int batch = 4, TaskKind tas
   return c;
 }
 
-// A distributed mode: sync, staleness S, micro-batches M, decoupled boundaries.
-inline DistributedConfig mode(SyncMode sync, int S = 0, int M = 1, bool decoupled = false) {
+// A distributed mode: sync, staleness S, micro-batches M, decoupled boundaries, compensation.
+inline DistributedConfig mode(SyncMode sync, int S = 0, int M = 1, bool decoupled = false,
+                              StalenessCompensation compensation = StalenessCompensation::None) {
   DistributedConfig d;
   d.sync = sync;
+  d.compensation = compensation;
   d.staleness = S;
   d.micro_batches = M;
   d.decoupled = decoupled;

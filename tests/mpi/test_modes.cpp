@@ -13,6 +13,7 @@
 #include "tptt/comm/fault_injection.hpp"
 #include "tptt/comm/inprocess_communicator.hpp"
 #include "tptt/core/error.hpp"
+#include "tptt/io/checkpoint.hpp"
 #include "tptt/io/param_file.hpp"
 #include "tptt/train/distributed_modes.hpp"
 #include "tptt/train/trainer.hpp"
@@ -187,6 +188,37 @@ TEST_CASE("modes: stale(0) is exact; stale(S) is the same delayed-SGD run for ev
   }
 }
 
+constexpr StalenessCompensation kCompensations[] = {StalenessCompensation::Momentum, StalenessCompensation::Predict,
+                                                    StalenessCompensation::DelayCompensated,
+                                                    StalenessCompensation::PredictDc};
+
+TEST_CASE("modes: staleness compensation is exact at S = 0 and the same run for every K") {
+  for (Algorithm a : {Algorithm::Bptt, Algorithm::Tptt}) {
+    const TrainConfig c = testing::small_config(a);
+    const Trace exact = run_trainer(c, 2, 15);
+    for (StalenessCompensation method : kCompensations) {
+      CAPTURE(to_string(a));
+      CAPTURE(to_string(method));
+      CHECK(run_pipeline(c, mode(SyncMode::Stale, 0, 1, false, method), 2, 15).hash == exact.hash);
+      const Trace uncompensated = run_pipeline(c, mode(SyncMode::Stale, 2), 1, 15);
+      const Trace one = run_pipeline(c, mode(SyncMode::Stale, 2, 1, false, method), 1, 15);
+      CHECK(normwise_relative(one.params, uncompensated.params) > 1e-6);  // it does change the run
+      for (int K : {2, 3}) {
+        CAPTURE(K);
+        check_same(one, run_pipeline(c, mode(SyncMode::Stale, 2, 1, false, method), K, 15));
+      }
+    }
+  }
+}
+
+TEST_CASE("modes: momentum compensation is stale SGD with the lowered momentum") {
+  TrainConfig c = testing::small_config(Algorithm::Tptt);
+  c.momentum = 0.9;
+  const Trace adjusted = run_pipeline(c, mode(SyncMode::Stale, 1, 1, false, StalenessCompensation::Momentum), 2, 15);
+  c.momentum = static_cast<double>(static_cast<Scalar>(delay_adjusted_momentum(0.9, 1)));  // 0.8
+  CHECK(run_pipeline(c, mode(SyncMode::Stale, 1), 2, 15).hash == adjusted.hash);
+}
+
 TEST_CASE("modes: stale runs are reproducible and combine with micro-batches") {
   const TrainConfig c = testing::small_config(Algorithm::Tptt, 6);
   const Trace a = run_pipeline(c, mode(SyncMode::Stale, 2), 4, 25);
@@ -216,6 +248,93 @@ TEST_CASE("modes: decoupled boundaries") {
   }
 }
 
+namespace {
+
+// `dist` over K ranks for `iterations`, with a checkpoint after iteration `at` (rank 0's), and
+// the same run resumed from it: both must end where the uninterrupted run ends, bit for bit.
+void check_resume(const TrainConfig& c, const DistributedConfig& dist, int K, int at, int iterations) {
+  const Trace reference = run_pipeline(c, dist, K, iterations);
+  Checkpoint ckpt;
+  VecF params_at;
+  std::vector<std::optional<IterationResult>> settled_results;
+  std::uint64_t settled_hash = 0;
+  InProcessHub::run(K, [&](Communicator& comm) {
+    Trainer trainer(c, comm);
+    SegmentPipeline pipeline(trainer, dist, comm);
+    std::vector<std::optional<IterationResult>> results;
+    for (long it = 0; it < iterations; ++it) {
+      results.push_back(pipeline.step(it));
+      if (it + 1 != at) continue;
+      pipeline.settle();  // as CheckpointWriter: every rank, then rank 0 saves
+      if (comm.rank() == 0) {
+        pipeline.save_state(ckpt);
+        params_at = trainer.params().flat();
+      }
+    }
+    pipeline.drain();
+    if (comm.rank() == 0) {
+      settled_results = results;
+      settled_hash = param_hash(trainer.params().flat());
+    }
+  });
+  CHECK(settled_hash == reference.hash);  // settling changes nothing
+  Trace resumed;
+  InProcessHub::run(K, [&](Communicator& comm) {
+    Trainer trainer(c, comm);
+    SegmentPipeline pipeline(trainer, dist, comm);
+    trainer.params().flat() = params_at;
+    pipeline.load_state(ckpt);
+    std::vector<std::optional<IterationResult>> results;
+    for (long it = at; it < iterations; ++it) results.push_back(pipeline.step(it));
+    pipeline.drain();
+    if (comm.rank() == 0) {
+      resumed.results = results;
+      resumed.params = trainer.params().flat();
+      resumed.hash = param_hash(resumed.params);
+    }
+  });
+  CHECK(resumed.hash == reference.hash);
+  for (int i = at; i < iterations; ++i) {
+    const auto& a = resumed.results[static_cast<std::size_t>(i - at)];
+    const auto& b = reference.results[static_cast<std::size_t>(i)];
+    REQUIRE(a.has_value() == b.has_value());
+    if (a) CHECK(a->cost == b->cost);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("modes: stale and decoupled runs resume bit for bit from a checkpoint") {
+  const TrainConfig c = testing::small_config(Algorithm::Tptt);
+  for (int K : {1, 3}) {
+    CAPTURE(K);
+    check_resume(c, mode(SyncMode::Stale, 2), K, 7, 14);
+    check_resume(c, mode(SyncMode::Stale, 1, 1, false, StalenessCompensation::PredictDc), K, 6, 12);
+  }
+  check_resume(c, mode(SyncMode::Stale, 3, 2, false, StalenessCompensation::DelayCompensated), 2, 5, 12);
+  TrainConfig hx = testing::small_config(Algorithm::TpttHx);
+  hx.phase_order = PhaseOrder::Overlap;
+  check_resume(hx, mode(SyncMode::Exact, 0, 1, true), 3, 6, 12);
+  check_resume(hx, mode(SyncMode::Stale, 2, 2, true), 2, 6, 12);
+}
+
+TEST_CASE("modes: a checkpoint with gradients in flight resumes in its own mode only") {
+  const TrainConfig c = testing::small_config(Algorithm::Tptt);
+  Checkpoint ckpt;
+  InProcessHub::run(1, [&](Communicator& comm) {
+    Trainer trainer(c, comm);
+    SegmentPipeline pipeline(trainer, mode(SyncMode::Stale, 2), comm);
+    for (long it = 0; it < 4; ++it) pipeline.step(it);
+    pipeline.settle();
+    pipeline.save_state(ckpt);
+    CHECK(ckpt.get_i64("pending_meta").size() == 6);  // minibatches 2 and 3
+    SegmentPipeline other(trainer, mode(SyncMode::Stale, 1), comm);
+    CHECK_THROWS_AS(other.load_state(ckpt), UsageError);
+    Trainer plain(c, comm);
+    CHECK_THROWS_AS(plain.load_state(ckpt), UsageError);
+  });
+}
+
 TEST_CASE("modes: bad combinations are usage errors") {
   const TrainConfig c = testing::small_config(Algorithm::Tptt);
   CHECK_THROWS_AS(mode(SyncMode::Exact, 1).validate(c), UsageError);
@@ -225,6 +344,12 @@ TEST_CASE("modes: bad combinations are usage errors") {
   CHECK_THROWS_AS(mode(SyncMode::Stale, -1).validate(c), UsageError);
   CHECK_THROWS_AS(mode(SyncMode::Exact, 0, 1, true).validate(c), UsageError);  // decoupled needs tptt_hx
   CHECK_NOTHROW(mode(SyncMode::Stale, 2, 2).validate(c));
+  CHECK_THROWS_AS(mode(SyncMode::Exact, 0, 1, false, StalenessCompensation::Predict).validate(c), UsageError);
+  TrainConfig sgd = c;
+  sgd.optimizer = OptimizerKind::Sgd;
+  CHECK_THROWS_AS(mode(SyncMode::Stale, 1, 1, false, StalenessCompensation::Predict).validate(sgd), UsageError);
+  CHECK_THROWS_AS(mode(SyncMode::Stale, 1, 1, false, StalenessCompensation::Momentum).validate(sgd), UsageError);
+  CHECK_NOTHROW(mode(SyncMode::Stale, 1, 1, false, StalenessCompensation::DelayCompensated).validate(sgd));
   CHECK(parse_sync_mode("stale") == SyncMode::Stale);
   CHECK_THROWS_AS(parse_sync_mode("async"), UsageError);
 }

@@ -16,6 +16,7 @@ enum class MessageTag : int {
   // The concurrent schedule's G loop, which runs beside the F iterations on its own tags:
   FeedbackState = 4,     // h_b of the G loop's forward pass, forward to rank k+1
   FeedbackGradient = 5,  // the G-phase gradient, to rank 0 and the sum back
+  CheckpointState = 6,   // a rank's in-flight state for rank 0's checkpoint (decoupled boundaries)
 };
 
 // A failed communication (an MPI error, a message of the wrong size, a peer that gave up).

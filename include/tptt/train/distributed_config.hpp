@@ -5,6 +5,7 @@
 
 #include "tptt/io/json.hpp"
 #include "tptt/train/config.hpp"
+#include "tptt/train/staleness_compensation.hpp"
 
 namespace tptt {
 
@@ -18,25 +19,24 @@ struct DistributedConfig {
   int micro_batches = 1;        // M (pipelined, stale): micro-batches per minibatch
   bool decoupled = false;       // decoupled boundary targets (tptt_hx)
   double decoupled_rate = 0.5;  // η of the boundary predictor's normalised LMS step, in (0, 2)
+  StalenessCompensation compensation = StalenessCompensation::None;  // stale: how the delay is offset
+  double dc_lambda = 50.0;                                           // λ of --staleness-compensation dc and predict+dc
 
   // Throws UsageError naming the option (--sync, --staleness, --micro-batches, --decoupled).
   void validate(const TrainConfig& config) const;
   // The default exact mode: Trainer::step does it without a pipeline.
+  bool uses_dc_lambda() const {
+    return compensation == StalenessCompensation::DelayCompensated || compensation == StalenessCompensation::PredictDc;
+  }
   bool is_plain_exact() const { return sync == SyncMode::Exact && micro_batches == 1 && !decoupled; }
   // Iterations between a minibatch's forward pass and its update (S; 0 unless stale).
   int delay() const { return sync == SyncMode::Stale ? staleness : 0; }
   // What ran, as labels print it: "exact", "pipelined(M)", "stale(S)" ("stale(S,M=4)" with
-  // micro-batches), "decoupled" or "decoupled+stale(S)".
-  std::string mode_name() const {
-    std::string m = sync == SyncMode::Pipelined ? "pipelined(" + std::to_string(micro_batches) + ")"
-                    : sync == SyncMode::Stale
-                        ? "stale(" + std::to_string(staleness) +
-                              (micro_batches > 1 ? ",M=" + std::to_string(micro_batches) : "") + ")"
-                        : "exact";
-    if (!decoupled) return m;
-    return sync == SyncMode::Exact ? "decoupled" : "decoupled+" + m;
-  }
-  JsonObject to_json() const;  // {"mode", "staleness", "micro_batches", "decoupled"}
+  // micro-batches; "stale(S,predict)" and so on with a staleness compensation), "decoupled" or
+  // "decoupled+stale(S)".
+  std::string mode_name() const;
+  // {"mode", "staleness", "micro_batches", "decoupled"[, "decoupled_rate"], "staleness_compensation"[, "dc_lambda"]}
+  JsonObject to_json() const;
 };
 
 }  // namespace tptt

@@ -13,7 +13,10 @@
 //               for S iterations), and all-reduces it without blocking (the all-reduce
 //               completes while later forward passes run). So the trajectory is delayed SGD,
 //               θ_{n+1} = θ_n − step(g(θ_{n−S}, batch_{n−S})), the same for every K; S = 0 is
-//               exact. Replicas stay bitwise identical.
+//               exact. Replicas stay bitwise identical. --staleness-compensation offsets the
+//               delay (train/staleness_compensation.hpp): lowered momentum, the forward and
+//               backward passes at θ̂_n = θ_n + S v_n (kept as the stash), and/or the DC-ASGD
+//               correction of the gradient for θ_now − θ_n at the update.
 //   decoupled   (with exact or stale) a segment does not wait for its downstream neighbour's
 //               target: its boundary target correction Δ̂_b = P h_b + p is a linear prediction
 //               of the target correction Δ_b = ĥ_b − h_b from the boundary state (DNI-style, zero at
@@ -41,6 +44,10 @@ namespace tptt {
 
 class Checkpoint;  // io/checkpoint.hpp
 
+// A checkpoint that holds gradients in flight (stale, decoupled) cannot resume in `mode`, a
+// mode without a pipeline state: UsageError naming the checkpoint's mode.
+void require_no_state_in_flight(const Checkpoint& checkpoint, const std::string& mode);
+
 class SegmentPipeline {
  public:
   // `trainer` provides the configuration, the minibatch of each iteration and the parameters
@@ -56,16 +63,25 @@ class SegmentPipeline {
   // nothing while n < S (no gradient due yet).
   std::optional<IterationResult> step(long iteration);
 
-  // Completes the work still in flight after the last step — the backward passes and
-  // messages that neighbours expect, the started all-reduces — without applying the
-  // gradients that were not due yet. Collective: every rank calls it after the same last
-  // iteration, before MPI is finalised. Idempotent.
+  // Completes the work in flight — the backward passes and messages that neighbours expect,
+  // the started all-reduces, the real boundary targets on their way (decoupled) — without
+  // applying the gradients that are not due yet nor folding in the targets: the run goes on
+  // bit for bit as if nothing had happened. Rank 0 then holds the whole in-flight state (the
+  // reduced gradients are the same on every rank; the other ranks send it their boundary
+  // predictors and targets). Collective: every rank calls it after the same iteration, before
+  // a checkpoint is written. Idempotent.
+  void settle();
+  // settle() after the last step, before MPI is finalised; step() may not follow.
   void drain();
 
-  // Pipelined mode holds nothing between minibatches but its optimisers and counters, so a
-  // checkpoint after any step is complete: sections "opt_forward", "opt_feedback",
-  // "phase_counts", as Trainer::save_state. Stale and decoupled modes carry gradients and
-  // predictions in flight across iterations: UsageError.
+  // After settle(), on rank 0: the optimisers and counters (sections "opt_forward",
+  // "opt_feedback", "phase_counts", as Trainer::save_state) and, in stale and decoupled mode,
+  // what is in flight: the reduced gradients not applied yet (with θ of their forward pass for
+  // dc, and dc's mean square), the boundary predictors and the real targets not folded in yet.
+  // load_state on every rank restores it: the run continues bit for bit on the same K. Stale
+  // mode may resume on another K; decoupled mode needs the same K (its predictors are per
+  // boundary). A checkpoint holding gradients in flight resumes in the same mode only
+  // (UsageError otherwise); one without (exact, pipelined) starts any mode with nothing in flight.
   void save_state(Checkpoint& checkpoint) const;
   void load_state(const Checkpoint& checkpoint);
 
@@ -81,10 +97,15 @@ class SegmentPipeline {
   void forward(InFlight& f);
   void backward(InFlight& f);
   void start_reduce(InFlight& f);
+  void complete_reduce(InFlight& f);  // waits for f's all-reduce and takes the reduced values
   IterationResult finish_reduce(InFlight& f);
   void apply(const InFlight& f);
-  void apply_feedback_update_now(InFlight& f);  // reference order
-  void fold_in_real_target(InFlight& f);        // decoupled: train the boundary predictor
+  void apply_feedback_update_now(InFlight& f);    // reference order
+  void fold_in_real_target(InFlight& f);          // decoupled: train the boundary predictor
+  void receive_real_target(InFlight& f);          // decoupled: keep the neighbour's target of f
+  bool has_real_target(const InFlight& f) const;  // a target of f was sent (F phase, backward done)
+  void gather_boundary_state();                   // decoupled: every rank's predictor and targets to rank 0
+  void predict_optimizer_range(const Optimizer& opt, Eigen::Index first, Params<Scalar>& out) const;
   InFlight* find(long iteration);
   void retire(long iteration);
 
@@ -104,6 +125,12 @@ class SegmentPipeline {
   // allocates (and page-faults) nothing per iteration.
   std::vector<std::unique_ptr<InFlight>> spare_;
   MatF predictor_;  // (H × (H+1)) decoupled boundary predictor [P | p]; empty if unused
+  // Rank 0 after settle() (decoupled): boundary k's predictor and unfolded targets, k < K−1,
+  // as the checkpoint section boundary_state lays them out.
+  std::vector<VecF> gathered_boundaries_;
+  bool predicts_ = false;     // --staleness-compensation predict with S > 0
+  bool compensates_ = false;  // --staleness-compensation dc with S > 0
+  VecF dc_mean_square_;       // (|θ|) DC-ASGD's running mean square of the gradient; empty if unused
   long g_updates_ = 0;
   long f_updates_ = 0;
 };

@@ -91,6 +91,11 @@ class Learner {
   // all-reduces, the concurrent G loop), so that the parameters are final. On K ranks a
   // collective: every rank calls it after the same last iteration (run_protocol does).
   virtual void finish() {}
+  // Completes the work in flight that a checkpoint must hold (a distributed mode's backward
+  // passes, all-reduces and boundary targets) without changing the run, so that rank 0's
+  // save_state holds all of it. On K ranks a collective: every rank calls it before a
+  // checkpoint is written.
+  virtual void settle() {}
   // The diagnostics of the paper's Fig. 5 and 6 on the minibatch of `iteration`
   // (train/diagnostics.hpp), computed from this rank's replica; UsageError where the learner
   // has none.

@@ -69,8 +69,9 @@ class Trainer final : public Learner {
   std::vector<TensorSlice> tensor_slices() const override;
   SpectralRadii spectral_radii() const override;
   // Sections "opt_forward", "opt_feedback" (F32) and "phase_counts" (I64: g, f updates); with a
-  // pipeline, its optimisers. Refused (UsageError) in concurrent, stale and decoupled modes,
-  // whose in-flight work a checkpoint cannot hold.
+  // pipeline, its state (SegmentPipeline::save_state: in stale and decoupled modes, the work in
+  // flight, after settle()). Refused (UsageError) with the concurrent schedule, whose G loop
+  // runs between iterations.
   void save_state(Checkpoint& checkpoint) const override;
   void load_state(const Checkpoint& checkpoint) override;
   long g_updates() const { return phase_stats().g_updates; }
@@ -82,6 +83,7 @@ class Trainer final : public Learner {
   // Drains a distributed mode's messages and all-reduces in flight, and stops the concurrent
   // schedule's G loop and waits for it (idempotent; rethrows the loop's error).
   void finish() override;
+  void settle() override;  // the pipeline's settle()
   JsonObject diagnostics(long iteration) const override;
 
  private:
