@@ -59,8 +59,8 @@ struct Trainer::Concurrent {
 
   std::mutex mutex;
   std::condition_variable changed;
-  VecF published_f;  // latest θ_F, written by the F strand
-  VecF published_g;  // latest θ_G, written by the G loop
+  VecF published_f;           // latest θ_F, written by the F strand
+  VecF published_g;           // latest θ_G, written by the G loop
   VecF published_g_velocity;  // the G optimiser's state with published_g (for checkpoints)
   long version_f = 0, version_g = 0;
   long g_iteration = 0;

@@ -145,7 +145,7 @@ class Trainer final : public Learner {
   long g_updates_ = 0;
   long f_updates_ = 0;
   std::unique_ptr<Concurrent> concurrent_;
-  FeedbackSnapshot concurrent_checkpoint_;  // settle()'s snapshot, for save_state
+  FeedbackSnapshot concurrent_checkpoint_;     // settle()'s snapshot, for save_state
   std::unique_ptr<SegmentPipeline> pipeline_;  // last: destroyed first, it refers to the members above
 };
 
