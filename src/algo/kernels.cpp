@@ -1,6 +1,9 @@
 #include "tptt/algo/kernels.hpp"
 
 #include <algorithm>
+#include <utility>
+
+#include "tptt/algo/step_product.hpp"
 
 namespace tptt {
 
@@ -27,11 +30,33 @@ S record_step_losses(const Eigen::MatrixBase<D>& diff, int hidden, int steps, in
   return total;
 }
 
+// Columns [c0, c1) of a block that spans all rows of its matrix (contiguous columns) as one
+// vector: Eigen vectorises an element-wise pass over it whole, where a pass over a block of
+// rows runs the ends of every column in scalars.
+template <class D>
+auto slab(Eigen::MatrixBase<D>& m, Eigen::Index c0, Eigen::Index c1) {
+  eigen_assert(m.outerStride() == m.rows());
+  return VecMap<typename D::Scalar>(m.derived().data() + c0 * m.outerStride(), m.rows() * (c1 - c0));
+}
+template <class D>
+auto slab(const Eigen::MatrixBase<D>& m, Eigen::Index c0, Eigen::Index c1) {
+  eigen_assert(m.outerStride() == m.rows());
+  return ConstVecMap<typename D::Scalar>(m.derived().data() + c0 * m.outerStride(), m.rows() * (c1 - c0));
+}
+
+// out += a · bᵀ: a gradient, the sum of outer products over the segment's n·B columns. The
+// step kernel reads bᵀ in place (Eigen's product packs it, and runs (H × n·B)·(n·B × H) at a
+// fraction of its large-product rate for H ≈ 100). `out` is a view (Map, Block) of the gradient.
+template <class DO, class DA, class DB>
+void add_outer_products(DO out, const DA& a, const DB& b) {
+  step_product(out, a, b.transpose(), true);
+}
+
 }  // namespace
 
 template <class S>
 void input_projection(const Params<S>& p, const ConstMatRef<S>& X, SegmentBuffers<S>& seg) {
-  seg.U.noalias() = p.Wxh() * X;
+  step_product(seg.U, p.Wxh(), X, false);
 }
 
 template <class S>
@@ -42,8 +67,12 @@ void forward_states(const Params<S>& p, Activation act, SegmentBuffers<S>& seg, 
   for (int j = first_step; j < end_step; ++j) {
     auto h = seg.block(seg.Hs, j);
     h = seg.block(seg.U, j - 1).colwise() + b;
-    h.noalias() += W * seg.block(seg.Hs, j - 1);
-    activate_inplace<S>(act, h);
+    const StepTerm<S> term = make_step_term(W, seg.block(seg.Hs, j - 1));
+    step_product_rows(&term, 1, true, h.data(), h.outerStride(), h.cols(), 0, h.rows(),
+                      [&](Eigen::Index c0, Eigen::Index c1) {
+                        auto z = slab(h, c0, c1);
+                        activate_inplace<S>(act, z);
+                      });
   }
 }
 
@@ -53,11 +82,17 @@ void final_state(const Params<S>& p, Activation act, const ConstMatRef<S>& X, in
   const Eigen::Index steps = X.cols() / batch;
   h.setZero(p.Whh().rows(), n);
   scratch.resize(p.Whh().rows(), n);
+  const auto b = p.bh();
   for (Eigen::Index t = 0; t < steps; ++t) {
-    scratch.noalias() = p.Wxh() * X.middleCols(t * batch + first, n);
-    scratch.colwise() += p.bh();
-    scratch.noalias() += p.Whh() * h;
-    activate_inplace<S>(act, scratch);
+    // scratch = σ(W_xh x_t + W_hh h + b_h), in one pass over each slice of rows.
+    const StepTerm<S> terms[2] = {make_step_term(p.Whh(), h),
+                                  make_step_term(p.Wxh(), X.middleCols(t * batch + first, n))};
+    step_product_rows(terms, 2, false, scratch.data(), scratch.outerStride(), scratch.cols(), 0, scratch.rows(),
+                      [&](Eigen::Index c0, Eigen::Index c1) {
+                        scratch.middleCols(c0, c1 - c0).colwise() += b;
+                        auto z = slab(scratch, c0, c1);
+                        activate_inplace<S>(act, z);
+                      });
     h.swap(scratch);
   }
 }
@@ -70,11 +105,15 @@ void feedback_of_states(const Params<S>& p, Activation act, SegmentBuffers<S>& s
     const Eigen::Index col = static_cast<Eigen::Index>(first) * seg.batch,
                        cols = static_cast<Eigen::Index>(count) * seg.batch;
     auto z = seg.Gz.middleCols(col, cols);
-    z = seg.U.middleCols(col, cols).colwise() + p.ch();
-    z.noalias() += p.Vhh() * seg.Hs.middleCols(col + seg.batch, cols);
     auto g = seg.Gh.middleCols(col, cols);
-    g = z;
-    activate_inplace<S>(act, g);
+    z = seg.U.middleCols(col, cols).colwise() + p.ch();
+    const StepTerm<S> term = make_step_term(p.Vhh(), seg.Hs.middleCols(col + seg.batch, cols));
+    step_product_rows(&term, 1, true, z.data(), z.outerStride(), z.cols(), 0, z.rows(),
+                      [&](Eigen::Index c0, Eigen::Index c1) {
+                        auto a = slab(g, c0, c1);
+                        a = slab(std::as_const(z), c0, c1);
+                        activate_inplace<S>(act, a);
+                      });
   }
 }
 
@@ -84,8 +123,15 @@ void propagate_targets(const Params<S>& p, Activation act, SegmentBuffers<S>& se
   Mat<S> scratch(seg.hidden, seg.batch);  // (H × B)
   for (int j = seg.steps; j >= 1; --j) {
     auto delta = seg.block(seg.Delta, j - 1);  // Δ_{t−1}, where t = a−1+j
-    delta.noalias() = V * seg.block(seg.Delta, j);
-    activation_increment<S>(act, seg.block(seg.Gz, j - 1), seg.block(seg.Gh, j - 1), delta, scratch);
+    const auto z = seg.block(seg.Gz, j - 1);
+    const auto a = seg.block(seg.Gh, j - 1);
+    const StepTerm<S> term = make_step_term(V, seg.block(seg.Delta, j));
+    step_product_rows(&term, 1, false, delta.data(), delta.outerStride(), delta.cols(), 0, delta.rows(),
+                      [&](Eigen::Index c0, Eigen::Index c1) {
+                        auto d = slab(delta, c0, c1);
+                        auto s = slab(scratch, c0, c1);
+                        activation_increment<S>(act, slab(z, c0, c1), slab(a, c0, c1), d, s);
+                      });
   }
 }
 
@@ -94,23 +140,24 @@ S feedback_gradient(const Params<S>& p, Activation act, const Mat<S>* noise, Seg
                     std::vector<S>* per_step) {
   S loss;
   if (!noise) {
-    // E = G(x_t, h_t) − h_{t−1}; inputs of G are h_t.
-    seg.Dg = seg.Gh - seg.previous_states();
-    loss = record_step_losses(seg.Dg, seg.hidden, seg.steps, seg.batch, per_step);
-    scaled_derivative_product<S>(act, seg.Gh, seg.Dg, local_loss_scale(seg), seg.Dg);
-    grad.Vhh().noalias() += seg.Dg * seg.states().transpose();
+    // E = G(x_t, h_t) − h_{t−1}; inputs of G are h_t. E is an expression, evaluated by the two
+    // passes that read it (the losses, then the delta) rather than stored and read back.
+    const auto error = seg.Gh - seg.previous_states();
+    loss = record_step_losses(error, seg.hidden, seg.steps, seg.batch, per_step);
+    scaled_derivative_product<S>(act, seg.Gh, error, local_loss_scale(seg), seg.Dg);
+    add_outer_products(grad.Vhh(), seg.Dg, seg.states());
   } else {
     seg.Hn = seg.previous_states() + *noise;  // h̃_{t−1}
     seg.Fn = seg.U.colwise() + p.bh();        // F(x_t, h̃_{t−1})
-    seg.Fn.noalias() += p.Whh() * seg.Hn;
+    step_product(seg.Fn, p.Whh(), seg.Hn, true);
     activate_inplace<S>(act, seg.Fn);
     seg.Gn = seg.U.colwise() + p.ch();  // G(x_t, F(x_t, h̃_{t−1}))
-    seg.Gn.noalias() += p.Vhh() * seg.Fn;
+    step_product(seg.Gn, p.Vhh(), seg.Fn, true);
     activate_inplace<S>(act, seg.Gn);
     seg.Dg = seg.Gn - seg.Hn;
     loss = record_step_losses(seg.Dg, seg.hidden, seg.steps, seg.batch, per_step);
     scaled_derivative_product<S>(act, seg.Gn, seg.Dg, local_loss_scale(seg), seg.Dg);
-    grad.Vhh().noalias() += seg.Dg * seg.Fn.transpose();
+    add_outer_products(grad.Vhh(), seg.Dg, seg.Fn);
   }
   grad.ch() += seg.Dg.rowwise().sum();
   return loss;
@@ -122,29 +169,33 @@ S forward_local_gradient(const Params<S>& p, Activation act, const ConstMatRef<S
   (void)p;
   const Eigen::Index nb = static_cast<Eigen::Index>(seg.steps) * seg.batch;
   const Eigen::Index r0 = rows.first, nr = rows.count < 0 ? seg.hidden - rows.first : rows.count;
-  auto delta = seg.Df.middleRows(r0, nr);
+  // The deltas of these rows, (nr × n·B), compact at offset r0·n·B of Df: concurrent row ranges
+  // write disjoint memory (as rows of one H-row matrix they would share a cache line in every
+  // column).
+  MatMap<S> delta(seg.Df.data() + r0 * nb, nr, nb);
   const auto states = seg.states().middleRows(r0, nr);
-  delta = -seg.Delta.rightCols(nb).middleRows(r0, nr);  // h_t − ĥ_t
-  const S loss = record_step_losses(delta, seg.hidden, seg.steps, seg.batch, per_step);
-  scaled_derivative_product<S>(act, states, delta, local_loss_scale(seg), delta);
-  grad.Whh().middleRows(r0, nr).noalias() += delta * seg.previous_states().transpose();
+  const auto gap = seg.Delta.rightCols(nb).middleRows(r0, nr);  // ĥ_t − h_t: MSE(h_t, ĥ_t) is its mean square
+  const S loss = record_step_losses(gap, seg.hidden, seg.steps, seg.batch, per_step);
+  scaled_derivative_product<S>(act, states, -gap, local_loss_scale(seg), delta);
+  add_outer_products(grad.Whh().middleRows(r0, nr), delta, seg.previous_states());
   grad.bh().segment(r0, nr) += delta.rowwise().sum();
-  if (input_weights_local) grad.Wxh().middleRows(r0, nr).noalias() += delta * X.transpose();
+  if (input_weights_local) add_outer_products(grad.Wxh().middleRows(r0, nr), delta, X);
   return loss;
 }
 
 template <class S>
 void backprop_through_time(const Params<S>& p, Activation act, const ConstMatRef<S>& X, bool recurrent_weights,
                            SegmentBuffers<S>& seg, MatRef<S> dh, Params<S>& grad) {
-  const auto Wt = p.Whh().transpose();
+  const Mat<S> Wt = p.Whh().transpose();  // (H × H), column-major for the step products
   for (int j = seg.steps; j >= 1; --j) {
     auto dz = seg.block(seg.Dz, j - 1);  // ∂E/∂z_t = ∂E/∂h_t ⊙ σ'(z_t)
     scaled_derivative_product<S>(act, seg.block(seg.Hs, j), dh, S(1), dz);
-    dh.noalias() = Wt * dz;  // ∂E/∂h_{t−1}
+    const StepTerm<S> term = make_step_term(Wt, dz);
+    step_product(&term, 1, false, dh.data(), dh.outerStride(), dh.rows(), dh.cols());  // ∂E/∂h_{t−1}
   }
-  grad.Wxh().noalias() += seg.Dz * X.transpose();
+  add_outer_products(grad.Wxh(), seg.Dz, X);
   if (recurrent_weights) {
-    grad.Whh().noalias() += seg.Dz * seg.previous_states().transpose();
+    add_outer_products(grad.Whh(), seg.Dz, seg.previous_states());
     grad.bh() += seg.Dz.rowwise().sum();
   }
 }

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "cli_commands.hpp"
+#include "tptt/algo/step_product.hpp"
 #include "tptt/algo/work_count.hpp"
 #include "tptt/app/options.hpp"
 #include "tptt/comm/communicator.hpp"
@@ -64,10 +65,21 @@ double seconds_per_call(F&& f, int repeats, double min_seconds) {
   return best;
 }
 
-// Single-precision GEMM rate (GFLOP/s, 2 flops per multiply-add) of C(m×n) = A(m×k)·B(k×n).
-double gemm_gflops(int m, int k, int n, int repeats, double min_seconds) {
+// Single-precision GEMM rate (GFLOP/s, 2 flops per multiply-add) of C(m×n) = A(m×k)·B(k×n): by
+// Eigen, or by tptt's step kernel (algo/step_product.hpp), which the chains use: it reads A in
+// place where Eigen re-packs it at every call, so at step sizes it can beat Eigen's rate.
+enum class Product { Eigen, StepKernel };
+double gemm_gflops(int m, int k, int n, int repeats, double min_seconds, Product product = Product::Eigen) {
   MatF a = MatF::Random(m, k), b = MatF::Random(k, n), c(m, n);
-  const double s = seconds_per_call([&] { c.noalias() = a * b; }, repeats, min_seconds);
+  const double s = seconds_per_call(
+      [&] {
+        if (product == Product::Eigen) {
+          c.noalias() = a * b;
+        } else {
+          step_product(c, a, b, false);
+        }
+      },
+      repeats, min_seconds);
   return 2.0 * m * k * n / s / 1e9;
 }
 
@@ -98,7 +110,8 @@ class Rooflines {
     const auto found = steps_.find(key);
     if (found != steps_.end()) return found->second;
     const double rate = gemm_gflops(rows, cols, batch, repeats_, min_seconds_);
-    std::printf("roofline: %.1f GFLOP/s at %dx%dx%d (one recurrent step), 1 thread\n", rate, rows, cols, batch);
+    std::printf("roofline: %.1f GFLOP/s at %dx%dx%d (one recurrent step), 1 thread; tptt's step kernel %.1f\n", rate,
+                rows, cols, batch, gemm_gflops(rows, cols, batch, repeats_, min_seconds_, Product::StepKernel));
     return steps_[key] = rate;
   }
 

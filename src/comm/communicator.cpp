@@ -7,6 +7,8 @@
 
 namespace tptt {
 
+bool Communicator::has_message(int, MessageTag) { return true; }
+
 Communicator::ReduceHandle Communicator::start_allreduce_sum(std::span<float> data) {
   allreduce_sum(data);
   return 0;

@@ -71,6 +71,13 @@ void InProcessHub::send(int from, int to, int tag, std::span<const float> data) 
   cv_.notify_all();
 }
 
+bool InProcessHub::has_message(int from, int to, int tag) {
+  std::lock_guard lock(mutex_);
+  check_failed();
+  const auto box = mailboxes_.find(Key{from, to, tag});
+  return box != mailboxes_.end() && !box->second.empty();
+}
+
 void InProcessHub::recv(int from, int to, int tag, std::span<float> data) {
   if (from < 0 || from >= size_ || from == to)
     throw CommError("InProcessCommunicator::recv: no rank " + std::to_string(from) + " to receive from on rank " +
@@ -224,6 +231,10 @@ void InProcessCommunicator::send(int to, MessageTag tag, std::span<const float> 
 
 void InProcessCommunicator::recv(int from, MessageTag tag, std::span<float> data) {
   hub_.recv(from, rank_, static_cast<int>(tag), data);
+}
+
+bool InProcessCommunicator::has_message(int from, MessageTag tag) {
+  return hub_.has_message(from, rank_, static_cast<int>(tag));
 }
 
 void InProcessCommunicator::allreduce_sum(std::span<float> data) { hub_.allreduce(rank_, data); }

@@ -234,6 +234,19 @@ void MpiCommunicator::send(int to, MessageTag tag, std::span<const float> data) 
                       impl_->comm, &pending.request));
 }
 
+void MpiCommunicator::progress() {
+  std::lock_guard lock(impl_->mutex);
+  impl_->reap_sends();
+}
+
+bool MpiCommunicator::has_message(int from, MessageTag tag) {
+  int arrived = 0;
+  std::lock_guard lock(impl_->mutex);
+  impl_->reap_sends();
+  MPI_CHECK(MPI_Iprobe(from, static_cast<int>(tag), impl_->comm, &arrived, MPI_STATUS_IGNORE));
+  return arrived != 0;
+}
+
 void MpiCommunicator::recv(int from, MessageTag tag, std::span<float> data) {
   if (from < 0 || from >= impl_->size || from == impl_->rank)
     throw CommError("MpiCommunicator::recv: no rank " + std::to_string(from) + " to receive from on rank " +

@@ -289,7 +289,7 @@ void SegmentPipeline::backward(InFlight& f) {
         delta = predictor_.leftCols(config_.hidden) * seg.block(seg.Hs, n);  // Δ̂_b = P h_b + p
         delta.colwise() += predictor_.col(config_.hidden);
       };
-      io.target_may_wait = false;
+      io.target_arrived = nullptr;  // predicted now; the real target is folded in later
     }
     if (states_through_g) {
       TraceSpan span("G(x,h)");

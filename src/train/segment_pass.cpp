@@ -148,14 +148,34 @@ PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMa
   };
 
   if (receive_in_steps) {
-    // One thread: an order that keeps both neighbours busy. The chains come before the F
-    // gradient, so that their boundary values leave early.
-    const bool g_while_waiting = parts.targets && io.target_may_wait;
-    if (g_while_waiting) g_gradient();
-    target_chain();
-    gradient_chain();
-    f_gradient();
-    if (!g_while_waiting) g_gradient();
+    // One thread: a list schedule. The chains send boundary values that a neighbour waits for,
+    // so each runs as soon as its message is in (the targets first: the last segment's Δ_T is
+    // read from dh, which the ∂E/∂h chain overwrites). While a message is in flight, work that
+    // needs none fills the wait; with none left, the rank waits for the targets, then ∂E/∂h.
+    bool targets_left = parts.targets, chain_left = parts.chain, f_left = parts.targets, g_left = parts.g_phase;
+    const auto arrived = [](const std::function<bool()>& probe) { return !probe || probe(); };
+    while (targets_left || chain_left || f_left || g_left) {
+      if (io.progress) io.progress();
+      if (targets_left && arrived(io.target_arrived)) {
+        target_chain();
+        targets_left = false;
+      } else if (chain_left && !targets_left && arrived(io.gradient_arrived)) {
+        gradient_chain();
+        chain_left = false;
+      } else if (g_left) {
+        g_gradient();
+        g_left = false;
+      } else if (f_left && !targets_left) {
+        f_gradient();
+        f_left = false;
+      } else if (targets_left) {
+        target_chain();  // waits for the targets
+        targets_left = false;
+      } else {
+        gradient_chain();  // waits for ∂E/∂h
+        chain_left = false;
+      }
+    }
     return losses;
   }
   // Several threads: the boundary values are received on this thread first (communication
@@ -166,13 +186,14 @@ PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMa
     gradient_chain();
     return losses;
   }
+  // oneTBB runs the last function of an invoke on the calling thread and leaves the first to be
+  // stolen: the target chain, on the critical path with the F gradient after it, goes last so
+  // that it starts at once (first, it waited for the ∂E/∂h chain while the G gradient ran).
   arena.invoke(gradient_chain, [&] {
-    arena.invoke(
-        [&] {
-          target_chain();
-          f_gradient();
-        },
-        g_gradient);
+    arena.invoke(g_gradient, [&] {
+      target_chain();
+      f_gradient();
+    });
   });
   return losses;
 }
@@ -180,16 +201,24 @@ PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMa
 PassBoundaries<float> neighbour_boundaries(Communicator& comm, MessageTag state_tag) {
   const int K = comm.size(), k = comm.rank();
   PassBoundaries<float> io;
+  if (K > 1) io.progress = [&comm] { comm.progress(); };
   if (k > 0) {
     io.state_in = [&comm, k, state_tag](MatRef<float> h) { comm.recv(k - 1, state_tag, contiguous_span(h)); };
-    io.target_out = [&comm, k](ConstMatRef<float> d) { comm.send(k - 1, MessageTag::Target, contiguous_span(d)); };
-    io.gradient_out = [&comm, k](ConstMatRef<float> g) { comm.send(k - 1, MessageTag::Gradient, contiguous_span(g)); };
+    io.target_out = [&comm, k](const ConstMatRef<float>& d) {
+      comm.send(k - 1, MessageTag::Target, contiguous_span(d));
+    };
+    io.gradient_out = [&comm, k](const ConstMatRef<float>& g) {
+      comm.send(k - 1, MessageTag::Gradient, contiguous_span(g));
+    };
   }
   if (k + 1 < K) {
-    io.state_out = [&comm, k, state_tag](ConstMatRef<float> h) { comm.send(k + 1, state_tag, contiguous_span(h)); };
+    io.state_out = [&comm, k, state_tag](const ConstMatRef<float>& h) {
+      comm.send(k + 1, state_tag, contiguous_span(h));
+    };
     io.target_in = [&comm, k](MatRef<float> d) { comm.recv(k + 1, MessageTag::Target, contiguous_span(d)); };
     io.gradient_in = [&comm, k](MatRef<float> g) { comm.recv(k + 1, MessageTag::Gradient, contiguous_span(g)); };
-    io.target_may_wait = true;
+    io.target_arrived = [&comm, k] { return comm.has_message(k + 1, MessageTag::Target); };
+    io.gradient_arrived = [&comm, k] { return comm.has_message(k + 1, MessageTag::Gradient); };
   }
   return io;
 }

@@ -32,7 +32,8 @@ struct SegmentBuffers {
   Mat<S> Delta;                          // (H × (n+1)·B)  target corrections Δ_{a−1} … Δ_b, Δ_t = ĥ_t − h_t
   // Per-step deltas, one buffer per phase so that the phases can run as concurrent tasks.
   Mat<S> Dg;  // (H × n·B)      G-phase errors, scaled by σ'
-  Mat<S> Df;  // (H × n·B)      F-phase errors, scaled by σ'
+  Mat<S> Df;  // (H × n·B)      F-phase errors, scaled by σ'; the rows [r, r + m) of a row range are stored
+              //                as a compact (m × n·B) matrix at offset r·n·B (forward_local_gradient)
   Mat<S> Dz;  // (H × n·B)      BPTT ∂E/∂z_t
   Mat<S> Gn;  // (H × n·B)      G(x_t, F(x_t, h̃_{t−1}))              (G phase with noise)
   Mat<S> Hn;  // (H × n·B)      noisy states h̃_{t−1} = h_{t−1} + ε (G phase with noise)

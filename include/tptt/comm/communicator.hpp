@@ -45,6 +45,13 @@ class Communicator {
 
   virtual void send(int to, MessageTag tag, std::span<const float> data) = 0;
   virtual void recv(int from, MessageTag tag, std::span<float> data) = 0;
+  // Whether a message from `from` with `tag` has arrived, so that recv() would not wait. Never
+  // blocks; a schedule uses it to do other work while a message is in flight. The default
+  // (an implementation that cannot tell) says yes: the caller then simply receives.
+  virtual bool has_message(int from, MessageTag tag);
+  // Lets sends in flight advance (a transport may move a large message only while its sender
+  // calls into it); cheap, never blocks. Called between the steps of a pass.
+  virtual void progress() {}
   // Element-wise sum over all ranks, result on every rank.
   virtual void allreduce_sum(std::span<float> data) = 0;
   virtual void allreduce_sum(std::span<double> data) = 0;

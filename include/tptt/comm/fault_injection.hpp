@@ -31,6 +31,8 @@ class FaultInjectingCommunicator final : public Communicator {
   int size() const override { return inner_.size(); }
   void send(int to, MessageTag tag, std::span<const float> data) override { inner_.send(to, tag, data); }
   void recv(int from, MessageTag tag, std::span<float> data) override { inner_.recv(from, tag, data); }
+  bool has_message(int from, MessageTag tag) override { return inner_.has_message(from, tag); }
+  void progress() override { inner_.progress(); }
   // Throws std::runtime_error or raise(SIGKILL)s when the plan says so.
   void allreduce_sum(std::span<float> data) override;
   void allreduce_sum(std::span<double> data) override { inner_.allreduce_sum(data); }

@@ -60,6 +60,7 @@ class InProcessHub {
 
   void send(int from, int to, int tag, std::span<const float> data);
   void recv(int from, int to, int tag, std::span<float> data);
+  bool has_message(int from, int to, int tag);
   template <class T>
   void allreduce(int rank, std::span<T> data);
   std::uint64_t start_async(int rank, std::span<const float> data);  // returns the round
@@ -101,6 +102,7 @@ class InProcessCommunicator final : public Communicator {
   int size() const override { return hub_.size(); }
   void send(int to, MessageTag tag, std::span<const float> data) override;
   void recv(int from, MessageTag tag, std::span<float> data) override;
+  bool has_message(int from, MessageTag tag) override;
   void allreduce_sum(std::span<float> data) override;
   void allreduce_sum(std::span<double> data) override;
   ReduceHandle start_allreduce_sum(std::span<float> data) override;

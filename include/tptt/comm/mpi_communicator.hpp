@@ -39,6 +39,8 @@ class MpiCommunicator final : public Communicator {
   int size() const override;
   void send(int to, MessageTag tag, std::span<const float> data) override;
   void recv(int from, MessageTag tag, std::span<float> data) override;
+  bool has_message(int from, MessageTag tag) override;  // MPI_Iprobe
+  void progress() override;                             // MPI_Test on the sends in flight
   void allreduce_sum(std::span<float> data) override;
   void allreduce_sum(std::span<double> data) override;
   // Non-blocking: MPI_Igather to rank 0 and MPI_Ibcast on a communicator of their own, rank 0

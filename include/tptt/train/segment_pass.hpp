@@ -6,9 +6,10 @@
 //
 // Ordering: a boundary value leaves as soon as it exists (h_b right after the forward chain,
 // Δ_{a−1} and ∂E/∂h_{a−1} right after their chains), so that a neighbouring segment waits for
-// no other work of this one. On one thread, a segment that waits for a target from the next
-// segment computes the G-phase gradient, which needs none, in the meantime. On several
-// threads the independent strands run side by side. Every step writes its own delta buffer
+// no other work of this one. On one thread the backward half is a list schedule: a chain runs
+// as soon as its message is in, and while a message is in flight the work that needs none (the
+// G-phase gradient; the F-phase gradient once the targets exist) runs. On several threads the
+// independent strands run side by side. Every step writes its own delta buffer
 // and its own gradient tensors, so the result has the same bits in any order and on any
 // number of threads.
 #include <functional>
@@ -43,7 +44,10 @@ struct PassBoundaries {
   std::function<void(MatRef<S>)> gradient_in;      // ∂E/∂h_b (H × B) from the next segment
   std::function<void(ConstMatRef<S>)> target_out;  // Δ_{a−1} to the previous segment
   std::function<void(ConstMatRef<S>)> gradient_out;
-  bool target_may_wait = false;  // target_in waits for another segment (fill the wait on one thread)
+  // Whether target_in / gradient_in would return at once (their message is in). Null: always.
+  // On one thread the schedule fills the wait for a message with work that needs none.
+  std::function<bool()> target_arrived, gradient_arrived;
+  std::function<void()> progress;  // between steps: lets the sends in flight advance
 };
 
 template <class S>
@@ -73,7 +77,7 @@ PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMa
 PassBoundaries<float> neighbour_boundaries(Communicator& comm, MessageTag state_tag);
 
 // A block of whole columns of a column-major matrix as one contiguous span (a message).
-inline std::span<float> contiguous_span(MatRef<float> m) { return {m.data(), static_cast<std::size_t>(m.size())}; }
+inline std::span<float> contiguous_span(MatRef<float>& m) { return {m.data(), static_cast<std::size_t>(m.size())}; }
 inline std::span<const float> contiguous_span(const ConstMatRef<float>& m) {
   return {m.data(), static_cast<std::size_t>(m.size())};
 }
