@@ -124,7 +124,6 @@ expect 2 "--dc-lambda"        train --sync stale --dc-lambda 3
 expect 2 "--staleness-compensation" train --staleness-compensation predict
 expect 2 "--staleness-compensation" train --sync stale --staleness-compensation dcasgd
 expect 2 "--staleness-compensation" train --sync stale --staleness-compensation predict --optimizer sgd
-expect 2 "--checkpoint"       train --checkpoint "$WORK/c.ckpt" --schedule concurrent --threads 2 --p-g 0.5
 expect 3 "a_file"             train --checkpoint "$WORK/a_file/c.ckpt"
 expect 3 "missing.ckpt"       train --resume "$WORK/missing.ckpt"
 head -c 300 /dev/urandom >"$WORK/noise.ckpt"

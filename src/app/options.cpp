@@ -275,12 +275,6 @@ void resolve_distributed_defaults(const po::variables_map& vm, TrainCommand& cmd
 void validate_checkpoint_options(const TrainCommand& cmd) {
   const RunOptions& run = cmd.run;
   if (run.checkpoint_every < 1) throw UsageError("--checkpoint-every: must be >= 1");
-  if (run.checkpoint.empty() && run.resume.empty()) return;
-  const char* option = run.checkpoint.empty() ? "--resume" : "--checkpoint";
-  if (cmd.config.schedule == Schedule::Concurrent)
-    throw UsageError(std::string(option) +
-                     ": not available with --schedule concurrent (its G loop runs "
-                     "between iterations; use alternate or random)");
 }
 
 }  // namespace

@@ -59,8 +59,9 @@ struct Trainer::Concurrent {
 
   std::mutex mutex;
   std::condition_variable changed;
-  VecF published_f;  // latest θ_F, written by the F strand
-  VecF published_g;  // latest θ_G, written by the G loop
+  VecF published_f;           // latest θ_F, written by the F strand
+  VecF published_g;           // latest θ_G, written by the G loop
+  VecF published_g_velocity;  // the G optimiser's state with published_g (for checkpoints)
   long version_f = 0, version_g = 0;
   long g_iteration = 0;
   bool started = false, stop = false, finished = false;
@@ -316,6 +317,7 @@ IterationResult Trainer::concurrent_step(long iteration) {
     std::unique_lock lock(c.mutex);
     if (!c.started) {
       c.started = true;
+      c.published_g_velocity = feedback_opt_.state();
       c.g_task.start([this] { feedback_loop(); });
     }
     c.changed.wait(lock, [&] { return c.f_may_run(); });
@@ -365,6 +367,7 @@ void Trainer::feedback_loop() {
       {
         std::lock_guard lock(c.mutex);
         c.published_g = c.g_params.flat().tail(ng);
+        c.published_g_velocity = feedback_opt_.state();
         ++c.version_g;
         ++c.stats.g_updates;
         c.stats.g_loss_sum += r.loss_g;
@@ -383,6 +386,25 @@ void Trainer::feedback_loop() {
   std::lock_guard lock(c.mutex);
   c.finished = true;
   c.changed.notify_all();
+}
+
+Trainer::FeedbackSnapshot Trainer::concurrent_snapshot() {
+  Concurrent& c = *concurrent_;
+  std::lock_guard lock(c.mutex);
+  params_.flat().tail(params_.layout().feedback_size()) = c.published_g;  // the F strand takes it next anyway
+  // Before the G loop starts, feedback_opt_ is nobody else's; after, the loop publishes its state.
+  return {c.started ? c.published_g_velocity : feedback_opt_.state(), c.stats.g_updates};
+}
+
+void Trainer::restore_concurrent() {
+  Concurrent& c = *concurrent_;
+  std::lock_guard lock(c.mutex);
+  if (c.started) throw std::logic_error("Trainer::restore_concurrent: the G loop runs already");
+  c.g_params.flat() = params_.flat();
+  c.published_f = params_.flat().head(params_.layout().forward_size());
+  c.published_g = params_.flat().tail(params_.layout().feedback_size());
+  c.version_f = f_updates_;
+  c.stats.g_updates = c.g_iteration = g_updates_;
 }
 
 void Trainer::set_distributed_mode(const DistributedConfig& dist) {

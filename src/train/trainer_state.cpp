@@ -45,21 +45,24 @@ SpectralRadii Trainer::spectral_radii() const {
 
 void Trainer::settle() {
   if (pipeline_) pipeline_->settle();
+  if (concurrent_) concurrent_checkpoint_ = concurrent_snapshot();
 }
 
 void Trainer::save_state(Checkpoint& checkpoint) const {
-  if (concurrent_)
-    throw UsageError("--checkpoint: not available with --schedule concurrent (its G loop runs between iterations)");
+  if (concurrent_) {  // the G loop's snapshot of settle(); feedback_opt_ belongs to the running loop
+    Optimizer feedback(config_.optimizer, params_.layout().feedback_size(), static_cast<Scalar>(config_.momentum));
+    feedback.state() = concurrent_checkpoint_.velocity;
+    return save_optimizers(checkpoint, forward_opt_, feedback, concurrent_checkpoint_.g_updates, f_updates_);
+  }
   if (pipeline_) return pipeline_->save_state(checkpoint);
   save_optimizers(checkpoint, forward_opt_, feedback_opt_, g_updates_, f_updates_);
 }
 
 void Trainer::load_state(const Checkpoint& checkpoint) {
-  if (concurrent_)
-    throw UsageError("--resume: not available with --schedule concurrent (its G loop runs between iterations)");
   if (pipeline_) return pipeline_->load_state(checkpoint);
   require_no_state_in_flight(checkpoint, "exact");
   load_optimizers(checkpoint, forward_opt_, feedback_opt_, g_updates_, f_updates_);
+  if (concurrent_) restore_concurrent();
 }
 
 }  // namespace tptt

@@ -9,7 +9,7 @@
 #   mpi_tests.sh check MPI_CHECK MPIRUN_SH        tptt_mpi_check check with K = 2, 3, 4 ranks
 #   mpi_tests.sh modes TPTT MPIRUN_SH             tptt train --sync pipelined|stale, --decoupled
 #   mpi_tests.sh checkpoint TPTT MPIRUN_SH        resume on K and K' ranks, a killed rank, SIGTERM
-#   mpi_tests.sh checkpoint_async TPTT MPIRUN_SH  the same for stale and decoupled modes
+#   mpi_tests.sh checkpoint_async TPTT MPIRUN_SH  the same for stale and decoupled modes, concurrent resume
 # TPTT is the executable, MPIRUN_SH launch/mpirun.sh.
 set -uo pipefail
 
@@ -188,6 +188,16 @@ checkpoint_async)
   grep -q "after iteration 40" "$work/err" || fail "stale: the kept checkpoint is not the one of iteration 40"
   cmp -s "$work/stale2_pdc.w.npy" "$work/sk.npy" && echo "== stale, rank 1 killed at 50, resumed from 40: bitwise equal" ||
     fail "stale: resumed after the kill: parameters differ"
+  # The concurrent schedule (K = 2): the checkpoint holds the G loop's last published state; the
+  # resume is valid (it runs on, to the budget, and logs the remaining checks), not bit-exact.
+  conc=("${ck[@]}" --alpha-f 0.01 --schedule concurrent --threads 2 --p-g 0.5)
+  "$mpirun_sh" 2 "${conc[@]}" --max-iterations 30 --checkpoint "$work/cc.ckpt" --log "$work/cc.jsonl" >/dev/null \
+    2>"$work/err" || fail "concurrent: first half failed: $(cat "$work/err")"
+  "$mpirun_sh" 2 --resume "$work/cc.ckpt" --max-iterations 60 --no-progress --param-hash >"$work/out" 2>"$work/err" ||
+    fail "concurrent: resume failed: $(cat "$work/err")"
+  grep -q "after iteration 30" "$work/err" && grep -q '"replicas_identical":true' "$work/out" &&
+    [[ $(grep -c '^{"iteration"' "$work/cc.jsonl") -eq 6 ]] && echo "== concurrent, K = 2: resumed after 30 to 60" ||
+    fail "concurrent: resume: $(tail -2 "$work/err")"
   # SIGTERM in stale mode: the stop's checkpoint holds what is in flight after the drain.
   long=(--task temporal3 -T 40 -H 16 -B 4 --seed 2 --check-every 10 --no-progress --alpha-f 1e-6 --alpha-g 1e-7
         --patience 100000000 --validation-samples 40 --validation-batch 10 --checkpoint-every 100000000)

@@ -70,8 +70,8 @@ class Trainer final : public Learner {
   SpectralRadii spectral_radii() const override;
   // Sections "opt_forward", "opt_feedback" (F32) and "phase_counts" (I64: g, f updates); with a
   // pipeline, its state (SegmentPipeline::save_state: in stale and decoupled modes, the work in
-  // flight, after settle()). Refused (UsageError) with the concurrent schedule, whose G loop
-  // runs between iterations.
+  // flight, after settle()). With the concurrent schedule, the G loop's state as of its last
+  // published G update (settle() takes it): a valid resume, not a bit-exact one.
   void save_state(Checkpoint& checkpoint) const override;
   void load_state(const Checkpoint& checkpoint) override;
   long g_updates() const { return phase_stats().g_updates; }
@@ -120,6 +120,15 @@ class Trainer final : public Learner {
   void reduce_across_ranks(IterationResult& result, Workspace& ws, Phases which);
   void apply_updates(const IterationResult& result);
   IterationResult concurrent_step(long iteration);
+  // Checkpoints of the concurrent schedule: the G loop's last published θ_G (into params_)
+  // with its optimiser state and update count; and, after a checkpoint was loaded and before
+  // the G loop starts, the loop's replica and counters from params_ and the optimisers.
+  struct FeedbackSnapshot {
+    VecF velocity;
+    long g_updates = 0;
+  };
+  FeedbackSnapshot concurrent_snapshot();
+  void restore_concurrent();
   void feedback_loop();
   void stop_concurrent();
 
@@ -136,6 +145,7 @@ class Trainer final : public Learner {
   long g_updates_ = 0;
   long f_updates_ = 0;
   std::unique_ptr<Concurrent> concurrent_;
+  FeedbackSnapshot concurrent_checkpoint_;     // settle()'s snapshot, for save_state
   std::unique_ptr<SegmentPipeline> pipeline_;  // last: destroyed first, it refers to the members above
 };
 
