@@ -154,26 +154,33 @@ PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMa
     // needs none fills the wait; with none left, the rank waits for the targets, then ∂E/∂h.
     bool targets_left = parts.targets, chain_left = parts.chain, f_left = parts.targets, g_left = parts.g_phase;
     const auto arrived = [](const std::function<bool()>& probe) { return !probe || probe(); };
+    enum class Step { Targets, Chain, G, F };
+    const auto next = [&]() -> Step {
+      if (targets_left && arrived(io.target_arrived)) return Step::Targets;
+      if (chain_left && !targets_left && arrived(io.gradient_arrived)) return Step::Chain;
+      if (g_left) return Step::G;
+      if (f_left && !targets_left) return Step::F;
+      return targets_left ? Step::Targets : Step::Chain;  // nothing else to do: wait for a message
+    };
     while (targets_left || chain_left || f_left || g_left) {
       if (io.progress) io.progress();
-      if (targets_left && arrived(io.target_arrived)) {
-        target_chain();
-        targets_left = false;
-      } else if (chain_left && !targets_left && arrived(io.gradient_arrived)) {
-        gradient_chain();
-        chain_left = false;
-      } else if (g_left) {
-        g_gradient();
-        g_left = false;
-      } else if (f_left && !targets_left) {
-        f_gradient();
-        f_left = false;
-      } else if (targets_left) {
-        target_chain();  // waits for the targets
-        targets_left = false;
-      } else {
-        gradient_chain();  // waits for ∂E/∂h
-        chain_left = false;
+      switch (next()) {
+        case Step::Targets:
+          target_chain();
+          targets_left = false;
+          break;
+        case Step::Chain:
+          gradient_chain();
+          chain_left = false;
+          break;
+        case Step::G:
+          g_gradient();
+          g_left = false;
+          break;
+        case Step::F:
+          f_gradient();
+          f_left = false;
+          break;
       }
     }
     return losses;
