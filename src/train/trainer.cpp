@@ -152,7 +152,7 @@ IterationResult Trainer::reference_step(long iteration) {
   arena_.execute([&] {
     const SegmentPass pass = begin_pass(iteration, params_, ws_, MessageTag::State,
                                         /*with_feedback=*/config_.noise == 0);
-    result.loss_g = g_phase_gradient(iteration, pass, params_, ws_);
+    finish_pass(iteration, pass, {true, false}, params_, ws_, result);  // the G phase alone
     if (comm_.size() > 1) reduce_across_ranks(result, ws_, {true, false});
     apply_phase_updates(config_, {true, false}, params_, ws_.grad.flat(), forward_opt_, feedback_opt_, g_updates_,
                         f_updates_);
@@ -184,13 +184,6 @@ Trainer::SegmentPass Trainer::begin_pass(long iteration, const Params<Scalar>& p
     output_backward<Scalar>(params, hT, ws.out, ws.grad, ws.dh);  // ws.dh = ∂E/∂h_T
   }
   return pass;
-}
-
-Scalar Trainer::g_phase_gradient(long iteration, const SegmentPass& pass, const Params<Scalar>& params, Workspace& ws) {
-  TraceSpan span("G gradient (eq. 9)");
-  const bool noisy = config_.noise > 0;
-  if (noisy) fill_g_noise(config_, iteration, pass.range, pass.batch.batch, ws.noise);
-  return feedback_gradient<Scalar>(params, config_.activation, noisy ? &ws.noise : nullptr, ws.seg, ws.grad);
 }
 
 IterationResult Trainer::compute(long iteration, Phases phases, const Params<Scalar>& params, Workspace& ws,

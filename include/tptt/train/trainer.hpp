@@ -109,8 +109,6 @@ class Trainer final : public Learner {
   // Both halves: the gradients of one iteration over this rank's segment into ws.grad.
   IterationResult compute(long iteration, Phases phases, const Params<Scalar>& params, Workspace& ws,
                           MessageTag state_tag = MessageTag::State);
-  // Eq. 9 over the segment into ws.grad's θ_G tensors; returns L_G.
-  Scalar g_phase_gradient(long iteration, const SegmentPass& pass, const Params<Scalar>& params, Workspace& ws);
   // Both phases in the reference order (config phase_order reference).
   IterationResult reference_step(long iteration);
   void forward_segment(const Batch& batch, const SegmentRange& range, const Params<Scalar>& params, Workspace& ws,
