@@ -22,6 +22,7 @@
 #include "tptt/core/rng.hpp"
 #include "tptt/io/json.hpp"
 #include "tptt/model/params.hpp"
+#include "tptt/train/micro_batch_choice.hpp"
 
 using namespace tptt;
 
@@ -496,6 +497,35 @@ TEST_CASE("mode and schedule labels name what runs") {
   CHECK(schedule_label(parse_train_command({}).config) == "alternate");
   CHECK(schedule_label(parse_train_command({"--schedule", "random", "--p-g", "0.5"}).config) == "random(p_G=0.5)");
   CHECK(schedule_label(parse_train_command({"--algorithm", "bptt"}).config) == "none");
+}
+
+TEST_CASE("micro-batch choice: candidates, the model and the best M") {
+  CHECK(micro_batch_candidates(20) == std::vector<int>{2, 3, 4, 5, 7, 10, 20});
+  CHECK(micro_batch_candidates(2) == std::vector<int>{2});
+  CHECK(micro_batch_candidates(1).empty());
+  const MicroBatchCosts c{0.002, 0.003};  // chains 2 ms, the rest 3 ms
+  CHECK(predicted_iteration_seconds(c, 4, 3) == doctest::Approx(4 * 0.005 + 2 * 0.002));
+  // Narrow micro-batches cost more per column: the best M balances that against the pipeline's ends.
+  const std::vector<int> m{2, 4, 10};
+  const std::vector<MicroBatchCosts> costs{{0.004, 0.006}, {0.002, 0.0032}, {0.001, 0.0016}};
+  CHECK(best_micro_batches(m, costs, 1) == 2);   // 2·10 = 20 ms, 4·5.2 = 20.8, 10·2.6 = 26
+  CHECK(best_micro_batches(m, costs, 8) == 10);  // 20 + 7·4 = 48, 20.8 + 7·2 = 34.8, 26 + 7·1 = 33
+  CHECK(best_micro_batches({2, 4}, {{0.001, 0.001}, {0.0005, 0.0005}}, 1) == 2);  // a tie: the smaller M
+  CHECK_THROWS_AS(best_micro_batches({2}, {}, 1), std::logic_error);
+  const std::string line = describe_micro_batch_choice(4, m, costs, 8);
+  CHECK(line.find("--micro-batches auto: M = 4 (predicted ms per iteration: M=2 48 M=4 34.8 M=10 33)") == 0);
+}
+
+TEST_CASE("parse_train_command: --micro-batches auto") {
+  const TrainCommand a = parse_train_command({"--sync", "pipelined", "--micro-batches", "auto"});
+  CHECK(a.run.dist.auto_micro_batches);
+  CHECK_FALSE(a.run.micro_batches_from_ranks);
+  CHECK(a.run.dist.mode_name() == "pipelined(auto)");
+  CHECK(contains(run_options_to_ini(a), "micro-batches = auto\n"));
+  CHECK(contains(parse_error<UsageError>({"--sync", "stale", "--micro-batches", "auto"}),
+                 "--micro-batches auto needs --sync pipelined"));
+  CHECK(contains(parse_error<UsageError>({"--sync", "pipelined", "--micro-batches", "4x"}),
+                 "--micro-batches: expected a count (1, 2, ...) or auto, got '4x'"));
 }
 
 TEST_CASE("parse_train_command: mode defaults and refusals of options that would do nothing") {

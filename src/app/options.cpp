@@ -24,8 +24,28 @@ namespace {
 struct RawOptions {
   std::string task, activation, init, algorithm, optimizer, schedule, config_file, sync = "exact";
   std::string phase_order = "overlap", validation = "fresh", staleness_compensation = "none";
+  std::string micro_batches;  // a count or "auto"; empty when not given
   unsigned long long seed = 1;
 };
+
+// --micro-batches: a positive count, or auto (chosen from measured costs; needs --sync pipelined).
+void parse_micro_batches(const std::string& text, DistributedConfig& dist) {
+  if (text == "auto") {
+    dist.auto_micro_batches = true;
+    dist.micro_batches = 2;  // until the choice (train/micro_batch_choice.hpp)
+    return;
+  }
+  std::size_t used = 0;
+  int m = 0;
+  try {
+    m = std::stoi(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size())
+    throw UsageError("--micro-batches: expected a count (1, 2, ...) or auto, got '" + text + "'");
+  dist.micro_batches = m;
+}
 
 // A checkpoint written before --phase-order and --validation existed continues with the
 // semantics it was trained with (the overlap order, one fixed validation set).
@@ -109,7 +129,7 @@ void describe_options(OptionGroups& g, TrainConfig& c, RunOptions& run, RawOptio
       ("staleness", po::value(&run.dist.staleness), "S of --sync stale (default 1; 0 runs the stale code path as exact mode)")
       ("staleness-compensation", po::value(&raw.staleness_compensation)->default_value(raw.staleness_compensation), "--sync stale: none, momentum (lower the Nesterov momentum for the delay's implicit momentum), predict (compute each gradient at the weights extrapolated S updates ahead along the velocity), dc (DC-ASGD: correct the stale gradient by lambda*g*g*(theta_now - theta_stale)/rms(g)) or predict+dc (both: dc corrects what the prediction missed); docs/distributed.md")
       ("dc-lambda", number(&run.dist.dc_lambda), "lambda of --staleness-compensation dc and predict+dc (divided by the gradient's running RMS)")
-      ("micro-batches", po::value(&run.dist.micro_batches), "M micro-batches per minibatch (--sync pipelined: default the number of ranks K, at least 2; stale: default 1)")
+      ("micro-batches", po::value(&raw.micro_batches), "M micro-batches per minibatch (--sync pipelined: default the number of ranks K, at least 2, or auto: chosen from kernel times measured before the first iteration; stale: default 1)")
       ("decoupled", "decoupled boundary targets (tptt_hx): a segment predicts its boundary target instead of waiting for it")
       ("decoupled-rate", number(&run.dist.decoupled_rate), "step of the boundary-target predictor (normalised LMS, in (0, 2))")
       ("mpi", po::value(&run.mpi)->default_value(run.mpi), "auto (use MPI when started by mpirun/mpiexec/srun), on (always; MPI singleton without a launcher), off")
@@ -397,6 +417,7 @@ TrainCommand parse_train_command(const std::vector<std::string>& args, ResumeSco
   cmd.run.dist.sync = parse_sync_mode(raw.sync);
   cmd.run.dist.decoupled = vm.count("decoupled") > 0;
   cmd.run.dist.compensation = parse_staleness_compensation(raw.staleness_compensation);
+  if (!raw.micro_batches.empty()) parse_micro_batches(raw.micro_batches, cmd.run.dist);
   resolve_distributed_defaults(vm, cmd);
   // Stale and decoupled modes compute a minibatch's targets before its G update is applied:
   // they run in the overlap order unless reference is asked for (which they refuse).
@@ -441,7 +462,8 @@ std::string run_options_to_ini(const TrainCommand& cmd) {
   if (!run.save_params.empty()) line("save-params", absolute(run.save_params));
   line("threads", std::to_string(cmd.config.threads));
   line("sync", to_string(run.dist.sync));
-  if (run.dist.sync != SyncMode::Exact) line("micro-batches", std::to_string(run.dist.micro_batches));
+  if (run.dist.sync != SyncMode::Exact)
+    line("micro-batches", run.dist.auto_micro_batches ? "auto" : std::to_string(run.dist.micro_batches));
   if (run.dist.sync == SyncMode::Stale) line("staleness", std::to_string(run.dist.staleness));
   if (run.dist.compensation != StalenessCompensation::None)
     line("staleness-compensation", to_string(run.dist.compensation));

@@ -244,10 +244,12 @@ int run_train(const std::vector<std::string>& args) {
 
       config_json = config_to_json(cmd.config);
       run_json.add("ranks", K).add("mode", run.dist.mode_name()).add("schedule", schedule_label(cmd.config));
-      run_json.add("sync", to_string(run.dist.sync))
-          .add("staleness", run.dist.staleness)
-          .add("micro_batches", run.dist.micro_batches)
-          .add("staleness_compensation", to_string(run.dist.compensation));
+      run_json.add("sync", to_string(run.dist.sync)).add("staleness", run.dist.staleness);
+      if (run.dist.auto_micro_batches)
+        run_json.add("micro_batches", "auto");
+      else
+        run_json.add("micro_batches", run.dist.micro_batches);
+      run_json.add("staleness_compensation", to_string(run.dist.compensation));
       if (run.dist.uses_dc_lambda()) run_json.add("dc_lambda", run.dist.dc_lambda);
       run_json.add("decoupled", run.dist.decoupled).add("transport", mpi ? "mpi" : "solo").add("rank", k);
       if (mpi) run_json.add("mpi_thread_level", mpi->thread_level()).add("mpi_library", mpi->library_version());
@@ -311,6 +313,13 @@ int run_train(const std::vector<std::string>& args) {
 
   try {
     if (!cmd.run.trace.empty()) start_trace(k);
+    // --micro-batches auto: chosen now; checkpoints then store the M chosen, so a resumed run
+    // continues with it.
+    if (const Learner::AutomaticChoice choice = learner->choose_automatic_options(); choice.micro_batches > 0) {
+      parsed->run.dist.micro_batches = choice.micro_batches;
+      parsed->run.dist.auto_micro_batches = false;
+      if (k == 0) std::cerr << "tptt train: " + choice.report + "\n" << std::flush;
+    }
     install_stop_handlers();
     CheckpointWriter checkpoints(cmd, *learner, comm, cmd.resume_from ? start.iteration : -1);
     ProtocolHooks hooks;

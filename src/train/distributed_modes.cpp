@@ -9,6 +9,7 @@
 #include "tptt/core/error.hpp"
 #include "tptt/core/rng.hpp"
 #include "tptt/core/trace.hpp"
+#include "tptt/train/micro_batch_choice.hpp"
 #include "tptt/train/segment_pass.hpp"
 #include "tptt/train/staleness_compensation.hpp"
 
@@ -62,6 +63,7 @@ void DistributedConfig::validate(const TrainConfig& c) const {
   require(sync != SyncMode::Exact || micro_batches == 1,
           "--micro-batches needs --sync pipelined or stale (exact runs whole minibatches)");
   require(sync != SyncMode::Pipelined || micro_batches >= 2, "--sync pipelined needs --micro-batches M >= 2");
+  require(!auto_micro_batches || sync == SyncMode::Pipelined, "--micro-batches auto needs --sync pipelined");
   require(!decoupled || c.algorithm == Algorithm::TpttHx,
           "--decoupled needs --algorithm tptt_hx: bptt and tptt (eq. 12) need the downstream gradient dE/dh");
   require(!decoupled || sync != SyncMode::Pipelined,
@@ -82,7 +84,7 @@ void DistributedConfig::validate(const TrainConfig& c) const {
 std::string DistributedConfig::mode_name() const {
   std::string m;
   if (sync == SyncMode::Pipelined) {
-    m = "pipelined(" + std::to_string(micro_batches) + ")";
+    m = "pipelined(" + (auto_micro_batches ? std::string("auto") : std::to_string(micro_batches)) + ")";
   } else if (sync == SyncMode::Stale) {
     m = "stale(" + std::to_string(staleness);
     if (micro_batches > 1) m += ",M=" + std::to_string(micro_batches);
@@ -101,6 +103,7 @@ JsonObject DistributedConfig::to_json() const {
       .add("staleness", staleness)
       .add("micro_batches", micro_batches)
       .add("decoupled", decoupled);
+  if (auto_micro_batches) j.add("micro_batches_auto", true);
   if (decoupled) j.add("decoupled_rate", decoupled_rate);
   j.add("staleness_compensation", to_string(compensation));
   if (uses_dc_lambda()) j.add("dc_lambda", dc_lambda);
@@ -114,8 +117,7 @@ SegmentPipeline::SegmentPipeline(Trainer& trainer, const DistributedConfig& dist
       comm_(comm),
       params_(trainer.params()),
       forward_opt_(config_.optimizer, params_.layout().forward_size(), optimizer_momentum(config_, dist)),
-      feedback_opt_(config_.optimizer, params_.layout().feedback_size(), optimizer_momentum(config_, dist)),
-      scratch_(params_.shape()) {
+      feedback_opt_(config_.optimizer, params_.layout().feedback_size(), optimizer_momentum(config_, dist)) {
   dist_.validate(config_);
   const int K = comm_.size(), k = comm_.rank();
   lag_ = dist_.decoupled ? 0 : std::min(dist_.delay(), K - 1 - k);
@@ -136,8 +138,34 @@ SegmentPipeline::InFlight* SegmentPipeline::find(long iteration) {
   return nullptr;
 }
 
+Learner::AutomaticChoice SegmentPipeline::choose_micro_batches() {
+  if (!dist_.auto_micro_batches) return {};
+  const int K = comm_.size(), B = config_.batch;
+  const int steps = segment_of(config_.length, K, comm_.rank()).steps();
+  const std::vector<int> candidates = micro_batch_candidates(B);
+  std::vector<float> seconds(2 * candidates.size());  // (candidates × 2) chain, other; summed over ranks
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    const int cols = (B + candidates[i] - 1) / candidates[i];
+    const MicroBatchCosts c = measure_micro_batch(params_, config_, steps, cols, trainer_.arena());
+    seconds[2 * i] = static_cast<float>(c.chain_seconds);
+    seconds[2 * i + 1] = static_cast<float>(c.other_seconds);
+  }
+  comm_.allreduce_sum(std::span<float>(seconds));  // the same bits on every rank: the same choice
+  std::vector<MicroBatchCosts> costs(candidates.size());
+  for (std::size_t i = 0; i < candidates.size(); ++i)
+    costs[i] = {seconds[2 * i] / static_cast<double>(K), seconds[2 * i + 1] / static_cast<double>(K)};
+  dist_.micro_batches = best_micro_batches(candidates, costs, K);
+  dist_.auto_micro_batches = false;
+  return {dist_.micro_batches, describe_micro_batch_choice(dist_.micro_batches, candidates, costs, K)};
+}
+
 std::optional<IterationResult> SegmentPipeline::step(long iteration) {
   if (drained_) throw std::logic_error("SegmentPipeline::step after drain()");
+  choose_micro_batches();  // once, if the run did not before its first iteration
+  // A run resumed from a checkpoint with nothing in flight (exact, pipelined) starts where the
+  // protocol does; one with work in flight continues at the checkpoint's position.
+  if (!position_known_) next_iteration_ = iteration;
+  position_known_ = true;
   if (iteration != next_iteration_)
     throw std::logic_error("SegmentPipeline::step: expected iteration " + std::to_string(next_iteration_) + ", got " +
                            std::to_string(iteration));
@@ -164,13 +192,13 @@ std::optional<IterationResult> SegmentPipeline::step(long iteration) {
     }
   }
   in_flight_.push_back(std::move(slot));
-  forward(*in_flight_.back());
+  InFlight& fresh = *in_flight_.back();
+  prepare(fresh);
 
   InFlight* b = find(iteration - lag_);
-  if (b && !b->backward_done) {  // done already when a checkpoint settled it
-    backward(*b);
-    start_reduce(*b);
-  }
+  if (b && b->backward_done) b = nullptr;  // done already when a checkpoint settled it
+  run_passes(&fresh, b);
+  if (b) start_reduce(*b);
   if (dist_.decoupled && k + 1 < K)
     if (InFlight* p = find(iteration - 1)) fold_in_real_target(*p);
 
@@ -195,8 +223,7 @@ void SegmentPipeline::predict_optimizer_range(const Optimizer& opt, Eigen::Index
   predict_weights(params_.flat().segment(first, n), opt.state(), dist_.delay(), out.flat().segment(first, n));
 }
 
-void SegmentPipeline::forward(InFlight& f) {
-  const Params<Scalar>& theta = f.theta(params_);
+void SegmentPipeline::prepare(InFlight& f) {
   const Batch batch = trainer_.training_batch(f.iteration);
   const int K = comm_.size(), k = comm_.rank(), B = batch.batch;
   if (K > batch.steps)
@@ -221,12 +248,12 @@ void SegmentPipeline::forward(InFlight& f) {
   MatF noise;  // (H × n·B) ε for h̃_{t−1}
   if (f.did_g && config_.noise > 0) fill_g_noise(config_, f.iteration, f.range, B, noise);
 
-  const PassBoundaries<Scalar> io = neighbour_boundaries(comm_, MessageTag::State);
   const int M = std::min(dist_.micro_batches, B);
   f.micro.resize(static_cast<std::size_t>(M));
   int col = 0;
   for (int u = 0; u < M; ++u) {
     MicroBatch& mb = f.micro[static_cast<std::size_t>(u)];
+    mb.reset_tasks();
     mb.cols = micro_batch_columns(B, M, u);
     mb.first_col = col;
     col += mb.cols;
@@ -234,75 +261,242 @@ void SegmentPipeline::forward(InFlight& f) {
     mb.X = M == 1 ? MatF(segX) : micro_columns(segX, B, n, mb.first_col, mb.cols);
     if (noise.size() > 0) mb.noise = M == 1 ? noise : micro_columns(noise, B, n, mb.first_col, mb.cols);
     if (last) mb.Y = batch.Y.middleCols(mb.first_col, mb.cols);
-
+    if (M > 1 && !mb.grad) mb.grad = std::make_unique<Params<Scalar>>(params_.shape());
     mb.seg.resize(config_.hidden, n, mb.cols);
-    // G(x_t, h_t) waits for the backward pass, which may run with other (stashed) parameters.
-    segment_forward<Scalar>(theta, config_.activation, mb.X, /*with_feedback=*/false, io, mb.seg, trainer_.arena());
-    if (last) output_pass<Scalar>(theta, trainer_.output_kind(), mb.seg.block(mb.seg.Hs, n), mb.Y, mb.out);
+    mb.dh.resize(config_.hidden, mb.cols);
   }
 }
 
-void SegmentPipeline::backward(InFlight& f) {
+// The forward chain of one micro-batch (and its output at the last rank). G(x_t, h_t) waits for
+// the backward pass, which may run with other (stashed) parameters.
+void SegmentPipeline::forward_micro(InFlight& f, MicroBatch& mb, const PassBoundaries<Scalar>& io) {
   const Params<Scalar>& theta = f.theta(params_);
-  const int K = comm_.size(), k = comm_.rank(), n = f.range.steps();
-  const bool last = (k == K - 1);
-  const bool bptt = config_.algorithm == Algorithm::Bptt;
-  const bool targets = !bptt && f.did_f;  // eq. 3, 8, 10
-  const bool noisy_g = f.did_g && config_.noise > 0;
-  const bool states_through_g = targets || (f.did_g && !noisy_g);
-  const bool single = f.micro.size() == 1;
+  segment_forward<Scalar>(theta, config_.activation, mb.X, /*with_feedback=*/false, io, mb.seg, trainer_.arena());
+  if (comm_.rank() == comm_.size() - 1)
+    output_pass<Scalar>(theta, trainer_.output_kind(), mb.seg.block(mb.seg.Hs, f.range.steps()), mb.Y, mb.out);
+  mb.forward_done = true;
+}
 
-  f.grad.set_zero();
-  f.cost = f.loss_g = f.loss_f = 0;
-  // The reference order (exact semantics only: no stash, no delay; stale and decoupled modes
-  // compute a minibatch's targets before its G update can apply, the overlap order): every micro-batch's G
-  // gradient, its all-reduce and the G update first; then the targets with the updated θ_G.
-  const bool g_first = f.did_g && targets && config_.phase_order == PhaseOrder::Reference && dist_.delay() == 0 &&
-                       !dist_.decoupled;
-  if (g_first) {
-    for (MicroBatch& mb : f.micro) {
-      Params<Scalar>& g = single ? f.grad : scratch_;
-      if (!single) scratch_.set_zero();
-      if (!noisy_g) feedback_of_states<Scalar>(theta, config_.activation, mb.seg);
-      f.loss_g += mb.weight *
-                  feedback_gradient<Scalar>(theta, config_.activation, noisy_g ? &mb.noise : nullptr, mb.seg, g);
-      if (!single) f.grad.flat() += static_cast<Scalar>(mb.weight) * scratch_.flat();
-    }
-    apply_feedback_update_now(f);
-  }
+// Where micro-batch mb's boundary values come from: the neighbours, except the last segment's
+// target (eq. 3 from its ∂E/∂h_T) and a decoupled segment's (predicted now; the real target is
+// folded in later).
+PassBoundaries<Scalar> SegmentPipeline::boundaries(const MicroBatch& mb, int n) {
   PassBoundaries<Scalar> io = neighbour_boundaries(comm_, MessageTag::State);
-  const PassParts parts = pass_parts(config_.algorithm, {f.did_g && !g_first, f.did_f});
-  for (MicroBatch& mb : f.micro) {
-    // One micro-batch alone writes straight into f.grad: the same operations as Trainer.
-    Params<Scalar>& g = single ? f.grad : scratch_;
-    if (!single) scratch_.set_zero();
-    SegmentBuffers<Scalar>& seg = mb.seg;
-    mb.dh.resize(config_.hidden, mb.cols);
-    if (last) {
-      const auto hT = seg.block(seg.Hs, n);
-      output_backward<Scalar>(theta, hT, mb.out, g, mb.dh);  // ∂E_u/∂h_T (normalised by cols)
-      f.cost += mb.weight * mb.out.cost;
-      // eq. 3 with ∂E/∂h_T of the whole minibatch: the micro-batch's, times cols / B.
-      io.target_in = [&](MatRef<Scalar> delta) { delta = -static_cast<Scalar>(config_.alpha_i * mb.weight) * mb.dh; };
-    } else if (dist_.decoupled) {
-      io.target_in = [&](MatRef<Scalar> delta) {
-        delta = predictor_.leftCols(config_.hidden) * seg.block(seg.Hs, n);  // Δ̂_b = P h_b + p
-        delta.colwise() += predictor_.col(config_.hidden);
-      };
-      io.target_arrived = nullptr;  // predicted now; the real target is folded in later
-    }
-    if (states_through_g) {
-      TraceSpan span("G(x,h)");
-      feedback_of_states<Scalar>(theta, config_.activation, seg);
-    }
-    const PassLosses<Scalar> losses = segment_backward<Scalar>(
-        theta, config_.activation, mb.X, noisy_g ? &mb.noise : nullptr, parts, io, seg, mb.dh, g, trainer_.arena());
-    if (parts.targets) f.loss_f += mb.weight * static_cast<double>(losses.loss_f);
-    if (parts.g_phase) f.loss_g += mb.weight * static_cast<double>(losses.loss_g);
-    if (!single) f.grad.flat() += static_cast<Scalar>(mb.weight) * scratch_.flat();
+  if (comm_.rank() == comm_.size() - 1) {
+    // eq. 3 with ∂E/∂h_T of the whole minibatch: the micro-batch's, times cols / B.
+    io.target_in = [this, &mb](MatRef<Scalar> delta) {
+      delta = -static_cast<Scalar>(config_.alpha_i * mb.weight) * mb.dh;
+    };
+  } else if (dist_.decoupled) {
+    io.target_in = [this, &mb, n](MatRef<Scalar> delta) {
+      delta = predictor_.leftCols(config_.hidden) * mb.seg.block(mb.seg.Hs, n);  // Δ̂_b = P h_b + p
+      delta.colwise() += predictor_.col(config_.hidden);
+    };
+    io.target_arrived = nullptr;
   }
-  f.backward_done = true;  // the stash stays with the slot: dc needs θ_m at the update, and a reused
-                           // slot copies into it instead of allocating
+  return io;
+}
+
+// The backward work `todo` of one micro-batch, with what it needs first: ∂E_u/∂h_T at the last
+// rank (the targets' eq. 3 and the ∂E/∂h chain start from it) and G(x_t, h_t).
+void SegmentPipeline::backward_micro(InFlight& f, MicroBatch& mb, const PassParts& todo) {
+  const Params<Scalar>& theta = f.theta(params_);
+  Params<Scalar>& g = mb.grad ? *mb.grad : f.grad;
+  const int n = f.range.steps();
+  const bool noisy_g = f.did_g && config_.noise > 0;
+  if ((todo.targets || todo.chain) && !mb.output_done) run_output_backward(f, mb);
+  if ((todo.targets || (todo.g_phase && !noisy_g)) && !mb.feedback_done) run_feedback_of_states(f, mb);
+  const PassBoundaries<Scalar> io = boundaries(mb, n);
+  const PassLosses<Scalar> losses = segment_backward<Scalar>(
+      theta, config_.activation, mb.X, noisy_g ? &mb.noise : nullptr, todo, io, mb.seg, mb.dh, g, trainer_.arena());
+  if (todo.f_gradient) mb.loss_f = static_cast<double>(losses.loss_f);
+  if (todo.g_phase) mb.loss_g = static_cast<double>(losses.loss_g);
+  mb.targets_done = mb.targets_done || todo.targets;
+  mb.chain_done = mb.chain_done || todo.chain;
+  mb.f_done = mb.f_done || todo.f_gradient;
+  mb.g_done = mb.g_done || todo.g_phase;
+}
+
+void SegmentPipeline::run_feedback_of_states(InFlight& f, MicroBatch& mb) {
+  TraceSpan span("G(x,h)");
+  feedback_of_states<Scalar>(f.theta(params_), config_.activation, mb.seg);
+  mb.feedback_done = true;
+}
+
+// Last rank: ∂E_u/∂h_T of the micro-batch (normalised by its columns) and the output layer's
+// gradient; the cost of every iteration is reported, whatever its phases.
+void SegmentPipeline::run_output_backward(InFlight& f, MicroBatch& mb) {
+  if (comm_.rank() != comm_.size() - 1) return;
+  Params<Scalar>& g = mb.grad ? *mb.grad : f.grad;
+  output_backward<Scalar>(f.theta(params_), mb.seg.block(mb.seg.Hs, f.range.steps()), mb.out, g, mb.dh);
+  mb.cost = mb.out.cost;
+  mb.output_done = true;
+}
+
+// The micro-batches' gradients and losses, weighted by cols / B, into the minibatch's sums, in
+// micro-batch order (the same bits whatever order the schedule ran them in), and zeroed.
+void SegmentPipeline::accumulate(InFlight& f) {
+  for (MicroBatch& mb : f.micro) {
+    if (mb.grad) {
+      f.grad.flat() += static_cast<Scalar>(mb.weight) * mb.grad->flat();
+      mb.grad->set_zero();
+    }
+    f.cost += mb.weight * mb.cost;
+    f.loss_g += mb.weight * mb.loss_g;
+    f.loss_f += mb.weight * mb.loss_f;
+    mb.cost = mb.loss_g = mb.loss_f = 0;
+  }
+}
+
+// One rank's work of this step: the forward passes of `fwd`'s micro-batches and the backward
+// passes of `bwd`'s (either may be null; the same minibatch when this rank has no lag).
+void SegmentPipeline::run_passes(InFlight* fwd, InFlight* bwd) {
+  if (bwd) {
+    bwd->grad.set_zero();
+    bwd->cost = bwd->loss_g = bwd->loss_f = 0;
+    for (MicroBatch& mb : bwd->micro)
+      if (mb.grad) mb.grad->set_zero();
+  }
+  if (!bwd) {
+    schedule(fwd, nullptr, {}, false);
+    return;
+  }
+  const bool bptt = config_.algorithm == Algorithm::Bptt;
+  PassParts parts = pass_parts(config_.algorithm, {bwd->did_g, bwd->did_f});
+  // The reference order (exact semantics only: no stash, no delay; stale and decoupled modes
+  // compute a minibatch's targets before its G update can apply, the overlap order): every
+  // micro-batch's G gradient, its all-reduce and the G update first; then the targets with the
+  // updated θ_G, and G(x_t, h_t) again for them.
+  const bool g_first = !bptt && bwd->did_g && bwd->did_f && config_.phase_order == PhaseOrder::Reference &&
+                       dist_.delay() == 0 && !dist_.decoupled;
+  if (g_first) {
+    PassParts g_only;
+    g_only.g_phase = true;
+    schedule(fwd, bwd, g_only, false);
+    accumulate(*bwd);
+    apply_feedback_update_now(*bwd);
+    for (MicroBatch& mb : bwd->micro) mb.feedback_done = false;
+    fwd = nullptr;
+    parts.g_phase = false;
+  }
+  schedule(fwd, bwd, parts, true);
+  accumulate(*bwd);
+  bwd->backward_done = true;  // the stash stays with the slot: dc needs θ_m at the update, and a
+                              // reused slot copies into it instead of allocating
+}
+
+// The tasks of run_passes. With several threads each pass runs its own strands, micro-batch after
+// micro-batch. On one thread, a list schedule over all micro-batches (1F1B-like where messages
+// allow): a chain whose message is in runs first, the oldest micro-batch first, since a neighbour
+// waits for what it sends (forward chains h_b, target chains Δ_{a−1}, ∂E/∂h chains); while every
+// chain waits for a message, work that needs none fills the wait (∂E/∂h_T, G(x_t, h_t), the G and
+// F gradients, oldest micro-batch first); with none left, the rank waits for the oldest chain's
+// message. Waiting on the oldest cannot deadlock: whichever rank holds the globally oldest pending
+// chain has its message, or gets it from a rank that runs nothing older.
+void SegmentPipeline::schedule(InFlight* fwd, InFlight* bwd, const PassParts& parts, bool outputs) {
+  const PassBoundaries<Scalar> io = neighbour_boundaries(comm_, MessageTag::State);
+  const bool last = comm_.rank() == comm_.size() - 1;
+  const bool backward_work = bwd && (parts.targets || parts.chain || parts.f_gradient || parts.g_phase || outputs);
+  if (trainer_.arena().threads() > 1) {
+    if (fwd)
+      for (MicroBatch& mb : fwd->micro) forward_micro(*fwd, mb, io);
+    if (backward_work)
+      for (MicroBatch& mb : bwd->micro) {
+        if (outputs && !mb.output_done) run_output_backward(*bwd, mb);
+        backward_micro(*bwd, mb, parts);
+      }
+    return;
+  }
+  const auto arrived = [](const std::function<bool()>& probe) { return !probe || probe(); };
+  const std::size_t fwd_count = fwd ? fwd->micro.size() : 0, bwd_count = backward_work ? bwd->micro.size() : 0;
+  std::size_t next_forward = 0, next_targets = 0, next_chain = 0;  // chains run in micro-batch order
+  const auto forward_ready = [&](std::size_t u) {
+    return fwd != bwd || !bwd || bwd->micro[u].forward_done;  // bwd's own forward passes ran earlier
+  };
+  // A chain task: micro-batch u of kind (0 forward, 1 targets, 2 ∂E/∂h); ordered by minibatch, then u.
+  struct Chain {
+    int kind = -1;
+    std::size_t u = 0;
+    long key_iteration = 0;
+  };
+  const auto pending_chains = [&](std::vector<Chain>& out) {
+    out.clear();
+    if (next_forward < fwd_count) out.push_back({0, next_forward, fwd->iteration});
+    if (parts.targets && next_targets < bwd_count && forward_ready(next_targets))
+      out.push_back({1, next_targets, bwd->iteration});
+    if (parts.chain && next_chain < bwd_count && forward_ready(next_chain) &&
+        (!parts.targets || bwd->micro[next_chain].targets_done))
+      out.push_back({2, next_chain, bwd->iteration});
+    std::stable_sort(out.begin(), out.end(), [](const Chain& a, const Chain& b) {
+      return a.key_iteration != b.key_iteration ? a.key_iteration < b.key_iteration : a.u < b.u;
+    });
+  };
+  const auto ready = [&](const Chain& c) {
+    switch (c.kind) {
+      case 0: return arrived(io.state_arrived);
+      case 1: return last || arrived(boundaries(bwd->micro[c.u], bwd->range.steps()).target_arrived);
+      default: return last || arrived(boundaries(bwd->micro[c.u], bwd->range.steps()).gradient_arrived);
+    }
+  };
+  const auto run_chain = [&](const Chain& c) {
+    if (c.kind == 0) {
+      forward_micro(*fwd, fwd->micro[next_forward++], io);
+      return;
+    }
+    PassParts todo;
+    todo.hx = parts.hx;
+    if (c.kind == 1) {
+      todo.targets = true;
+      ++next_targets;
+    } else {
+      todo.chain = true;
+      todo.bptt = parts.bptt;
+      ++next_chain;
+    }
+    backward_micro(*bwd, bwd->micro[c.u], todo);
+  };
+  // The oldest micro-batch's work that needs no message; false when there is none.
+  const auto fill = [&]() -> bool {
+    const bool noisy_g = bwd->did_g && config_.noise > 0;
+    for (std::size_t u = 0; u < bwd_count; ++u) {
+      MicroBatch& mb = bwd->micro[u];
+      if (!forward_ready(u)) return false;
+      PassParts todo;
+      todo.hx = parts.hx;
+      if (outputs && last && !mb.output_done) {
+        run_output_backward(*bwd, mb);
+        return true;
+      }
+      if ((parts.targets || (parts.g_phase && !noisy_g)) && !mb.feedback_done) {
+        run_feedback_of_states(*bwd, mb);
+        return true;
+      }
+      if (parts.g_phase && !mb.g_done) {
+        todo.g_phase = true;
+        backward_micro(*bwd, mb, todo);
+        return true;
+      }
+      if (parts.f_gradient && mb.targets_done && !mb.f_done) {
+        todo.f_gradient = true;
+        backward_micro(*bwd, mb, todo);
+        return true;
+      }
+    }
+    return false;
+  };
+  std::vector<Chain> chains;
+  for (;;) {
+    if (io.progress) io.progress();
+    pending_chains(chains);
+    const auto runnable = std::find_if(chains.begin(), chains.end(), ready);
+    if (runnable != chains.end()) {
+      run_chain(*runnable);
+      continue;
+    }
+    if (bwd_count > 0 && fill()) continue;
+    if (chains.empty()) break;
+    run_chain(chains.front());  // waits for the oldest chain's message
+  }
 }
 
 // Reference order: the all-reduce of the G gradient (and L_G) and the G update, before the
@@ -413,7 +607,7 @@ void SegmentPipeline::settle() {
   // all-reduces, so that every rank has started the same all-reduces in the same order.
   for (auto& f : in_flight_) {
     if (!f->backward_done) {
-      backward(*f);
+      run_passes(nullptr, f.get());
       start_reduce(*f);
     }
   }

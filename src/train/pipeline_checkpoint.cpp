@@ -151,6 +151,7 @@ void SegmentPipeline::load_state(const Checkpoint& checkpoint) {
                      std::to_string(K));
   in_flight_.clear();
   next_iteration_ = static_cast<long>(position[0]);
+  position_known_ = true;
 
   const auto entry = [&](long iteration) -> InFlight& {
     for (auto& f : in_flight_)

@@ -23,11 +23,25 @@ struct SegmentPipeline::MicroBatch {
   SegmentBuffers<Scalar> seg;
   OutputPass<Scalar> out;  // last rank
   MatF dh;                 // (H × cols) ∂E/∂h at the upper boundary, then the lower one
+  // (|θ|) this micro-batch's gradient, before weighting; only when M > 1 (M = 1 writes straight
+  // into the minibatch's sum). Its own buffer lets the schedule interleave micro-batches' work.
+  std::unique_ptr<Params<Scalar>> grad;
+  double cost = 0, loss_g = 0, loss_f = 0;  // this micro-batch's, before weighting
+  // The pass's tasks done so far (SegmentPipeline's schedule runs them in any order their
+  // dependencies allow): forward chain; last rank: ∂E_u/∂h_T; G(x_t, h_t); the G-phase gradient;
+  // the target chain; the ∂E/∂h chain; the F-phase gradient.
+  bool forward_done = false, output_done = false, feedback_done = false, g_done = false, targets_done = false,
+       chain_done = false, f_done = false;
   // Decoupled (not the last rank): the downstream neighbour's real target correction for the
   // boundary and the boundary state h_b, kept until the predictor folds them in.
   MatF real_target;     // (H × cols)
   MatF boundary_state;  // (H × cols)
   bool has_real_target = false;
+
+  void reset_tasks() {
+    forward_done = output_done = feedback_done = g_done = targets_done = chain_done = f_done = false;
+    cost = loss_g = loss_f = 0;
+  }
 };
 
 // A minibatch between its forward pass and the end of its all-reduce.
@@ -55,7 +69,10 @@ struct SegmentPipeline::InFlight {
     cost = loss_g = loss_f = 0;
     handle.reset();
     backward_done = applied = folded = g_applied = false;
-    for (MicroBatch& mb : micro) mb.has_real_target = false;
+    for (MicroBatch& mb : micro) {
+      mb.has_real_target = false;
+      mb.reset_tasks();
+    }
   }
 };
 

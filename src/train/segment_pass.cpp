@@ -13,6 +13,7 @@ PassParts pass_parts(Algorithm algorithm, Phases phases) {
   PassParts parts;
   parts.bptt = algorithm == Algorithm::Bptt;
   parts.targets = !parts.bptt && phases.f;
+  parts.f_gradient = parts.targets;
   parts.chain = parts.bptt || (algorithm == Algorithm::Tptt && phases.f);
   parts.g_phase = !parts.bptt && phases.g;
   parts.hx = algorithm == Algorithm::TpttHx;
@@ -119,7 +120,7 @@ PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMa
     if (io.gradient_out) io.gradient_out(dh);
   };
   const auto f_gradient = [&] {
-    if (!parts.targets) return;
+    if (!parts.f_gradient) return;
     // Two fixed halves of the hidden units: parallel when threads allow, and the same bits for
     // any thread count.
     const int half = seg.hidden / 2;
@@ -152,7 +153,7 @@ PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMa
     // so each runs as soon as its message is in (the targets first: the last segment's Δ_T is
     // read from dh, which the ∂E/∂h chain overwrites). While a message is in flight, work that
     // needs none fills the wait; with none left, the rank waits for the targets, then ∂E/∂h.
-    bool targets_left = parts.targets, chain_left = parts.chain, f_left = parts.targets, g_left = parts.g_phase;
+    bool targets_left = parts.targets, chain_left = parts.chain, f_left = parts.f_gradient, g_left = parts.g_phase;
     const auto arrived = [](const std::function<bool()>& probe) { return !probe || probe(); };
     enum class Step { Targets, Chain, G, F };
     const auto next = [&]() -> Step {
@@ -211,6 +212,7 @@ PassBoundaries<float> neighbour_boundaries(Communicator& comm, MessageTag state_
   if (K > 1) io.progress = [&comm] { comm.progress(); };
   if (k > 0) {
     io.state_in = [&comm, k, state_tag](MatRef<float> h) { comm.recv(k - 1, state_tag, contiguous_span(h)); };
+    io.state_arrived = [&comm, k, state_tag] { return comm.has_message(k - 1, state_tag); };
     io.target_out = [&comm, k](const ConstMatRef<float>& d) {
       comm.send(k - 1, MessageTag::Target, contiguous_span(d));
     };

@@ -293,6 +293,10 @@ void Trainer::apply_updates(const IterationResult& result) {
                       g_updates_, f_updates_);
 }
 
+Learner::AutomaticChoice Trainer::choose_automatic_options() {
+  return pipeline_ ? pipeline_->choose_micro_batches() : AutomaticChoice{};
+}
+
 PhaseStats Trainer::phase_stats() const {
   if (!concurrent_) return {g_updates_, f_updates_, 0, 0, 0, 0};
   std::lock_guard lock(concurrent_->mutex);

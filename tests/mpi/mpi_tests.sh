@@ -347,6 +347,24 @@ modes)
     $compare logs "$work/exact1.jsonl" "$work/pipe$K.jsonl" || fail "pipelined K = $K: logs"
     grep -q '"replicas_identical":true' "$work/o" || fail "pipelined K = $K: replicas differ"
   done
+  # pipelined --micro-batches auto: the M it reports; a checkpoint stores it, so a resumed run
+  # equals an uninterrupted one with that M, bit for bit.
+  first_half=("${args[@]}")
+  for i in "${!first_half[@]}"; do [[ ${first_half[i]} == --max-iterations ]] && first_half[i + 1]=10; done
+  "$mpirun_sh" 2 "${first_half[@]}" --sync pipelined --micro-batches auto \
+    --checkpoint "$work/auto.ckpt" >"$work/o" 2>"$work/e" || { cat "$work/e"; fail "pipelined auto failed"; }
+  M=$(grep -o -- '--micro-batches auto: M = [0-9]*' "$work/e" | grep -o '[0-9]*$')
+  echo "== pipelined auto: M = ${M:-none}, then resumed"
+  if [[ -z $M ]]; then
+    fail "pipelined auto: no 'M = ' line"
+  else
+    "$mpirun_sh" 2 --resume "$work/auto.ckpt" --max-iterations 20 --save-params "$work/auto_resumed.npy" \
+      >/dev/null 2>"$work/e" || { cat "$work/e"; fail "pipelined auto: resume failed"; }
+    ! grep -q -- '--micro-batches auto' "$work/e" || fail "pipelined auto: the resumed run chose M again"
+    "$mpirun_sh" 2 "${args[@]}" --sync pipelined --micro-batches "$M" --save-params "$work/auto_whole.npy" \
+      >/dev/null 2>&1 || fail "pipelined M = $M failed"
+    cmp -s "$work/auto_resumed.npy" "$work/auto_whole.npy" || fail "pipelined auto: resumed differs from uninterrupted"
+  fi
   # stale(2): the same delayed-SGD run for every K; reproducible; replicas identical.
   "$tptt" train "${args[@]}" --sync stale --staleness 2 --save-params "$work/stale1.npy" --log "$work/stale1.jsonl" \
     >/dev/null 2>&1 || fail "K = 1 stale run failed"

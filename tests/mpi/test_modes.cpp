@@ -3,6 +3,7 @@
 // stay bitwise identical; runs are reproducible; decoupled boundaries run unlocked.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "tptt/io/checkpoint.hpp"
 #include "tptt/io/param_file.hpp"
 #include "tptt/train/distributed_modes.hpp"
+#include "tptt/train/micro_batch_choice.hpp"
 #include "tptt/train/trainer.hpp"
 
 using namespace tptt;
@@ -125,6 +127,48 @@ TEST_CASE("modes: pipelined (M micro-batches) gives the exact result for K = 1..
       }
     }
   }
+}
+
+TEST_CASE("modes: pipelined on one thread (a list schedule over the micro-batches) has the bits of two threads") {
+  // One thread interleaves the micro-batches' chains and fills their waits; two threads run them
+  // pass after pass. Every task writes its own micro-batch's buffers, which are summed in order.
+  for (Algorithm a : kAlgorithms) {
+    TrainConfig one = testing::small_config(a, 6);
+    one.threads = 1;
+    TrainConfig two = one;
+    two.threads = 2;
+    for (int K : {2, 3}) {
+      CAPTURE(to_string(a));
+      CAPTURE(K);
+      for (const DistributedConfig& d : {mode(SyncMode::Pipelined, 0, 3), mode(SyncMode::Stale, 1, 2)})
+        CHECK(run_pipeline(one, d, K, 12).hash == run_pipeline(two, d, K, 12).hash);
+    }
+  }
+}
+
+TEST_CASE("modes: --micro-batches auto chooses one of the candidates, the same on every rank") {
+  const TrainConfig c = testing::small_config(Algorithm::Tptt, 6);
+  DistributedConfig d = mode(SyncMode::Pipelined, 0, 2);
+  d.auto_micro_batches = true;
+  const int K = 2;
+  std::vector<int> chosen(K);
+  std::vector<std::string> reports(K);
+  InProcessHub::run(K, [&](Communicator& comm) {
+    Trainer trainer(c, comm);
+    SegmentPipeline pipeline(trainer, d, comm);
+    const Learner::AutomaticChoice choice = pipeline.choose_micro_batches();
+    chosen[static_cast<std::size_t>(comm.rank())] = choice.micro_batches;
+    reports[static_cast<std::size_t>(comm.rank())] = choice.report;
+    CHECK(pipeline.dist().micro_batches == choice.micro_batches);
+    CHECK(pipeline.dist().mode_name() == "pipelined(" + std::to_string(choice.micro_batches) + ")");
+    CHECK(pipeline.choose_micro_batches().micro_batches == 0);  // chosen once
+    for (long it = 0; it < 5; ++it) CHECK(pipeline.step(it).has_value());
+    pipeline.drain();
+  });
+  const std::vector<int> candidates = micro_batch_candidates(c.batch);
+  CHECK(std::find(candidates.begin(), candidates.end(), chosen[0]) != candidates.end());
+  CHECK(chosen[1] == chosen[0]);
+  CHECK(reports[0].find("--micro-batches auto: M = " + std::to_string(chosen[0])) == 0);
 }
 
 TEST_CASE("modes: pipelined with noise, the random schedule, clipping and varying lengths") {

@@ -15,8 +15,11 @@ std::string to_string(SyncMode mode);
 
 struct DistributedConfig {
   SyncMode sync = SyncMode::Exact;
-  int staleness = 0;            // S (stale): minibatch n's gradient is applied after iteration n+S
-  int micro_batches = 1;        // M (pipelined, stale): micro-batches per minibatch
+  int staleness = 0;      // S (stale): minibatch n's gradient is applied after iteration n+S
+  int micro_batches = 1;  // M (pipelined, stale): micro-batches per minibatch
+  // --micro-batches auto (pipelined): M is chosen from costs measured before the first iteration
+  // (train/micro_batch_choice.hpp); micro_batches holds 2 until then.
+  bool auto_micro_batches = false;
   bool decoupled = false;       // decoupled boundary targets (tptt_hx)
   double decoupled_rate = 0.5;  // η of the boundary predictor's normalised LMS step, in (0, 2)
   StalenessCompensation compensation = StalenessCompensation::None;  // stale: how the delay is offset

@@ -5,8 +5,12 @@
 //   exact       every rank finishes minibatch n (forward, targets, all-reduce, update) before
 //               minibatch n+1 starts: the single-process result for any K.
 //   pipelined   exact semantics; the minibatch is split into M micro-batches that flow through
-//               the ranks GPipe-style (all forwards, then all backwards), gradients accumulate,
-//               one update per minibatch.
+//               the ranks, gradients accumulate, one update per minibatch. On one thread per rank
+//               a list schedule interleaves the micro-batches' chains 1F1B-style (a chain whose
+//               message is in runs first, the oldest micro-batch first) and fills the waits with
+//               the work that needs no message (G(x_t, h_t), the G and F gradients); on several
+//               threads the micro-batches run pass after pass, each with its own strands. The same
+//               bits either way. --micro-batches auto chooses M (train/micro_batch_choice.hpp).
 //   stale(S)    minibatch n's gradient is applied after iteration n+S (exactly S late, on
 //               every rank). Rank k runs the backward pass of minibatch n at iteration
 //               n + d_k, d_k = min(S, K−1−k), with the parameters θ_n it used forward (kept
@@ -38,6 +42,7 @@
 #include "tptt/comm/communicator.hpp"
 #include "tptt/optim/optimizer.hpp"
 #include "tptt/train/distributed_config.hpp"
+#include "tptt/train/segment_pass.hpp"
 #include "tptt/train/trainer.hpp"
 
 namespace tptt {
@@ -85,6 +90,12 @@ class SegmentPipeline {
   void save_state(Checkpoint& checkpoint) const;
   void load_state(const Checkpoint& checkpoint);
 
+  // --micro-batches auto: measures one micro-batch's costs at every candidate M on this rank,
+  // sums them over the ranks (a collective) and keeps the M of the smallest predicted time
+  // (train/micro_batch_choice.hpp), the same on every rank. Returns it and a line for the run's
+  // output; {0, ""} without auto, or once chosen.
+  Learner::AutomaticChoice choose_micro_batches();
+
   long g_updates() const { return g_updates_; }
   long f_updates() const { return f_updates_; }
   int lag() const { return lag_; }  // d_k of this rank
@@ -94,8 +105,15 @@ class SegmentPipeline {
   struct MicroBatch;
   struct InFlight;
 
-  void forward(InFlight& f);
-  void backward(InFlight& f);
+  void prepare(InFlight& f);  // phases, segment and micro-batch slices of a new minibatch
+  void run_passes(InFlight* fwd, InFlight* bwd);
+  void schedule(InFlight* fwd, InFlight* bwd, const PassParts& parts, bool outputs);
+  void forward_micro(InFlight& f, MicroBatch& mb, const PassBoundaries<Scalar>& io);
+  void backward_micro(InFlight& f, MicroBatch& mb, const PassParts& todo);
+  void run_output_backward(InFlight& f, MicroBatch& mb);
+  void run_feedback_of_states(InFlight& f, MicroBatch& mb);
+  void accumulate(InFlight& f);
+  PassBoundaries<Scalar> boundaries(const MicroBatch& mb, int n);
   void start_reduce(InFlight& f);
   void complete_reduce(InFlight& f);  // waits for f's all-reduce and takes the reduced values
   IterationResult finish_reduce(InFlight& f);
@@ -116,9 +134,9 @@ class SegmentPipeline {
   Params<Scalar>& params_;
   Optimizer forward_opt_;   // θ_F
   Optimizer feedback_opt_;  // θ_G
-  Params<Scalar> scratch_;  // one micro-batch's gradient, before weighting
   int lag_ = 0;
   long next_iteration_ = 0;
+  bool position_known_ = false;  // next_iteration_ set by a step or by a checkpoint's work in flight
   bool drained_ = false;
   std::deque<std::unique_ptr<InFlight>> in_flight_;  // by iteration, oldest first
   // Retired slots, reused by later minibatches: their buffers keep their sizes, so a steady run

@@ -87,6 +87,15 @@ class Learner {
   virtual SpectralRadii spectral_radii() const = 0;
 
   virtual PhaseStats phase_stats() const { return {}; }
+  // The options that a run chooses from measurements on this machine (--micro-batches auto), and
+  // a line that says what was chosen and why; {0, ""} when there is nothing to choose. On K ranks
+  // a collective: every rank calls it once, before the first iteration (else the first
+  // iteration does it).
+  struct AutomaticChoice {
+    int micro_batches = 0;
+    std::string report;
+  };
+  virtual AutomaticChoice choose_automatic_options() { return {}; }
   // Ends the work in flight and in the background (a distributed mode's messages and
   // all-reduces, the concurrent G loop), so that the parameters are final. On K ranks a
   // collective: every rank calls it after the same last iteration (run_protocol does).

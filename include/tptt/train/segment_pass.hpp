@@ -26,11 +26,13 @@ namespace tptt {
 
 // The parts of the backward half that run, from the algorithm and the phases drawn.
 struct PassParts {
-  bool targets = false;  // eq. 3, 8 and the F-phase gradient (eq. 10; eq. 13 with hx)
-  bool chain = false;    // ∂E/∂h through W_hh: eq. 12's W_xh gradient, or BPTT
-  bool bptt = false;     // the chain also adds the W_hh, b_h gradients
-  bool g_phase = false;  // eq. 9
-  bool hx = false;       // TPTT_hx: the F phase trains W_xh as well (eq. 13)
+  bool targets = false;     // eq. 3 and the target chain (eq. 8)
+  bool f_gradient = false;  // the F-phase gradient (eq. 10; eq. 13 with hx): needs the targets, from
+                            // this call or an earlier one on the same buffers
+  bool chain = false;       // ∂E/∂h through W_hh: eq. 12's W_xh gradient, or BPTT
+  bool bptt = false;        // the chain also adds the W_hh, b_h gradients
+  bool g_phase = false;     // eq. 9
+  bool hx = false;          // TPTT_hx: the F phase trains W_xh as well (eq. 13)
 };
 PassParts pass_parts(Algorithm algorithm, Phases phases);
 
@@ -44,9 +46,9 @@ struct PassBoundaries {
   std::function<void(MatRef<S>)> gradient_in;      // ∂E/∂h_b (H × B) from the next segment
   std::function<void(ConstMatRef<S>)> target_out;  // Δ_{a−1} to the previous segment
   std::function<void(ConstMatRef<S>)> gradient_out;
-  // Whether target_in / gradient_in would return at once (their message is in). Null: always.
-  // On one thread the schedule fills the wait for a message with work that needs none.
-  std::function<bool()> target_arrived, gradient_arrived;
+  // Whether state_in / target_in / gradient_in would return at once (their message is in).
+  // Null: always. On one thread a schedule fills the wait for a message with work that needs none.
+  std::function<bool()> state_arrived, target_arrived, gradient_arrived;
   std::function<void()> progress;  // between steps: lets the sends in flight advance
 };
 

@@ -63,6 +63,7 @@ class Trainer final : public Learner {
   const TrainConfig& config() const override { return config_; }
   OutputKind output_kind() const { return output_kind_; }
   PhaseStats phase_stats() const override;
+  AutomaticChoice choose_automatic_options() override;
 
   VecF& flat_params() override { return params_.flat(); }
   const VecF& flat_params() const override { return params_.flat(); }
