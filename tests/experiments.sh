@@ -190,7 +190,17 @@ eval)
   run eval --model "$work/model.ckpt" --length 40 --samples 200 --seed 9
   [[ $rc -eq 0 ]] && grep -q '"trained_length":20,"length":40,"samples":200,"validation_stream":"evaluation","error":[0-9.e-]*,"accuracy":' "$work/out" ||
     fail "eval at T = 40: exit $rc, $(cat "$work/out") $(cat "$work/err")"
-  echo "== eval: $(cat "$work/out")"
+  # --errors: one CSV row per misclassified sequence, as many as the error says, with the
+  # temporal task's two markers (step:symbol) of each.
+  run eval --model "$work/model.ckpt" --length 40 --samples 200 --seed 9 --errors "$work/errors.csv"
+  [[ $rc -eq 0 ]] || fail "eval --errors exited $rc: $(cat "$work/err")"
+  wrong=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(round(d["error"]*d["samples"]))' "$(cat "$work/out")")
+  rows=$(($(wc -l <"$work/errors.csv") - 1))
+  [[ $rows -eq $wrong ]] || fail "eval --errors: $rows rows for $wrong errors"
+  head -1 "$work/errors.csv" | grep -qx "batch,sequence,label,predicted,output,target,markers" || fail "eval --errors: header"
+  [[ $rows -eq 0 ]] || sed -n 2p "$work/errors.csv" | grep -Eq '^[0-9]+,[0-9]+,[0-3],[0-3],0,0,[0-9]+:[01] [0-9]+:[01]$' ||
+    fail "eval --errors: row $(sed -n 2p "$work/errors.csv")"
+  echo "== eval: $(cat "$work/out"); --errors: $rows rows"
   ;;
 
 *)

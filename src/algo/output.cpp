@@ -62,19 +62,25 @@ void output_backward(const Params<S>& p, const ConstMatRef<S>& hT, const OutputP
 }
 
 template <class S>
-int count_errors(OutputKind kind, const ConstMatRef<S>& y, const ConstMatRef<S>& targets, double regression_tolerance) {
-  int errors = 0;
+std::vector<Eigen::Index> error_columns(OutputKind kind, const ConstMatRef<S>& y, const ConstMatRef<S>& targets,
+                                        double regression_tolerance) {
+  std::vector<Eigen::Index> wrong;
   for (Eigen::Index b = 0; b < y.cols(); ++b) {
     if (kind == OutputKind::Linear) {
-      if ((y.col(b) - targets.col(b)).squaredNorm() > regression_tolerance) ++errors;
+      if ((y.col(b) - targets.col(b)).squaredNorm() > regression_tolerance) wrong.push_back(b);
     } else {
       Eigen::Index predicted, actual;
       y.col(b).maxCoeff(&predicted);
       targets.col(b).maxCoeff(&actual);
-      if (predicted != actual) ++errors;
+      if (predicted != actual) wrong.push_back(b);
     }
   }
-  return errors;
+  return wrong;
+}
+
+template <class S>
+int count_errors(OutputKind kind, const ConstMatRef<S>& y, const ConstMatRef<S>& targets, double regression_tolerance) {
+  return static_cast<int>(error_columns<S>(kind, y, targets, regression_tolerance).size());
 }
 
 #define TPTT_INSTANTIATE_OUTPUT(S)                                                                                 \
@@ -90,7 +96,8 @@ int count_errors(OutputKind kind, const ConstMatRef<S>& y, const ConstMatRef<S>&
                                OutputPass<S>&);                                                                    \
   template void output_backward<S>(const Params<S>&, const ConstMatRef<S>&, const OutputPass<S>&, Params<S>&,      \
                                    MatRef<S>);                                                                     \
-  template int count_errors<S>(OutputKind, const ConstMatRef<S>&, const ConstMatRef<S>&, double);
+  template int count_errors<S>(OutputKind, const ConstMatRef<S>&, const ConstMatRef<S>&, double);                  \
+  template std::vector<Eigen::Index> error_columns<S>(OutputKind, const ConstMatRef<S>&, const ConstMatRef<S>&, double);
 
 TPTT_INSTANTIATE_OUTPUT(float)
 TPTT_INSTANTIATE_OUTPUT(double)

@@ -3,12 +3,16 @@
 // sequences come from an evaluation stream of the seed that no training minibatch and no
 // check of any run draws from.
 #include <cmath>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <sstream>
 
 #include "cli_commands.hpp"
 #include "experiment_common.hpp"
 #include "tptt/app/checkpointing.hpp"
 #include "tptt/core/error.hpp"
+#include "tptt/train/validation.hpp"
 
 namespace tptt {
 
@@ -27,8 +31,47 @@ constexpr const char* kUsage =
     "  --length, -T L  sequence length (default: the length the model was trained at)\n"
     "  --samples N     validation sequences (default: the model's --validation-samples)\n"
     "  --seed S        seed of the validation set (default: the model's)\n"
+    "  --errors FILE   also write the misclassified sequences to FILE (CSV: batch, sequence,\n"
+    "                  label, predicted; for temporal and temporal3 the steps and symbols of the\n"
+    "                  markers, for adding the marked steps; regression: output and target)\n"
     "The options below override the stored configuration; the ones that define the model (task,\n"
     "hidden, algorithm) cannot change.\n\n";
+
+// The marker steps of sequence b (1-based t), "t:symbol" joined by spaces: the inputs the label
+// depends on (temporal, temporal3: symbols 0 and 1; adding: the marked values). Empty for other
+// tasks.
+std::string marker_steps(TaskKind task, const Batch& batch, int b) {
+  std::ostringstream out;
+  const char* separator = "";
+  for (int t = 0; t < batch.steps; ++t) {
+    const auto x = batch.X.col(static_cast<Eigen::Index>(t) * batch.batch + b);
+    const bool temporal = task == TaskKind::Temporal || task == TaskKind::Temporal3;
+    if (temporal && (x(0) == 1 || x(1) == 1)) {
+      out << separator << t + 1 << ':' << (x(1) == 1 ? 1 : 0);
+    } else if (task == TaskKind::Adding && x(0) == 1) {
+      out << separator << t + 1 << ':' << x(1);
+    } else {
+      continue;
+    }
+    separator = " ";
+  }
+  return out.str();
+}
+
+void write_errors(const std::string& path, const TrainConfig& config, const ValidationSet& set,
+                  const std::vector<ValidationPass::Misclassified>& wrong) {
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) throw FileError("--errors: cannot write '" + path + "'");
+  out << "batch,sequence,label,predicted,output,target,markers\n";
+  std::map<int, Batch> batches;  // the validation batches that hold an error
+  for (const auto& m : wrong) {
+    auto it = batches.find(m.batch);
+    if (it == batches.end()) it = batches.emplace(m.batch, validation_batch(config, m.batch, set)).first;
+    out << m.batch << ',' << m.sequence << ',' << m.actual << ',' << m.predicted << ',' << m.output << ',' << m.target
+        << ',' << marker_steps(config.task, it->second, m.sequence) << '\n';
+  }
+  if (!out) throw FileError("--errors: cannot write '" + path + "'");
+}
 
 }  // namespace
 
@@ -38,8 +81,8 @@ int run_eval(const std::vector<std::string>& args) {
     return 0;
   }
   if (!single_process_launch("eval")) return kExitUsage;
-  const SplitArgs split = split_own_options(args,
-                                            {{"--model", "", true}, {"--length", "-T", true}, {"--samples", "", true}});
+  const SplitArgs split = split_own_options(
+      args, {{"--model", "", true}, {"--length", "-T", true}, {"--samples", "", true}, {"--errors", "", true}});
   const auto own = [&split](const std::string& name) -> const std::string* {
     const auto it = split.own.find(name);
     return it == split.own.end() ? nullptr : &it->second;
@@ -74,7 +117,11 @@ int run_eval(const std::vector<std::string>& args) {
   }
 
   const ValidationSet set{.length = length, .draw = 0, .purpose = ValidationSet::Purpose::Evaluation};
-  const ValidationResult result = model.learner->validate(set);
+  const std::shared_ptr<ValidationPass> pass = model.learner->validation_pass(set);
+  if (own("--errors")) pass->keep_misclassified();
+  pass->run(model.learner->arena());
+  const ValidationResult result = model.learner->validation_result(*pass);
+  if (own("--errors")) write_errors(*own("--errors"), cfg, set, pass->misclassified());
   // error = wrong / samples: the accuracy from the counts, so that it prints as 0.342, not as
   // 1 - 0.658 = 0.34199999999999997.
   const long samples = cfg.validation_samples;

@@ -16,6 +16,14 @@ ValidationPass::ValidationPass(const TrainConfig& config, const ValidationSet& s
     }
   }
   sums_.assign(items_.size(), {0, 0, 0});
+  misclassified_.resize(items_.size());
+}
+
+std::vector<ValidationPass::Misclassified> ValidationPass::misclassified() const {
+  if (error_) std::rethrow_exception(error_);
+  std::vector<Misclassified> all;
+  for (const auto& item : misclassified_) all.insert(all.end(), item.begin(), item.end());
+  return all;
 }
 
 void ValidationPass::run_item(std::size_t i) {
@@ -25,8 +33,25 @@ void ValidationPass::run_item(std::size_t i) {
   MatF y;  // (O × n)
   outputs_(*slot.batch, item.first, item.n, y);
   const auto targets = slot.batch->Y.middleCols(item.first, item.n);
-  sums_[i] = {static_cast<double>(count_errors<Scalar>(kind_, y, targets)), summed_loss<Scalar>(kind_, y, targets),
-              static_cast<double>(item.n)};
+  const std::vector<Eigen::Index> wrong = error_columns<Scalar>(kind_, y, targets);
+  sums_[i] = {static_cast<double>(wrong.size()), summed_loss<Scalar>(kind_, y, targets), static_cast<double>(item.n)};
+  if (keep_misclassified_) {
+    misclassified_[i].clear();
+    for (const Eigen::Index b : wrong) {
+      Misclassified m{slot.v, item.first + static_cast<int>(b)};
+      if (kind_ == OutputKind::Linear) {
+        m.output = y(0, b);
+        m.target = targets(0, b);
+      } else {
+        Eigen::Index predicted = 0, actual = 0;
+        y.col(b).maxCoeff(&predicted);
+        targets.col(b).maxCoeff(&actual);
+        m.predicted = static_cast<int>(predicted);
+        m.actual = static_cast<int>(actual);
+      }
+      misclassified_[i].push_back(m);
+    }
+  }
   if (slot.chunks_left.fetch_sub(1) == 1) slot.batch.reset();
 }
 

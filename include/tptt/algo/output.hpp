@@ -48,6 +48,10 @@ void output_backward(const ConstMatRef<S>& Why, const ConstMatRef<S>& hT, const 
 template <class S>
 int count_errors(OutputKind kind, const ConstMatRef<S>& y, const ConstMatRef<S>& targets,
                  double regression_tolerance = 0.04);
+// The columns of those samples, in order (count_errors is their number).
+template <class S>
+std::vector<Eigen::Index> error_columns(OutputKind kind, const ConstMatRef<S>& y, const ConstMatRef<S>& targets,
+                                        double regression_tolerance = 0.04);
 
 // Sum over the batch of the per-sample loss (E·B), for averaging over many batches.
 template <class S>

@@ -49,6 +49,17 @@ class ValidationPass {
   // finished().
   std::array<double, 3> sums() const;
 
+  // The samples a pass got wrong, when asked for before it runs (tptt eval --errors).
+  struct Misclassified {
+    int batch = 0;                    // validation batch index
+    int sequence = 0;                 // sequence within the batch
+    int predicted = -1, actual = -1;  // class indices (−1: regression)
+    double output = 0, target = 0;    // regression: the first output and its target
+  };
+  void keep_misclassified() { keep_misclassified_ = true; }
+  // In batch, then sequence order. Needs finished().
+  std::vector<Misclassified> misclassified() const;
+
  private:
   struct Item {
     int batch_slot = 0;    // index into batches_
@@ -69,6 +80,8 @@ class ValidationPass {
   std::vector<BatchSlot> batches_;
   std::vector<Item> items_;                  // batch-major: chunks of batch 0, then batch 1, ...
   std::vector<std::array<double, 3>> sums_;  // per item: errors, summed loss, samples
+  bool keep_misclassified_ = false;
+  std::vector<std::vector<Misclassified>> misclassified_;  // per item, when kept
   std::atomic<std::size_t> next_{0}, finished_{0};
   std::mutex mutex_;
   std::condition_variable done_;
