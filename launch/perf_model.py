@@ -17,6 +17,12 @@ per rank, with the segments of segment_of() (lengths T/K, the longer ones first)
   then the all-reduce of the gradients (gather to rank 0, rank-order sum, broadcast).
 A message of b bytes takes latency + b / bandwidth. Kernel costs scale with the segment's steps.
 
+With --micro-batches M (>= 2) it replays --sync pipelined instead: the list schedule of
+SegmentPipeline (a chain whose message is in runs first, oldest micro-batch first; the waits are
+filled with G(x,h), the G and F gradients; else the rank waits for its oldest chain's message),
+each micro-batch costing its share of the minibatch's kernel time, and compares with the bench
+runs of mode pipelined(M).
+
 Prints one CSV row per K (ranks, predicted ms per iteration, predicted iterations per second,
 speed-up over K = 1, and the measured figures and the error where --bench has that K).
 --latency-us / --bandwidth-gbps replace the measured link (e.g. a cluster's interconnect).
@@ -123,6 +129,106 @@ def iteration_seconds(K, T, c, rest, message_bytes, allreduce):
     return max(end) + allreduce(K)
 
 
+def pipelined_iteration_seconds(K, T, M, c, rest, message_bytes, allreduce):
+    """One iteration of --sync pipelined with M micro-batches, one thread per rank: a replay of the
+    list schedule of SegmentPipeline::schedule (train/distributed_modes.cpp). A micro-batch's
+    kernels cost its share of the minibatch's (linear in the columns: narrower products, which run
+    slower in practice, are not modelled). Conservative discrete-event replay: the rank with the
+    earliest clock acts next, so every message that arrives before its clock is known."""
+    latency, bandwidth = c["latency"], c["bandwidth"]
+    n = segments(T, K)
+    B_cols = [1.0 / M] * M
+    hop = [latency + message_bytes * w / bandwidth for w in B_cols]
+    cost = lambda name, k, u: c.get(name, 0.0) * (n[k] if name != "output" else 1) * B_cols[u]
+    INF = float("inf")
+    # Arrival times at rank k of micro-batch u's state (from k-1), targets and dE/dh (from k+1).
+    state = [[0.0 if k == 0 else None for _ in range(M)] for k in range(K)]
+    target = [[0.0 if k == K - 1 else None for _ in range(M)] for k in range(K)]
+    grad = [[0.0 if k == K - 1 else None for _ in range(M)] for k in range(K)]
+    has_chain = c.get("chain", 0.0) > 0
+    clock = [rest] * K
+    done = [dict(f=0, t=0, c=0) for _ in range(K)]  # next micro-batch of each chain kind
+    fill = [[{"out": k != K - 1, "gxh": False, "g": False, "f": False} for _ in range(M)] for k in range(K)]
+    finished = [False] * K
+
+    def pending(k):
+        d, out = done[k], []
+        if d["f"] < M:
+            out.append(("f", d["f"]))
+        if d["t"] < M and d["t"] < d["f"]:
+            out.append(("t", d["t"]))
+        if has_chain and d["c"] < M and d["c"] < d["t"]:
+            out.append(("c", d["c"]))
+        return sorted(out, key=lambda x: x[1])  # oldest micro-batch first, forward before targets
+
+    def arrival(k, kind, u):
+        return {"f": state, "t": target, "c": grad}[kind][k][u]
+
+    def run_chain(k, kind, u):
+        t = clock[k]
+        if kind == "f":
+            t += cost("forward", k, u)
+            if k + 1 < K:
+                state[k + 1][u] = t + hop[u]
+            done[k]["f"] += 1
+        elif kind == "t":
+            f = fill[k][u]
+            if not f["out"]:
+                t += cost("output", k, u); f["out"] = True
+            if not f["gxh"]:
+                t += cost("gxh", k, u); f["gxh"] = True
+            t += cost("targets", k, u)
+            if k > 0:
+                target[k - 1][u] = t + hop[u]
+            done[k]["t"] += 1
+        else:
+            t += cost("chain", k, u)
+            if k > 0:
+                grad[k - 1][u] = t + hop[u]
+            done[k]["c"] += 1
+        clock[k] = t
+
+    def run_fill(k):
+        for u in range(done[k]["f"]):
+            f = fill[k][u]
+            for name, key, ok in (("output", "out", True), ("gxh", "gxh", True), ("g_grad", "g", f["gxh"]),
+                                  ("f_grad", "f", u < done[k]["t"])):
+                if not f[key] and ok:
+                    clock[k] += cost(name, k, u)
+                    f[key] = True
+                    return True
+        return False
+
+    while not all(finished):
+        # The earliest rank that can act (a rank waiting for a message not yet sent cannot).
+        best, best_time = None, INF
+        for k in range(K):
+            if finished[k]:
+                continue
+            chains = pending(k)
+            ready = [x for x in chains if arrival(k, *x) is not None and arrival(k, *x) <= clock[k]]
+            blocked = not ready and chains and arrival(k, *chains[0]) is None and \
+                not any(not fill[k][u][key] for u in range(done[k]["f"]) for key in ("out", "gxh", "g")) and \
+                not any(not fill[k][u]["f"] for u in range(done[k]["t"]))
+            if not blocked and clock[k] < best_time:
+                best, best_time = k, clock[k]
+        if best is None:
+            fail("pipelined model: no rank can act (a deadlock in the replay)")
+        k = best
+        chains = pending(k)
+        ready = [x for x in chains if arrival(k, *x) is not None and arrival(k, *x) <= clock[k]]
+        if ready:
+            run_chain(k, *ready[0])
+        elif run_fill(k):
+            pass
+        elif chains:
+            clock[k] = max(clock[k], arrival(k, *chains[0]))  # waits for the oldest chain's message
+            run_chain(k, *chains[0])
+        else:
+            finished[k] = True
+    return max(clock) + allreduce(K)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--trace", required=True)
@@ -132,6 +238,8 @@ def main():
     ap.add_argument("--latency-us", type=float)
     ap.add_argument("--bandwidth-gbps", type=float, help="GB/s")
     ap.add_argument("--label", default="")
+    ap.add_argument("--micro-batches", type=int, default=1,
+                    help="M >= 2: model --sync pipelined --micro-batches M (compared with bench runs of that mode)")
     a = ap.parse_args()
 
     runs = [r for r in read_json_lines(a.bench) if r.get("dist", {}).get("mode") == "exact" and r.get("threads", 1) == 1]
@@ -172,9 +280,18 @@ def main():
         calibration = link["allreduce_us"] * 1e-6 / modelled if modelled > 0 else 1.0
     allreduce = lambda K: allreduce_seconds(K, grad_bytes, link["latency"], link["bandwidth"], calibration)
 
+    M = a.micro_batches
+    if M < 1 or M > B:
+        fail(f"--micro-batches: expected 1 .. B = {B}, got {M}")
+    model = (lambda K: iteration_seconds(K, T, costs, rest, 4 * H * B, allreduce)) if M == 1 else \
+        (lambda K: pipelined_iteration_seconds(K, T, M, costs, rest, 4 * H * B, allreduce))
     measured = {r["ranks"]: 1.0 / r["iterations_per_s"] for r in runs}
+    if M > 1:
+        piped = [r for r in read_json_lines(a.bench)
+                 if r.get("dist", {}).get("mode") == f"pipelined({M})" and r.get("threads", 1) == 1]
+        measured = {1: measured[1], **{r["ranks"]: 1.0 / r["iterations_per_s"] for r in piped}}
     base = iteration_seconds(1, T, costs, rest, 4 * H * B, allreduce)
-    print(f"# model{(' ' + a.label) if a.label else ''}: T={T} H={H} B={B}, latency {link['latency'] * 1e6:.2f} us, "
+    print(f"# model{(' ' + a.label) if a.label else ''}{f' pipelined({M})' if M > 1 else ''}: T={T} H={H} B={B}, latency {link['latency'] * 1e6:.2f} us, "
           f"bandwidth {link['bandwidth'] / 1e9:.2f} GB/s, per-step ms: "
           + ", ".join(f"{k} {costs[k] * 1e3:.4f}" for k in ("forward", "gxh", "targets", "chain", "f_grad", "g_grad")
                       if k in costs)
@@ -183,7 +300,7 @@ def main():
     for K in (int(x) for x in a.ranks.split(",")):
         if K > T:
             continue
-        t = iteration_seconds(K, T, costs, rest, 4 * H * B, allreduce)
+        t = model(K)
         row = [K, f"{t * 1e3:.3f}", f"{1 / t:.2f}", f"{base / t:.2f}"]
         if K in measured:
             m = measured[K]
