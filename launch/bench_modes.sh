@@ -22,7 +22,7 @@ cores=$(nproc)
 IFS=';' read -r -a mode_list <<<"$modes"
 for algorithm in $algorithms; do
   for mode in "${mode_list[@]}"; do
-    [[ $mode == *--decoupled* && $algorithm != tptt_hx ]] && continue
+    [[ $mode == *--decoupled* && $algorithm == bptt ]] && continue  # bptt has no targets
     for K in $ranks; do
       over=()
       (( K > cores )) && over=(--oversubscribe)

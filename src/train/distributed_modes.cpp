@@ -9,6 +9,7 @@
 #include "tptt/core/error.hpp"
 #include "tptt/core/rng.hpp"
 #include "tptt/core/trace.hpp"
+#include "tptt/train/boundary_predictor.hpp"
 #include "tptt/train/micro_batch_choice.hpp"
 #include "tptt/train/segment_pass.hpp"
 #include "tptt/train/staleness_compensation.hpp"
@@ -64,8 +65,9 @@ void DistributedConfig::validate(const TrainConfig& c) const {
           "--micro-batches needs --sync pipelined or stale (exact runs whole minibatches)");
   require(sync != SyncMode::Pipelined || micro_batches >= 2, "--sync pipelined needs --micro-batches M >= 2");
   require(!auto_micro_batches || sync == SyncMode::Pipelined, "--micro-batches auto needs --sync pipelined");
-  require(!decoupled || c.algorithm == Algorithm::TpttHx,
-          "--decoupled needs --algorithm tptt_hx: bptt and tptt (eq. 12) need the downstream gradient dE/dh");
+  require(!decoupled || c.algorithm != Algorithm::Bptt,
+          "--decoupled needs --algorithm tptt or tptt_hx: bptt has no targets (an upstream segment would learn "
+          "from a predicted dE/dh alone: synthetic gradients, not supported)");
   require(!decoupled || sync != SyncMode::Pipelined,
           "--decoupled works with --sync exact or stale (a decoupled segment never waits for micro-batches)");
   require(std::isfinite(decoupled_rate) && decoupled_rate > 0 && decoupled_rate < 2,
@@ -127,7 +129,10 @@ SegmentPipeline::SegmentPipeline(Trainer& trainer, const DistributedConfig& dist
   compensates_ = dist_.delay() > 0 &&
                  (method == StalenessCompensation::DelayCompensated || method == StalenessCompensation::PredictDc);
   if (compensates_) dc_mean_square_ = VecF::Zero(params_.flat().size());
-  if (dist_.decoupled && k + 1 < K) predictor_ = MatF::Zero(config_.hidden, config_.hidden + 1);
+  if (dist_.decoupled && k + 1 < K) {
+    target_predictor_ = MatF::Zero(config_.hidden, config_.hidden + 1);
+    if (config_.algorithm == Algorithm::Tptt) gradient_predictor_ = MatF::Zero(config_.hidden, config_.hidden + 1);
+  }
 }
 
 SegmentPipeline::~SegmentPipeline() = default;
@@ -200,7 +205,7 @@ std::optional<IterationResult> SegmentPipeline::step(long iteration) {
   run_passes(&fresh, b);
   if (b) start_reduce(*b);
   if (dist_.decoupled && k + 1 < K)
-    if (InFlight* p = find(iteration - 1)) fold_in_real_target(*p);
+    if (InFlight* p = find(iteration - 1)) fold_in_real_boundary(*p);
 
   std::optional<IterationResult> result;
   if (InFlight* a = find(iteration - dist_.delay())) {
@@ -278,8 +283,8 @@ void SegmentPipeline::forward_micro(InFlight& f, MicroBatch& mb, const PassBound
 }
 
 // Where micro-batch mb's boundary values come from: the neighbours, except the last segment's
-// target (eq. 3 from its ∂E/∂h_T) and a decoupled segment's (predicted now; the real target is
-// folded in later).
+// target (eq. 3 from its ∂E/∂h_T) and a decoupled segment's target and ∂E/∂h_b (predicted now;
+// the real values are folded in later).
 PassBoundaries<Scalar> SegmentPipeline::boundaries(const MicroBatch& mb, int n) {
   PassBoundaries<Scalar> io = neighbour_boundaries(comm_, MessageTag::State);
   if (comm_.rank() == comm_.size() - 1) {
@@ -289,10 +294,16 @@ PassBoundaries<Scalar> SegmentPipeline::boundaries(const MicroBatch& mb, int n) 
     };
   } else if (dist_.decoupled) {
     io.target_in = [this, &mb, n](MatRef<Scalar> delta) {
-      delta = predictor_.leftCols(config_.hidden) * mb.seg.block(mb.seg.Hs, n);  // Δ̂_b = P h_b + p
-      delta.colwise() += predictor_.col(config_.hidden);
+      predict_from_boundary(target_predictor_, mb.seg.block(mb.seg.Hs, n), delta);
     };
     io.target_arrived = nullptr;
+    // ∂E/∂h_b of the whole minibatch (normalised by B); the micro-batch's chain runs on ∂E_u/∂h_b,
+    // normalised by its columns: the prediction divided by the micro-batch's weight.
+    io.gradient_in = [this, &mb, n](MatRef<Scalar> dh) {
+      predict_from_boundary(gradient_predictor_, mb.seg.block(mb.seg.Hs, n), dh);
+      dh /= static_cast<Scalar>(mb.weight);
+    };
+    io.gradient_arrived = nullptr;
   }
   return io;
 }
@@ -568,36 +579,38 @@ void SegmentPipeline::apply(const InFlight& f) {
                       f_updates_);
 }
 
-// Decoupled boundary: the neighbour's real target for minibatch m (sent during its backward
-// pass of m) and this rank's boundary state, kept with the minibatch until they are folded in.
-void SegmentPipeline::receive_real_target(InFlight& f) {
+// Decoupled boundary: the neighbour's real values for minibatch m (sent during its backward
+// pass of m: the target correction, and ∂E/∂h_b for tptt) and this rank's boundary state, kept
+// with the minibatch until they are folded in.
+void SegmentPipeline::receive_real_boundary(InFlight& f) {
   const int n = f.range.steps(), H = config_.hidden;
+  const bool gradient = gradient_predictor_.size() > 0;
   for (MicroBatch& mb : f.micro) {
-    if (mb.has_real_target) continue;
-    mb.real_target.resize(H, mb.cols);
-    comm_.recv(comm_.rank() + 1, MessageTag::Target,
-               std::span<float>(mb.real_target.data(), static_cast<std::size_t>(mb.real_target.size())));
+    if (mb.has_real_boundary) continue;
+    const auto receive = [&](MessageTag tag, MatF& into) {
+      into.resize(H, mb.cols);
+      comm_.recv(comm_.rank() + 1, tag, std::span<float>(into.data(), static_cast<std::size_t>(into.size())));
+    };
+    receive(MessageTag::Target, mb.real_target);
+    if (gradient) receive(MessageTag::Gradient, mb.real_gradient);
     mb.boundary_state = mb.seg.block(mb.seg.Hs, n);
-    mb.has_real_target = true;
+    mb.has_real_boundary = true;
   }
 }
 
-// Decoupled boundary: the real target of minibatch m trains the predictor of the target
-// correction, Δ̂ = P h_b + p, by one normalised LMS step on z = [h_b; 1]:
-// W ← W + η (Δ − W z) zᵀ / ‖z‖².
-void SegmentPipeline::fold_in_real_target(InFlight& f) {
+// Decoupled boundary: the real values of minibatch m train the predictors
+// (train/boundary_predictor.hpp): the target correction Δ_b, and for tptt ∂E/∂h_b of the
+// whole minibatch (the micro-batch's ∂E_u/∂h_b times its weight).
+void SegmentPipeline::fold_in_real_boundary(InFlight& f) {
   if (f.folded) return;
   f.folded = true;
-  if (!has_real_target(f)) return;  // no target was computed for this minibatch
-  receive_real_target(f);
-  const int H = config_.hidden;
+  if (!has_real_boundary(f)) return;  // no target was computed for this minibatch
+  receive_real_boundary(f);
   for (MicroBatch& mb : f.micro) {
-    MatF z(H + 1, mb.cols);
-    z.topRows(H) = mb.boundary_state;
-    z.row(H).setOnes();
-    const MatF residual = mb.real_target - predictor_ * z;  // real and predicted Δ_b
-    const double norm2 = static_cast<double>(z.squaredNorm());
-    predictor_.noalias() += static_cast<Scalar>(dist_.decoupled_rate / norm2) * residual * z.transpose();
+    boundary_lms_step(target_predictor_, mb.boundary_state, mb.real_target, dist_.decoupled_rate);
+    if (gradient_predictor_.size() > 0)
+      boundary_lms_step(gradient_predictor_, mb.boundary_state, static_cast<Scalar>(mb.weight) * mb.real_gradient,
+                        dist_.decoupled_rate);
   }
 }
 
@@ -613,7 +626,7 @@ void SegmentPipeline::settle() {
   }
   if (dist_.decoupled && k + 1 < K)
     for (auto& f : in_flight_)
-      if (!f->folded && has_real_target(*f)) receive_real_target(*f);
+      if (!f->folded && has_real_boundary(*f)) receive_real_boundary(*f);
   for (auto& f : in_flight_) complete_reduce(*f);
   if (dist_.decoupled) gather_boundary_state();
 }

@@ -12,9 +12,11 @@
 //   pending_stash         (P × |θ|) f32: θ of their forward passes (dc and predict+dc only)
 //   dc_mean_square        (|θ|) f32 (dc and predict+dc only)
 //   boundary_iterations   (U) i64, decoupled only
-//   boundary_state        ((K−1) × (H(H+1) + U·2·H·B)) f32, decoupled only: per boundary k, the
-//                         predictor [P | p] and per unfolded minibatch and micro-batch the real
-//                         target and the boundary state h_b (column-major)
+//   boundary_state        ((K−1) × (V·H(H+1) + U·(V+1)·H·B)) f32, decoupled only, V = 2 for
+//                         tptt (1 for tptt_hx): per boundary k, the target predictor [P | p]
+//                         and the ∂E/∂h predictor [Q | q] (tptt), then per unfolded minibatch and
+//                         micro-batch the real target, the real ∂E/∂h_b (tptt) and the boundary
+//                         state h_b (column-major)
 #include <algorithm>
 #include <span>
 #include <string>
@@ -42,6 +44,15 @@ void take_matrix(const std::vector<float>& in, std::size_t& pos, MatF& m) {
 
 bool is_in_flight_mode(const std::string& mode) { return mode != "exact" && mode.rfind("pipelined", 0) != 0; }
 
+// The number of boundary values a decoupled boundary predicts: the target, and ∂E/∂h for tptt.
+int predicted_values(Algorithm algorithm) { return algorithm == Algorithm::Tptt ? 2 : 1; }
+
+// One boundary's share of the section boundary_state with `unfolded` minibatches of B columns.
+Eigen::Index boundary_state_size(Algorithm algorithm, int H, int B, long unfolded) {
+  const Eigen::Index V = predicted_values(algorithm);
+  return V * H * (H + 1) + unfolded * (V + 1) * H * B;
+}
+
 }  // namespace
 
 void require_no_state_in_flight(const Checkpoint& ckpt, const std::string& mode) {
@@ -54,25 +65,27 @@ void require_no_state_in_flight(const Checkpoint& ckpt, const std::string& mode)
                      mode);
 }
 
-bool SegmentPipeline::has_real_target(const InFlight& f) const { return f.did_f && f.backward_done; }
+bool SegmentPipeline::has_real_boundary(const InFlight& f) const { return f.did_f && f.backward_done; }
 
-// One boundary's predictor and unfolded targets, as the section boundary_state lays them out.
+// One boundary's predictors and unfolded real values, as the section boundary_state lays them out.
 void SegmentPipeline::gather_boundary_state() {
   const int K = comm_.size(), k = comm_.rank(), H = config_.hidden, B = config_.batch;
   if (K < 2) return;  // one segment has no boundary
   long unfolded = 0;
   for (const auto& f : in_flight_)
-    if (!f->folded && has_real_target(*f)) ++unfolded;
-  const Eigen::Index size = static_cast<Eigen::Index>(H) * (H + 1) + unfolded * 2 * H * B;
+    if (!f->folded && has_real_boundary(*f)) ++unfolded;
+  const Eigen::Index size = boundary_state_size(config_.algorithm, H, B, unfolded);
   VecF mine;
   if (k + 1 < K) {
     mine.resize(size);
     Eigen::Index pos = 0;
-    put_matrix(mine, pos, predictor_);
+    put_matrix(mine, pos, target_predictor_);
+    if (gradient_predictor_.size() > 0) put_matrix(mine, pos, gradient_predictor_);
     for (const auto& f : in_flight_) {
-      if (f->folded || !has_real_target(*f)) continue;
+      if (f->folded || !has_real_boundary(*f)) continue;
       for (const MicroBatch& mb : f->micro) {
         put_matrix(mine, pos, mb.real_target);
+        if (gradient_predictor_.size() > 0) put_matrix(mine, pos, mb.real_gradient);
         put_matrix(mine, pos, mb.boundary_state);
       }
     }
@@ -120,7 +133,7 @@ void SegmentPipeline::save_state(Checkpoint& checkpoint) const {
   if (dist_.decoupled) {
     std::vector<std::int64_t> unfolded;
     for (const auto& f : in_flight_)
-      if (!f->folded && has_real_target(*f)) unfolded.push_back(f->iteration);
+      if (!f->folded && has_real_boundary(*f)) unfolded.push_back(f->iteration);
     checkpoint.put_i64("boundary_iterations", unfolded);
     std::vector<float> boundaries;
     for (const VecF& b : gathered_boundaries_) boundaries.insert(boundaries.end(), b.data(), b.data() + b.size());
@@ -195,13 +208,15 @@ void SegmentPipeline::load_state(const Checkpoint& checkpoint) {
   if (!dist_.decoupled) return;
   const std::vector<std::int64_t> unfolded = checkpoint.get_i64("boundary_iterations");
   const std::vector<float> boundaries = checkpoint.get_f32("boundary_state");
-  const std::size_t per_rank = static_cast<std::size_t>(H) * (H + 1) +
-                               unfolded.size() * 2 * static_cast<std::size_t>(H) * B;
+  const auto per_rank = static_cast<std::size_t>(
+      boundary_state_size(config_.algorithm, H, B, static_cast<long>(unfolded.size())));
   if (boundaries.size() != static_cast<std::size_t>(K - 1) * per_rank)
     throw fail("section 'boundary_state' of the wrong size");
   if (k + 1 == K) return;  // the last rank has no boundary below it
   std::size_t pos = static_cast<std::size_t>(k) * per_rank;
-  take_matrix(boundaries, pos, predictor_);
+  take_matrix(boundaries, pos, target_predictor_);
+  const bool gradient = gradient_predictor_.size() > 0;
+  if (gradient) take_matrix(boundaries, pos, gradient_predictor_);
   const int M = std::min(dist_.micro_batches, B);
   for (std::int64_t iteration : unfolded) {
     InFlight& f = entry(static_cast<long>(iteration));
@@ -211,11 +226,16 @@ void SegmentPipeline::load_state(const Checkpoint& checkpoint) {
     for (int u = 0; u < M; ++u) {
       MicroBatch& mb = f.micro[static_cast<std::size_t>(u)];
       mb.cols = micro_batch_columns(B, M, u);
+      mb.weight = static_cast<double>(mb.cols) / B;
       mb.real_target.resize(H, mb.cols);
       mb.boundary_state.resize(H, mb.cols);
       take_matrix(boundaries, pos, mb.real_target);
+      if (gradient) {
+        mb.real_gradient.resize(H, mb.cols);
+        take_matrix(boundaries, pos, mb.real_gradient);
+      }
       take_matrix(boundaries, pos, mb.boundary_state);
-      mb.has_real_target = true;
+      mb.has_real_boundary = true;
     }
   }
 }

@@ -33,10 +33,12 @@ struct SegmentPipeline::MicroBatch {
   bool forward_done = false, output_done = false, feedback_done = false, g_done = false, targets_done = false,
        chain_done = false, f_done = false;
   // Decoupled (not the last rank): the downstream neighbour's real target correction for the
-  // boundary and the boundary state h_b, kept until the predictor folds them in.
+  // boundary, its real ∂E_u/∂h_b (tptt), and the boundary state h_b, kept until the predictors
+  // fold them in.
   MatF real_target;     // (H × cols)
+  MatF real_gradient;   // (H × cols) tptt only
   MatF boundary_state;  // (H × cols)
-  bool has_real_target = false;
+  bool has_real_boundary = false;
 
   void reset_tasks() {
     forward_done = output_done = feedback_done = g_done = targets_done = chain_done = f_done = false;
@@ -70,7 +72,7 @@ struct SegmentPipeline::InFlight {
     handle.reset();
     backward_done = applied = folded = g_applied = false;
     for (MicroBatch& mb : micro) {
-      mb.has_real_target = false;
+      mb.has_real_boundary = false;
       mb.reset_tasks();
     }
   }

@@ -140,6 +140,7 @@ void check_modes(MpiCommunicator& comm) {
       {"stale S=2 tptt", testing::small_config(Algorithm::Tptt, 6), mode(SyncMode::Stale, 2, 1, false)},
       {"stale S=3 M=2 tptt_hx", testing::small_config(Algorithm::TpttHx, 6), mode(SyncMode::Stale, 3, 2, false)},
       {"decoupled S=1 tptt_hx", testing::small_config(Algorithm::TpttHx, 6), mode(SyncMode::Stale, 1, 1, true)},
+      {"decoupled S=1 M=2 tptt", testing::small_config(Algorithm::Tptt, 6), mode(SyncMode::Stale, 1, 2, true)},
   };
   const int K = comm.size();
   constexpr int kIterations = 25;

@@ -171,6 +171,7 @@ checkpoint_async)
   stale=(--sync stale --staleness 2 --staleness-compensation predict+dc)
   resume_equal stale2_pdc 2 "${ck[@]}" --alpha-f 0.01 "${stale[@]}"
   resume_equal decoupled_stale1 3 "${ck[@]}" --algorithm tptt_hx --alpha-f 0.2 --sync stale --decoupled
+  resume_equal decoupled_tptt 2 "${ck[@]}" --algorithm tptt --alpha-f 0.01 --decoupled  # two predictors
   # Another mode than the checkpoint's: refused on every rank, exit 2.
   "$mpirun_sh" 2 --resume "$work/stale2_pdc.ckpt" --sync exact --max-iterations 60 --no-progress >/dev/null \
     2>"$work/err"
@@ -392,6 +393,15 @@ modes)
   done
   cmp -s "$work/deca.npy" "$work/decb.npy" || fail "decoupled: two runs differ"
   echo "== decoupled S = 1, K = 3"
+  # decoupled (tptt: the boundary target and eq. 12's dE/dh predicted): the same, K = 2.
+  for run in a b; do
+    "$mpirun_sh" 2 "${args[@]}" --decoupled --save-params "$work/dect$run.npy" >"$work/o$run" 2>"$work/e" ||
+      { cat "$work/e"; fail "decoupled tptt failed"; }
+    grep -q '"replicas_identical":true' "$work/o$run" || fail "decoupled tptt: replicas differ"
+  done
+  cmp -s "$work/decta.npy" "$work/dectb.npy" || fail "decoupled tptt: two runs differ"
+  cmp -s "$work/exact1.npy" "$work/decta.npy" && fail "decoupled tptt: equals the exact run (no prediction?)"
+  echo "== decoupled tptt, K = 2"
   ;;
 
 check)

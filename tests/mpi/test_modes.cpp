@@ -273,23 +273,90 @@ TEST_CASE("modes: stale runs are reproducible and combine with micro-batches") {
 }
 
 TEST_CASE("modes: decoupled boundaries") {
-  TrainConfig c = testing::small_config(Algorithm::TpttHx);
-  c.phase_order = PhaseOrder::Overlap;  // decoupled boundaries always run in this order
-  // One segment has no boundary to predict: decoupled is exact.
-  CHECK(run_pipeline(c, mode(SyncMode::Exact, 0, 1, true), 1, 15).hash == run_trainer(c, 1, 15).hash);
-  for (int S : {0, 1}) {
-    for (int K : {2, 4}) {
-      CAPTURE(S);
-      CAPTURE(K);
-      const Trace a = run_pipeline(c, mode(S ? SyncMode::Stale : SyncMode::Exact, S, 1, true), K, 30);
-      const Trace b = run_pipeline(c, mode(S ? SyncMode::Stale : SyncMode::Exact, S, 1, true), K, 30);
-      CHECK(a.params.allFinite());
-      CHECK(a.hash == b.hash);  // reproducible
-      const Trace reference = run_pipeline(c, mode(S ? SyncMode::Stale : SyncMode::Exact, S), 1, 30);
-      CHECK(normwise_relative(a.params, reference.params) > 1e-6);  // the boundary targets differ
-      CHECK(normwise_relative(a.params, reference.params) < 0.5);
+  for (Algorithm algorithm : {Algorithm::TpttHx, Algorithm::Tptt}) {
+    CAPTURE(to_string(algorithm));
+    TrainConfig c = testing::small_config(algorithm);
+    c.phase_order = PhaseOrder::Overlap;  // decoupled boundaries always run in this order
+    // One segment has no boundary to predict: decoupled is exact, bit for bit.
+    CHECK(run_pipeline(c, mode(SyncMode::Exact, 0, 1, true), 1, 15).hash == run_trainer(c, 1, 15).hash);
+    for (int S : {0, 1}) {
+      for (int K : {2, 4}) {
+        CAPTURE(S);
+        CAPTURE(K);
+        const Trace a = run_pipeline(c, mode(S ? SyncMode::Stale : SyncMode::Exact, S, 1, true), K, 30);
+        const Trace b = run_pipeline(c, mode(S ? SyncMode::Stale : SyncMode::Exact, S, 1, true), K, 30);
+        CHECK(a.params.allFinite());
+        CHECK(a.hash == b.hash);  // reproducible
+        const Trace reference = run_pipeline(c, mode(S ? SyncMode::Stale : SyncMode::Exact, S), 1, 30);
+        CHECK(normwise_relative(a.params, reference.params) > 1e-6);  // the boundary values differ
+        CHECK(normwise_relative(a.params, reference.params) < 0.5);
+      }
     }
   }
+}
+
+namespace {
+
+// One boundary's share of a decoupled tptt checkpoint's boundary_state (H hidden units, B
+// columns, one micro-batch): the predictors, then per unfolded minibatch the real target, the
+// real ∂E/∂h_b and h_b.
+struct TpttBoundary {
+  MatF target_predictor, gradient_predictor, real_target, real_gradient, state;
+};
+
+TpttBoundary read_boundary(const Checkpoint& ckpt, int H, int B) {
+  const std::vector<float> v = ckpt.get_f32("boundary_state");
+  std::size_t pos = 0;
+  const auto take = [&](Eigen::Index rows, Eigen::Index cols) {
+    MatF m = Eigen::Map<const MatF>(v.data() + pos, rows, cols);
+    pos += static_cast<std::size_t>(rows * cols);
+    return m;
+  };
+  TpttBoundary b;
+  b.target_predictor = take(H, H + 1);
+  b.gradient_predictor = take(H, H + 1);
+  b.real_target = take(H, B);
+  b.real_gradient = take(H, B);
+  b.state = take(H, B);
+  REQUIRE(pos == v.size());  // K = 2: one boundary, one unfolded minibatch
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("modes: decoupled tptt trains its dE/dh predictor on the real boundary gradient, one step late") {
+  TrainConfig c = testing::small_config(Algorithm::Tptt);
+  c.phase_order = PhaseOrder::Overlap;
+  DistributedConfig dist = mode(SyncMode::Exact, 0, 1, true);
+  dist.decoupled_rate = 0.7;
+  Checkpoint after0, after1;  // settled after iterations 0 and 1
+  InProcessHub::run(2, [&](Communicator& comm) {
+    Trainer trainer(c, comm);
+    SegmentPipeline pipeline(trainer, dist, comm);
+    pipeline.step(0);
+    pipeline.settle();
+    if (comm.rank() == 0) pipeline.save_state(after0);
+    pipeline.step(1);
+    pipeline.settle();
+    if (comm.rank() == 0) pipeline.save_state(after1);
+    pipeline.drain();
+  });
+  const int H = c.hidden, B = c.batch;
+  CHECK(after0.get_i64("boundary_iterations") == std::vector<std::int64_t>{0});
+  CHECK(after1.get_i64("boundary_iterations") == std::vector<std::int64_t>{1});
+  const TpttBoundary b0 = read_boundary(after0, H, B), b1 = read_boundary(after1, H, B);
+  CHECK(b0.gradient_predictor.isZero(0));  // zero at the start: minibatch 0 ran on ∂E/∂h_b = 0
+  CHECK(b0.target_predictor.isZero(0));
+  CHECK(b0.real_gradient.norm() > 0);
+  // Iteration 1 folded minibatch 0's real values in: W = η y zᵀ / ‖z‖², z = [h_b; 1], from W = 0.
+  MatF z(H + 1, B);
+  z.topRows(H) = b0.state;
+  z.row(H).setOnes();
+  const double scale = dist.decoupled_rate / static_cast<double>(z.squaredNorm());
+  const MatF expected_gradient = (scale * (b0.real_gradient * z.transpose()).cast<double>()).cast<Scalar>();
+  const MatF expected_target = (scale * (b0.real_target * z.transpose()).cast<double>()).cast<Scalar>();
+  CHECK((b1.gradient_predictor - expected_gradient).norm() <= 1e-5 * expected_gradient.norm());
+  CHECK((b1.target_predictor - expected_target).norm() <= 1e-5 * expected_target.norm());
 }
 
 namespace {
@@ -360,6 +427,11 @@ TEST_CASE("modes: stale and decoupled runs resume bit for bit from a checkpoint"
   hx.phase_order = PhaseOrder::Overlap;
   check_resume(hx, mode(SyncMode::Exact, 0, 1, true), 3, 6, 12);
   check_resume(hx, mode(SyncMode::Stale, 2, 2, true), 2, 6, 12);
+  TrainConfig tptt = testing::small_config(Algorithm::Tptt);  // two predictors per boundary
+  tptt.phase_order = PhaseOrder::Overlap;
+  check_resume(tptt, mode(SyncMode::Exact, 0, 1, true), 2, 6, 12);
+  check_resume(tptt, mode(SyncMode::Exact, 0, 1, true), 3, 5, 12);
+  check_resume(tptt, mode(SyncMode::Stale, 2, 3, true), 2, 6, 12);  // micro-batches of unequal weight
 }
 
 TEST_CASE("modes: a checkpoint with gradients in flight resumes in its own mode only") {
@@ -386,7 +458,9 @@ TEST_CASE("modes: bad combinations are usage errors") {
   CHECK_THROWS_AS(mode(SyncMode::Pipelined, 0, 1).validate(c), UsageError);
   CHECK_THROWS_AS(mode(SyncMode::Pipelined, 0, 5).validate(c), UsageError);  // M > B = 4
   CHECK_THROWS_AS(mode(SyncMode::Stale, -1).validate(c), UsageError);
-  CHECK_THROWS_AS(mode(SyncMode::Exact, 0, 1, true).validate(c), UsageError);  // decoupled needs tptt_hx
+  CHECK_NOTHROW(mode(SyncMode::Exact, 0, 1, true).validate(c));  // decoupled tptt predicts dE/dh_b too
+  CHECK_THROWS_WITH_AS(mode(SyncMode::Exact, 0, 1, true).validate(testing::small_config(Algorithm::Bptt)),
+                       doctest::Contains("bptt has no targets"), UsageError);
   CHECK_NOTHROW(mode(SyncMode::Stale, 2, 2).validate(c));
   CHECK_THROWS_AS(mode(SyncMode::Exact, 0, 1, false, StalenessCompensation::Predict).validate(c), UsageError);
   TrainConfig sgd = c;

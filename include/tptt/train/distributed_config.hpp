@@ -20,8 +20,8 @@ struct DistributedConfig {
   // --micro-batches auto (pipelined): M is chosen from costs measured before the first iteration
   // (train/micro_batch_choice.hpp); micro_batches holds 2 until then.
   bool auto_micro_batches = false;
-  bool decoupled = false;       // decoupled boundary targets (tptt_hx)
-  double decoupled_rate = 0.5;  // η of the boundary predictor's normalised LMS step, in (0, 2)
+  bool decoupled = false;       // decoupled boundaries (tptt, tptt_hx)
+  double decoupled_rate = 0.5;  // η of the boundary predictors' normalised LMS step, in (0, 2)
   StalenessCompensation compensation = StalenessCompensation::None;  // stale: how the delay is offset
   double dc_lambda = 50.0;                                           // λ of --staleness-compensation dc and predict+dc
 

@@ -21,13 +21,18 @@
 //               delay (train/staleness_compensation.hpp): lowered momentum, the forward and
 //               backward passes at θ̂_n = θ_n + S v_n (kept as the stash), and/or the DC-ASGD
 //               correction of the gradient for θ_now − θ_n at the update.
-//   decoupled   (with exact or stale) a segment does not wait for its downstream neighbour's
-//               target: its boundary target correction Δ̂_b = P h_b + p is a linear prediction
-//               of the target correction Δ_b = ĥ_b − h_b from the boundary state (DNI-style, zero at
-//               start); the real target of minibatch n, which the neighbour still sends, is
-//               folded into (P, p) one iteration later by a normalised least-mean-squares step.
-//               tptt_hx only (every update is local in time; BPTT and TPTT's eq. 12 need the
-//               downstream ∂E/∂h). Depends on K by design: an ablation.
+//   decoupled   (with exact or stale; tptt and tptt_hx) a segment does not wait for its
+//               downstream neighbour: it predicts the values that come back across its boundary
+//               from the boundary state h_b (train/boundary_predictor.hpp, DNI-style, zero at
+//               start): the target correction Δ̂_b = P h_b + p (Δ_b = ĥ_b − h_b), and for tptt
+//               also eq. 12's ∂E/∂h_b ≈ Q h_b + q (of the whole minibatch; a micro-batch's chain
+//               starts from it divided by its weight). The real values of minibatch n, which
+//               the neighbour still sends, are folded into [P | p] and [Q | q] one iteration
+//               later by a normalised least-mean-squares step each. (A stale ∂E/∂h_b, the real
+//               one of minibatch n−1, belongs to other sequences: it carries no per-sample
+//               information, and measured worse; docs/distributed.md.) bptt is refused: it has
+//               no targets, so an upstream segment would learn from the predicted ∂E/∂h alone.
+//               Depends on K by design: an ablation.
 //
 // SegmentPipeline runs these over one rank's segment with the kernels of algo/; it reads the
 // configuration, minibatches and parameters of a Trainer and updates the Trainer's
@@ -118,11 +123,11 @@ class SegmentPipeline {
   void complete_reduce(InFlight& f);  // waits for f's all-reduce and takes the reduced values
   IterationResult finish_reduce(InFlight& f);
   void apply(const InFlight& f);
-  void apply_feedback_update_now(InFlight& f);    // reference order
-  void fold_in_real_target(InFlight& f);          // decoupled: train the boundary predictor
-  void receive_real_target(InFlight& f);          // decoupled: keep the neighbour's target of f
-  bool has_real_target(const InFlight& f) const;  // a target of f was sent (F phase, backward done)
-  void gather_boundary_state();                   // decoupled: every rank's predictor and targets to rank 0
+  void apply_feedback_update_now(InFlight& f);      // reference order
+  void fold_in_real_boundary(InFlight& f);          // decoupled: train the boundary predictors
+  void receive_real_boundary(InFlight& f);          // decoupled: keep the neighbour's real values of f
+  bool has_real_boundary(const InFlight& f) const;  // they were sent (F phase, backward done)
+  void gather_boundary_state();                     // decoupled: every rank's predictor and targets to rank 0
   void predict_optimizer_range(const Optimizer& opt, Eigen::Index first, Params<Scalar>& out) const;
   InFlight* find(long iteration);
   void retire(long iteration);
@@ -142,7 +147,10 @@ class SegmentPipeline {
   // Retired slots, reused by later minibatches: their buffers keep their sizes, so a steady run
   // allocates (and page-faults) nothing per iteration.
   std::vector<std::unique_ptr<InFlight>> spare_;
-  MatF predictor_;  // (H × (H+1)) decoupled boundary predictor [P | p]; empty if unused
+  // Decoupled boundary predictors (train/boundary_predictor.hpp), empty if unused: of the target
+  // correction Δ_b, and (tptt) of ∂E/∂h_b.
+  MatF target_predictor_;    // (H × (H+1)) [P | p]
+  MatF gradient_predictor_;  // (H × (H+1)) [Q | q], tptt only
   // Rank 0 after settle() (decoupled): boundary k's predictor and unfolded targets, k < K−1,
   // as the checkpoint section boundary_state lays them out.
   std::vector<VecF> gathered_boundaries_;
