@@ -104,8 +104,10 @@ TEST_CASE("concurrent schedule: the G loop runs beside the F iterations at the p
     CHECK(s.g_updates >= static_cast<long>(ratio * (60 - 2) - 1.0 - 1e-9));
     CHECK(s.f_staleness_max >= 0);
     // The G loop starts an update once g < ratio·v_F + 1, and F runs on while
-    // ratio·(v_F − 2) < g + 1: at most 2/ratio + 2 F updates (strictly fewer) land meanwhile.
-    CHECK(s.g_staleness_max < static_cast<long>(2 / ratio + 2 + 1e-9));
+    // ratio·(v_F − 2) < g + 1: fewer than 2/ratio + 2 F updates land meanwhile with an exact
+    // ratio. p_G = 1/3 gives ratio = 0.49999999999999994 in double precision, which lets one
+    // more F update start at the edge (seen on a loaded machine): at most 2/ratio + 2.
+    CHECK(s.g_staleness_max <= static_cast<long>(2 / ratio + 2 + 1e-9));
   }
 }
 
