@@ -14,20 +14,43 @@ S local_loss_scale(const SegmentBuffers<S>& seg) {
   return S(2) / (static_cast<S>(seg.batch) * static_cast<S>(seg.hidden));
 }
 
-// Per-step MSEs (over all H·B elements) of the (rows × n·B) difference d — all H rows or a
-// slice of them — before it is scaled into a delta.
+// Per-step MSEs (over all H·B elements) of the (rows × k·B) difference d of k steps — all H
+// rows or a slice of them — before it is scaled into a delta; per_step (if not null) receives
+// the k MSEs.
 template <class S, class D>
-S record_step_losses(const Eigen::MatrixBase<D>& diff, int hidden, int steps, int batch, std::vector<S>* per_step) {
+S record_step_losses(const Eigen::MatrixBase<D>& diff, int hidden, int batch, S* per_step) {
   const S denom = static_cast<S>(hidden) * static_cast<S>(batch);
   if (!per_step) return diff.squaredNorm() / denom;
-  per_step->assign(steps, S(0));
   S total = 0;
-  for (int j = 0; j < steps; ++j) {
-    const S l = diff.middleCols(static_cast<Eigen::Index>(j) * batch, batch).squaredNorm() / denom;
-    (*per_step)[j] = l;
+  for (Eigen::Index j = 0; j < diff.cols() / batch; ++j) {
+    const S l = diff.middleCols(j * batch, batch).squaredNorm() / denom;
+    per_step[j] = l;
     total += l;
   }
   return total;
+}
+
+// The columns of a range of local steps in the (· × n·B) per-step buffers (block j−1 for step j),
+// with the range's end resolved.
+struct StepColumns {
+  int first = 1, end = 1;  // local steps [first, end)
+  Eigen::Index col = 0, cols = 0;
+};
+StepColumns step_columns(StepRange steps, int segment_steps, int batch) {
+  StepColumns c;
+  c.first = steps.first;
+  c.end = steps.end < 0 ? segment_steps + 1 : steps.end;
+  c.col = static_cast<Eigen::Index>(c.first - 1) * batch;
+  c.cols = static_cast<Eigen::Index>(c.end - c.first) * batch;
+  return c;
+}
+
+// The entries of per_step (sized n) for a range's steps; null when not asked for.
+template <class S>
+S* step_entries(std::vector<S>* per_step, const StepColumns& c, int segment_steps) {
+  if (!per_step) return nullptr;
+  per_step->resize(static_cast<std::size_t>(segment_steps));
+  return per_step->data() + (c.first - 1);
 }
 
 // Columns [c0, c1) of a block that spans all rows of its matrix (contiguous columns) as one
@@ -118,10 +141,11 @@ void feedback_of_states(const Params<S>& p, Activation act, SegmentBuffers<S>& s
 }
 
 template <class S>
-void propagate_targets(const Params<S>& p, Activation act, SegmentBuffers<S>& seg) {
+void propagate_targets(const Params<S>& p, Activation act, SegmentBuffers<S>& seg, StepRange steps) {
   const auto V = p.Vhh();
+  const StepColumns range = step_columns(steps, seg.steps, seg.batch);
   Mat<S> scratch(seg.hidden, seg.batch);  // (H × B)
-  for (int j = seg.steps; j >= 1; --j) {
+  for (int j = range.end - 1; j >= range.first; --j) {
     auto delta = seg.block(seg.Delta, j - 1);  // Δ_{t−1}, where t = a−1+j
     const auto z = seg.block(seg.Gz, j - 1);
     const auto a = seg.block(seg.Gh, j - 1);
@@ -137,49 +161,62 @@ void propagate_targets(const Params<S>& p, Activation act, SegmentBuffers<S>& se
 
 template <class S>
 S feedback_gradient(const Params<S>& p, Activation act, const Mat<S>* noise, SegmentBuffers<S>& seg, Params<S>& grad,
-                    std::vector<S>* per_step) {
+                    std::vector<S>* per_step, StepRange steps) {
+  const StepColumns range = step_columns(steps, seg.steps, seg.batch);
+  S* const step_losses = step_entries(per_step, range, seg.steps);
+  const auto cols = [&](auto&& m) { return m.middleCols(range.col, range.cols); };
+  const auto previous = cols(seg.previous_states());  // h_{t−1}
+  auto Dg = cols(seg.Dg);
   S loss;
   if (!noise) {
     // E = G(x_t, h_t) − h_{t−1}; inputs of G are h_t. E is an expression, evaluated by the two
     // passes that read it (the losses, then the delta) rather than stored and read back.
-    const auto error = seg.Gh - seg.previous_states();
-    loss = record_step_losses(error, seg.hidden, seg.steps, seg.batch, per_step);
-    scaled_derivative_product<S>(act, seg.Gh, error, local_loss_scale(seg), seg.Dg);
-    add_outer_products(grad.Vhh(), seg.Dg, seg.states());
+    const auto Gh = cols(seg.Gh);
+    const auto error = Gh - previous;
+    loss = record_step_losses(error, seg.hidden, seg.batch, step_losses);
+    scaled_derivative_product<S>(act, Gh, error, local_loss_scale(seg), Dg);
+    add_outer_products(grad.Vhh(), Dg, cols(seg.states()));
   } else {
-    seg.Hn = seg.previous_states() + *noise;  // h̃_{t−1}
-    seg.Fn = seg.U.colwise() + p.bh();        // F(x_t, h̃_{t−1})
-    step_product(seg.Fn, p.Whh(), seg.Hn, true);
-    activate_inplace<S>(act, seg.Fn);
-    seg.Gn = seg.U.colwise() + p.ch();  // G(x_t, F(x_t, h̃_{t−1}))
-    step_product(seg.Gn, p.Vhh(), seg.Fn, true);
-    activate_inplace<S>(act, seg.Gn);
-    seg.Dg = seg.Gn - seg.Hn;
-    loss = record_step_losses(seg.Dg, seg.hidden, seg.steps, seg.batch, per_step);
-    scaled_derivative_product<S>(act, seg.Gn, seg.Dg, local_loss_scale(seg), seg.Dg);
-    add_outer_products(grad.Vhh(), seg.Dg, seg.Fn);
+    for (Mat<S>* m : {&seg.Hn, &seg.Fn, &seg.Gn}) m->resize(seg.hidden, seg.Dg.cols());  // sized on first use
+    auto Hn = cols(seg.Hn), Fn = cols(seg.Fn), Gn = cols(seg.Gn);
+    const auto U = cols(seg.U);
+    Hn = previous + cols(*noise);  // h̃_{t−1}
+    Fn = U.colwise() + p.bh();     // F(x_t, h̃_{t−1})
+    step_product(Fn, p.Whh(), Hn, true);
+    activate_inplace<S>(act, Fn);
+    Gn = U.colwise() + p.ch();  // G(x_t, F(x_t, h̃_{t−1}))
+    step_product(Gn, p.Vhh(), Fn, true);
+    activate_inplace<S>(act, Gn);
+    Dg = Gn - Hn;
+    loss = record_step_losses(Dg, seg.hidden, seg.batch, step_losses);
+    scaled_derivative_product<S>(act, Gn, Dg, local_loss_scale(seg), Dg);
+    add_outer_products(grad.Vhh(), Dg, Fn);
   }
-  grad.ch() += seg.Dg.rowwise().sum();
+  grad.ch() += Dg.rowwise().sum();
   return loss;
 }
 
 template <class S>
 S forward_local_gradient(const Params<S>& p, Activation act, const ConstMatRef<S>& X, bool input_weights_local,
-                         SegmentBuffers<S>& seg, Params<S>& grad, std::vector<S>* per_step, RowRange rows) {
+                         SegmentBuffers<S>& seg, Params<S>& grad, std::vector<S>* per_step, RowRange rows,
+                         StepRange steps) {
   (void)p;
   const Eigen::Index nb = static_cast<Eigen::Index>(seg.steps) * seg.batch;
   const Eigen::Index r0 = rows.first, nr = rows.count < 0 ? seg.hidden - rows.first : rows.count;
+  const StepColumns range = step_columns(steps, seg.steps, seg.batch);
+  const auto cols = [&](auto&& m) { return m.middleCols(range.col, range.cols); };
   // The deltas of these rows, (nr × n·B), compact at offset r0·n·B of Df: concurrent row ranges
   // write disjoint memory (as rows of one H-row matrix they would share a cache line in every
   // column).
-  MatMap<S> delta(seg.Df.data() + r0 * nb, nr, nb);
-  const auto states = seg.states().middleRows(r0, nr);
-  const auto gap = seg.Delta.rightCols(nb).middleRows(r0, nr);  // ĥ_t − h_t: MSE(h_t, ĥ_t) is its mean square
-  const S loss = record_step_losses(gap, seg.hidden, seg.steps, seg.batch, per_step);
+  auto delta = cols(MatMap<S>(seg.Df.data() + r0 * nb, nr, nb));
+  const auto states = cols(seg.states()).middleRows(r0, nr);
+  // ĥ_t − h_t: MSE(h_t, ĥ_t) is its mean square
+  const auto gap = cols(seg.Delta.rightCols(nb)).middleRows(r0, nr);
+  const S loss = record_step_losses(gap, seg.hidden, seg.batch, step_entries(per_step, range, seg.steps));
   scaled_derivative_product<S>(act, states, -gap, local_loss_scale(seg), delta);
-  add_outer_products(grad.Whh().middleRows(r0, nr), delta, seg.previous_states());
+  add_outer_products(grad.Whh().middleRows(r0, nr), delta, cols(seg.previous_states()));
   grad.bh().segment(r0, nr) += delta.rowwise().sum();
-  if (input_weights_local) add_outer_products(grad.Wxh().middleRows(r0, nr), delta, X);
+  if (input_weights_local) add_outer_products(grad.Wxh().middleRows(r0, nr), delta, cols(X));
   return loss;
 }
 
@@ -205,11 +242,11 @@ void backprop_through_time(const Params<S>& p, Activation act, const ConstMatRef
   template void forward_states<S>(const Params<S>&, Activation, SegmentBuffers<S>&, int, int);                        \
   template void final_state<S>(const Params<S>&, Activation, const ConstMatRef<S>&, int, int, int, Mat<S>&, Mat<S>&); \
   template void feedback_of_states<S>(const Params<S>&, Activation, SegmentBuffers<S>&, int, int);                    \
-  template void propagate_targets<S>(const Params<S>&, Activation, SegmentBuffers<S>&);                               \
+  template void propagate_targets<S>(const Params<S>&, Activation, SegmentBuffers<S>&, StepRange);                    \
   template S feedback_gradient<S>(const Params<S>&, Activation, const Mat<S>*, SegmentBuffers<S>&, Params<S>&,        \
-                                  std::vector<S>*);                                                                   \
+                                  std::vector<S>*, StepRange);                                                        \
   template S forward_local_gradient<S>(const Params<S>&, Activation, const ConstMatRef<S>&, bool, SegmentBuffers<S>&, \
-                                       Params<S>&, std::vector<S>*, RowRange);                                        \
+                                       Params<S>&, std::vector<S>*, RowRange, StepRange);                             \
   template void backprop_through_time<S>(const Params<S>&, Activation, const ConstMatRef<S>&, bool,                   \
                                          SegmentBuffers<S>&, MatRef<S>, Params<S>&);
 

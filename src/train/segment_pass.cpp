@@ -1,9 +1,9 @@
 #include "tptt/train/segment_pass.hpp"
 
-#include <algorithm>
-#include <atomic>
-#include <thread>
+#include <array>
 
+#include "tptt/algo/step_product.hpp"
+#include "tptt/core/lanes.hpp"
 #include "tptt/core/rng.hpp"
 #include "tptt/core/trace.hpp"
 
@@ -41,56 +41,50 @@ void segment_forward(const Params<S>& p, Activation act, const ConstMatRef<S>& X
     send_state();
     return;
   }
-  // G(x_t, h_t) chunk by chunk as the forward chain produces the states: the forward strand
-  // publishes how many steps are done; the other strand claims ready chunks. A chunk is
-  // computed exactly once, by whichever strand claims it, with the same bits. The helper waits
-  // only while the forward strand is running, so one thread alone cannot deadlock: the forward
-  // strand claims whatever is left when it is done.
+  // The chain chunk by chunk, h_b out after the last; G(x_t, h_t) of a chunk as soon as the
+  // chain has passed it, beside the chain on two threads (core/lanes.hpp). h_b leaves from
+  // whichever thread ran the chain (callers' boundary functions are safe to call from any
+  // thread; the communicator serialises its calls).
   const int chunks = step_chunks(seg.steps);
-  std::atomic<int> steps_done{0}, next_chunk{0};
-  std::atomic<bool> forward_claimed{false}, forward_running{true};
-  const auto claim_chunks = [&](bool forward_done) {
-    for (;;) {
-      int c = next_chunk.load();
-      if (c >= chunks) return;
-      const int needed = std::min(seg.steps, (c + 1) * kStepChunk);
-      if (steps_done.load(std::memory_order_acquire) < needed) {
-        if (forward_done || !forward_running.load()) return;
-        std::this_thread::yield();
-        continue;
-      }
-      if (next_chunk.compare_exchange_weak(c, c + 1)) {
+  Lane chain(chunks, [&](int c) {
+    {
+      TraceSpan span("forward chain");
+      const StepRange steps = chunk_steps(c, seg.steps);
+      forward_states<S>(p, act, seg, steps.first, steps.end);
+    }
+    if (c == chunks - 1) send_state();
+  });
+  Lane feedback(
+      chunks,
+      [&](int c) {
         TraceSpan span("G(x,h) chunk");
         feedback_of_states<S>(p, act, seg, c, c + 1);
-      }
-    }
-  };
-  // Whichever of the two tasks starts first runs the forward strand, so the calling thread never
-  // waits for a strand that another thread has yet to start (the arena's other threads may be
-  // busy, e.g. with a background validation); the other task claims ready chunks beside it, or
-  // finds none left. h_b leaves from whichever thread ran the chain (callers' boundary functions
-  // are safe to call from any thread; the communicator serialises its calls).
-  const auto strand = [&] {
-    if (forward_claimed.exchange(true)) return claim_chunks(false);
-    for (int c = 0; c < chunks; ++c) {
-      TraceSpan span("forward chain");
-      const int end = std::min(seg.steps, (c + 1) * kStepChunk);
-      forward_states<S>(p, act, seg, c * kStepChunk + 1, end + 1);
-      steps_done.store(end, std::memory_order_release);
-    }
-    send_state();
-    forward_running = false;
-    claim_chunks(true);
-  };
-  arena.invoke(strand, strand);
+      },
+      [&](int c) { return chain.finished() > c; }, Lane::Order::Independent);
+  run_strands(arena, {&chain, &feedback}, {&feedback});
 }
+
+namespace {
+
+// The two row ranges of the F-phase gradient, its lanes: halves of the hidden units, split at a
+// multiple of the vector width where there is room (a split inside a packet would cost the
+// step kernel a partial packet on either side). Fixed for a given H: the same bits on any
+// number of threads.
+template <class S>
+std::array<RowRange, 2> f_gradient_rows(int hidden) {
+  constexpr int packet = static_cast<int>(kStepPacketRows<S>);
+  const int split = hidden / 2 >= packet ? hidden / 2 / packet * packet : hidden / 2;
+  return {RowRange{0, split}, RowRange{split, hidden - split}};
+}
+
+}  // namespace
 
 template <class S>
 PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMatRef<S>& X, const Mat<S>* noise,
                                PassParts parts, const PassBoundaries<S>& io, SegmentBuffers<S>& seg, MatRef<S> dh,
                                Params<S>& grad, const ThreadArena& arena, bool per_step) {
   PassLosses<S> losses;
-  const int n = seg.steps;
+  const int n = seg.steps, chunks = step_chunks(n);
   const bool receive_in_steps = arena.threads() == 1;  // else received up front, below
   const auto receive_target = [&] {
     TraceSpan wait("recv target", "wait");
@@ -101,51 +95,59 @@ PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMa
     TraceSpan wait("recv dE/dh", "wait");
     io.gradient_in(dh);
   };
-  const auto target_chain = [&] {
-    if (!parts.targets) return;
-    if (receive_in_steps) receive_target();
+
+  // The work as lanes (core/lanes.hpp), each in a fixed order of fixed pieces whoever runs it:
+  // the target chain (eq. 8) chunk by chunk from the last step, Δ_{a−1} out after the last;
+  // the ∂E/∂h chain, ∂E/∂h_{a−1} out after it; the G-phase gradient chunk by chunk; the F-phase
+  // gradient in two lanes of rows, each chunk as soon as the target chain has passed it.
+  Lane targets(parts.targets ? chunks : 0, [&](int i) {
+    if (i == 0 && receive_in_steps) receive_target();
     {
       TraceSpan span("target chain (eq. 8)");
-      propagate_targets<S>(p, act, seg);
+      propagate_targets<S>(p, act, seg, chunk_steps(chunks - 1 - i, n));
     }
-    if (io.target_out) io.target_out(seg.block(seg.Delta, 0));
-  };
-  const auto gradient_chain = [&] {
-    if (!parts.chain) return;
+    if (i == chunks - 1 && io.target_out) io.target_out(seg.block(seg.Delta, 0));
+  });
+  Lane gradient_chain(parts.chain ? 1 : 0, [&](int) {
     if (receive_in_steps) receive_gradient();
     {
       TraceSpan span(parts.bptt ? "BPTT" : "dE/dh chain (eq. 12)");
       backprop_through_time<S>(p, act, X, parts.bptt, seg, dh, grad);
     }
     if (io.gradient_out) io.gradient_out(dh);
-  };
-  const auto f_gradient = [&] {
-    if (!parts.f_gradient) return;
-    // Two fixed halves of the hidden units: parallel when threads allow, and the same bits for
-    // any thread count.
-    const int half = seg.hidden / 2;
-    S low = 0, high = 0;
-    std::vector<S> low_steps, high_steps;
-    arena.invoke(
-        [&] {
-          TraceSpan span("F gradient (eq. 10)");
-          low = forward_local_gradient<S>(p, act, X, parts.hx, seg, grad, per_step ? &low_steps : nullptr, {0, half});
-        },
-        [&] {
-          TraceSpan span("F gradient (eq. 10)");
-          high = forward_local_gradient<S>(p, act, X, parts.hx, seg, grad, per_step ? &high_steps : nullptr,
-                                           {half, -1});
-        });
-    losses.loss_f = low + high;
-    if (per_step) {
-      losses.f_steps = low_steps;
-      for (std::size_t j = 0; j < high_steps.size(); ++j) losses.f_steps[j] += high_steps[j];
-    }
-  };
-  const auto g_gradient = [&] {
-    if (!parts.g_phase) return;
+  });
+  Lane g_gradient(parts.g_phase ? chunks : 0, [&](int c) {
     TraceSpan span("G gradient (eq. 9)");
-    losses.loss_g = feedback_gradient<S>(p, act, noise, seg, grad, per_step ? &losses.g_steps : nullptr);
+    losses.loss_g += feedback_gradient<S>(p, act, noise, seg, grad, per_step ? &losses.g_steps : nullptr,
+                                          chunk_steps(c, n));
+  });
+  const std::array<RowRange, 2> f_rows = f_gradient_rows<S>(seg.hidden);
+  std::array<S, 2> f_loss{};
+  std::array<std::vector<S>, 2> f_steps;
+  const auto f_lane = [&](int r) {
+    return [&, r](int i) {
+      TraceSpan span("F gradient (eq. 10)");
+      f_loss[r] += forward_local_gradient<S>(p, act, X, parts.hx, seg, grad, per_step ? &f_steps[r] : nullptr,
+                                             f_rows[r], chunk_steps(chunks - 1 - i, n));
+    };
+  };
+  // The two row lanes keep within a chunk of each other (low i after high i − 1, high i after
+  // low i), so that at the end both hold work and either thread can take one.
+  Lane* f_lanes[2] = {};
+  const auto f_ready = [&](int r) {
+    // Targets computed by an earlier call on the same buffers (parts.targets false) are all there.
+    return [&, r](int i) { return (!parts.targets || targets.finished() > i) && f_lanes[1 - r]->finished() >= i + r; };
+  };
+  Lane f_low(parts.f_gradient ? chunks : 0, f_lane(0), f_ready(0));
+  Lane f_high(parts.f_gradient ? chunks : 0, f_lane(1), f_ready(1));
+  f_lanes[0] = &f_low;
+  f_lanes[1] = &f_high;
+  const auto collect_f = [&] {
+    losses.loss_f = f_loss[0] + f_loss[1];
+    if (per_step && parts.f_gradient) {
+      losses.f_steps = f_steps[0];
+      for (std::size_t j = 0; j < f_steps[1].size(); ++j) losses.f_steps[j] += f_steps[1][j];
+    }
   };
 
   if (receive_in_steps) {
@@ -153,56 +155,38 @@ PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMa
     // so each runs as soon as its message is in (the targets first: the last segment's Δ_T is
     // read from dh, which the ∂E/∂h chain overwrites). While a message is in flight, work that
     // needs none fills the wait; with none left, the rank waits for the targets, then ∂E/∂h.
-    bool targets_left = parts.targets, chain_left = parts.chain, f_left = parts.f_gradient, g_left = parts.g_phase;
     const auto arrived = [](const std::function<bool()>& probe) { return !probe || probe(); };
-    enum class Step { Targets, Chain, G, F };
-    const auto next = [&]() -> Step {
-      if (targets_left && arrived(io.target_arrived)) return Step::Targets;
-      if (chain_left && !targets_left && arrived(io.gradient_arrived)) return Step::Chain;
-      if (g_left) return Step::G;
-      if (f_left && !targets_left) return Step::F;
-      return targets_left ? Step::Targets : Step::Chain;  // nothing else to do: wait for a message
+    const auto next = [&]() -> Lane* {
+      if (!targets.done() && arrived(io.target_arrived)) return &targets;
+      if (!gradient_chain.done() && targets.done() && arrived(io.gradient_arrived)) return &gradient_chain;
+      if (!g_gradient.done()) return &g_gradient;
+      if (!f_low.done() && targets.done()) return &f_low;
+      if (!f_high.done() && targets.done()) return &f_high;
+      return targets.done() ? &gradient_chain : &targets;  // nothing else to do: wait for a message
     };
-    while (targets_left || chain_left || f_left || g_left) {
+    while (!(targets.done() && gradient_chain.done() && g_gradient.done() && f_low.done() && f_high.done())) {
       if (io.progress) io.progress();
-      switch (next()) {
-        case Step::Targets:
-          target_chain();
-          targets_left = false;
-          break;
-        case Step::Chain:
-          gradient_chain();
-          chain_left = false;
-          break;
-        case Step::G:
-          g_gradient();
-          g_left = false;
-          break;
-        case Step::F:
-          f_gradient();
-          f_left = false;
-          break;
-      }
+      next()->run_all();
     }
+    collect_f();
     return losses;
   }
   // Several threads: the boundary values are received on this thread first (communication
-  // stays out of the tasks, whose threads a blocked receive would hold), then two strands.
+  // stays out of the strands, whose threads a blocked receive would hold), then two strands.
   if (parts.targets) receive_target();
   if (parts.chain) receive_gradient();
   if (parts.bptt) {
-    gradient_chain();
+    gradient_chain.run_all();
     return losses;
   }
-  // oneTBB runs the last function of an invoke on the calling thread and leaves the first to be
-  // stolen: the target chain, on the critical path with the F gradient after it, goes last so
-  // that it starts at once (first, it waited for the ∂E/∂h chain while the G gradient ran).
-  arena.invoke(gradient_chain, [&] {
-    arena.invoke(g_gradient, [&] {
-      target_chain();
-      f_gradient();
-    });
-  });
+  // This thread, which ran the forward chain (it starts first, in either half), runs the ∂E/∂h
+  // chain over the states it wrote, then the G-phase gradient; the target chain goes to the
+  // other thread, which wrote the G(x_t, h_t) that the targets read, and which then runs the
+  // F-phase gradient over the targets it wrote: most of each buffer is read on the core that
+  // wrote it (a cache line from the other core costs much more). Both finish what is left.
+  run_strands(arena, {&gradient_chain, &g_gradient, &f_low, &f_high, &targets},
+              {&targets, &f_low, &f_high, &g_gradient, &gradient_chain}, &targets);
+  collect_f();
   return losses;
 }
 

@@ -205,14 +205,18 @@ inline constexpr Eigen::Index kSlabCols = 32;
 
 }  // namespace step_detail
 
+// Rows of one packet (vector register) of S: a range of rows that starts at a multiple of it
+// costs the step kernel no partial packet before its end.
+template <class S>
+inline constexpr Eigen::Index kStepPacketRows =
+    Eigen::internal::unpacket_traits<typename Eigen::internal::packet_traits<S>::type>::size;
+
 // The row panels of a step product with `rows` rows: [first(i), first(i + 1)), full panels of
 // kRowPackets packets, then one panel for the rest. A split of a product at panel bounds (over
 // threads) gives the same bits as running it whole.
 template <class S>
 struct StepPanels {
-  static constexpr Eigen::Index height =
-      Eigen::Index(step_detail::kRowPackets) *
-      Eigen::internal::unpacket_traits<typename Eigen::internal::packet_traits<S>::type>::size;
+  static constexpr Eigen::Index height = Eigen::Index(step_detail::kRowPackets) * kStepPacketRows<S>;
   Eigen::Index rows = 0;
   Eigen::Index count() const { return (rows + height - 1) / height; }
   Eigen::Index first(Eigen::Index i) const { return std::min(rows, i * height); }

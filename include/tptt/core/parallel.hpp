@@ -8,6 +8,7 @@
 #include "tptt/core/intrinsics.hpp"  // first: oneTBB includes <immintrin.h> (see there)
 
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <thread>
 #include <vector>
@@ -80,9 +81,22 @@ class ThreadArena {
       return;
     }
 #if defined(TPTT_PARALLEL_STD_THREADS)
-    std::thread other(std::ref(b));
-    a();
+    std::exception_ptr error;  // from b, rethrown here as oneTBB does
+    std::thread other([&] {
+      try {
+        b();
+      } catch (...) {
+        error = std::current_exception();
+      }
+    });
+    try {
+      a();
+    } catch (...) {
+      other.join();
+      throw;
+    }
     other.join();
+    if (error) std::rethrow_exception(error);
 #else
     tbb::parallel_invoke(a, b);
 #endif

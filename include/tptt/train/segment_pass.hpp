@@ -6,12 +6,16 @@
 //
 // Ordering: a boundary value leaves as soon as it exists (h_b right after the forward chain,
 // Δ_{a−1} and ∂E/∂h_{a−1} right after their chains), so that a neighbouring segment waits for
-// no other work of this one. On one thread the backward half is a list schedule: a chain runs
-// as soon as its message is in, and while a message is in flight the work that needs none (the
-// G-phase gradient; the F-phase gradient once the targets exist) runs. On several threads the
-// independent strands run side by side. Every step writes its own delta buffer
-// and its own gradient tensors, so the result has the same bits in any order and on any
-// number of threads.
+// no other work of this one. The work is a set of lanes (core/lanes.hpp): the chains, and the
+// products independent over t in fixed chunks of steps (G(x_t, h_t); the G-phase gradient; the
+// F-phase gradient in two fixed row ranges, each chunk once the target chain has passed it).
+// On one thread the backward half is a list schedule: a chain runs as soon as its message is
+// in, and while a message is in flight the work that needs none runs. On two threads the
+// forward chain runs on one while the other computes G(x_t, h_t) behind it; then the first runs
+// the ∂E/∂h chain (over the states it wrote) and the G-phase gradient, the second the target
+// chain (over the G(x_t, h_t) it wrote) and the F-phase gradient behind it, and both share what
+// is left. Each lane writes its own buffers and gradient rows and sums in a fixed order, so
+// the result has the same bits on any number of threads.
 #include <functional>
 #include <span>
 #include <vector>
