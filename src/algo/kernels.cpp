@@ -78,8 +78,10 @@ void add_outer_products(DO out, const DA& a, const DB& b) {
 }  // namespace
 
 template <class S>
-void input_projection(const Params<S>& p, const ConstMatRef<S>& X, SegmentBuffers<S>& seg) {
-  step_product(seg.U, p.Wxh(), X, false);
+void input_projection(const Params<S>& p, const ConstMatRef<S>& X, SegmentBuffers<S>& seg, StepRange steps) {
+  const StepColumns range = step_columns(steps, seg.steps, seg.batch);
+  auto U = seg.U.middleCols(range.col, range.cols);
+  step_product(U, p.Wxh(), X.middleCols(range.col, range.cols), false);
 }
 
 template <class S>
@@ -238,7 +240,7 @@ void backprop_through_time(const Params<S>& p, Activation act, const ConstMatRef
 }
 
 #define TPTT_INSTANTIATE_KERNELS(S)                                                                                   \
-  template void input_projection<S>(const Params<S>&, const ConstMatRef<S>&, SegmentBuffers<S>&);                     \
+  template void input_projection<S>(const Params<S>&, const ConstMatRef<S>&, SegmentBuffers<S>&, StepRange);          \
   template void forward_states<S>(const Params<S>&, Activation, SegmentBuffers<S>&, int, int);                        \
   template void final_state<S>(const Params<S>&, Activation, const ConstMatRef<S>&, int, int, int, Mat<S>&, Mat<S>&); \
   template void feedback_of_states<S>(const Params<S>&, Activation, SegmentBuffers<S>&, int, int);                    \

@@ -23,7 +23,10 @@ PassParts pass_parts(Algorithm algorithm, Phases phases) {
 template <class S>
 void segment_forward(const Params<S>& p, Activation act, const ConstMatRef<S>& X, bool with_feedback,
                      const PassBoundaries<S>& io, SegmentBuffers<S>& seg, const ThreadArena& arena) {
-  input_projection<S>(p, X, seg);
+  // Without a boundary state to wait for, the input term W_xh x_t runs chunk by chunk as a lane
+  // ahead of the chain (on the other thread, off the chain's path); otherwise it fills the wait.
+  const bool projection_in_lanes = with_feedback && !io.state_in;
+  if (!projection_in_lanes) input_projection<S>(p, X, seg);
   if (io.state_in) {
     TraceSpan wait("recv h", "wait");
     io.state_in(seg.block(seg.Hs, 0));
@@ -46,14 +49,21 @@ void segment_forward(const Params<S>& p, Activation act, const ConstMatRef<S>& X
   // whichever thread ran the chain (callers' boundary functions are safe to call from any
   // thread; the communicator serialises its calls).
   const int chunks = step_chunks(seg.steps);
-  Lane chain(chunks, [&](int c) {
-    {
-      TraceSpan span("forward chain");
-      const StepRange steps = chunk_steps(c, seg.steps);
-      forward_states<S>(p, act, seg, steps.first, steps.end);
-    }
-    if (c == chunks - 1) send_state();
+  Lane projection(projection_in_lanes ? chunks : 0, [&](int c) {
+    TraceSpan span("input projection");
+    input_projection<S>(p, X, seg, chunk_steps(c, seg.steps));
   });
+  Lane chain(
+      chunks,
+      [&](int c) {
+        {
+          TraceSpan span("forward chain");
+          const StepRange steps = chunk_steps(c, seg.steps);
+          forward_states<S>(p, act, seg, steps.first, steps.end);
+        }
+        if (c == chunks - 1) send_state();
+      },
+      [&](int c) { return !projection_in_lanes || projection.finished() > c; });
   Lane feedback(
       chunks,
       [&](int c) {
@@ -61,7 +71,7 @@ void segment_forward(const Params<S>& p, Activation act, const ConstMatRef<S>& X
         feedback_of_states<S>(p, act, seg, c, c + 1);
       },
       [&](int c) { return chain.finished() > c; }, Lane::Order::Independent);
-  run_strands(arena, {&chain, &feedback}, {&feedback});
+  run_strands(arena, {&chain, &projection, &feedback}, {&projection, &feedback});
 }
 
 namespace {
@@ -131,12 +141,13 @@ PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMa
                                              f_rows[r], chunk_steps(chunks - 1 - i, n));
     };
   };
-  // The two row lanes keep within a chunk of each other (low i after high i − 1, high i after
-  // low i), so that at the end both hold work and either thread can take one.
+  // The two row lanes run side by side and keep within a chunk of each other (item i of one
+  // once the other has finished its items before i − 1), so that at the end both hold work and
+  // either thread can take one.
   Lane* f_lanes[2] = {};
   const auto f_ready = [&](int r) {
     // Targets computed by an earlier call on the same buffers (parts.targets false) are all there.
-    return [&, r](int i) { return (!parts.targets || targets.finished() > i) && f_lanes[1 - r]->finished() >= i + r; };
+    return [&, r](int i) { return (!parts.targets || targets.finished() > i) && f_lanes[1 - r]->finished() >= i - 1; };
   };
   Lane f_low(parts.f_gradient ? chunks : 0, f_lane(0), f_ready(0));
   Lane f_high(parts.f_gradient ? chunks : 0, f_lane(1), f_ready(1));

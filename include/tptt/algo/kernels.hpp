@@ -14,10 +14,6 @@
 
 namespace tptt {
 
-// U = W_xh X for all n steps in one product. X: (I × n·B) inputs x_a … x_b.
-template <class S>
-void input_projection(const Params<S>& p, const ConstMatRef<S>& X, SegmentBuffers<S>& seg);
-
 // Eq. 1 for t = a..b: h_t = σ(W_xh x_t + W_hh h_{t−1} + b_h). Hs block 0 (h_{a−1}) is set on entry.
 // With a range, only local steps [first_step, end_step) (blocks first_step−1 must be done).
 template <class S>
@@ -38,6 +34,11 @@ struct StepRange {
 inline StepRange chunk_steps(int c, int steps) {
   return {c * kStepChunk + 1, std::min(steps, (c + 1) * kStepChunk) + 1};
 }
+
+// U = W_xh X, the input term of every step, for all n steps (or, with a range, for local steps
+// [first, end) only: each column is the same ordered sum either way). X: (I × n·B) inputs x_a … x_b.
+template <class S>
+void input_projection(const Params<S>& p, const ConstMatRef<S>& X, SegmentBuffers<S>& seg, StepRange steps = {});
 
 // h_T of whole sequences from h_0 = 0, keeping only two (H × n) state buffers: evaluation of
 // large batches without the (H × (T+1)·B) state history. X: (I × T·B) holds a batch of B
