@@ -69,7 +69,8 @@ void DistributedConfig::validate(const TrainConfig& c) const {
           "--decoupled needs --algorithm tptt or tptt_hx: bptt has no targets (an upstream segment would learn "
           "from a predicted dE/dh alone: synthetic gradients, not supported)");
   require(!decoupled || sync != SyncMode::Pipelined,
-          "--decoupled works with --sync exact or stale (a decoupled segment never waits for micro-batches)");
+          "--decoupled works with --sync exact or stale; to send its forward states in micro-batches use "
+          "--sync stale --staleness 0 --micro-batches M");
   require(std::isfinite(decoupled_rate) && decoupled_rate > 0 && decoupled_rate < 2,
           "--decoupled-rate: must be in (0, 2)");
   require(compensation == StalenessCompensation::None || sync == SyncMode::Stale,
