@@ -7,6 +7,7 @@ namespace tptt {
 
 void Lane::run_item(int i) {
   run_(i);
+  if (item_finished_) item_finished_[i].store(true, std::memory_order_release);
   finished_.fetch_add(1, std::memory_order_acq_rel);
 }
 
@@ -42,9 +43,10 @@ void Lane::run_all() {
 
 namespace {
 
-bool all_done(std::initializer_list<Lane*> lanes) {
+// Every lane of the list done, but for `filler`, which may be left unfinished.
+bool all_done(std::initializer_list<Lane*> lanes, const Lane* filler) {
   for (const Lane* lane : lanes)
-    if (!lane->done()) return false;
+    if (lane != filler && !lane->done()) return false;
   return true;
 }
 
@@ -80,11 +82,12 @@ class Backoff {
 
 // One strand: the first lane of `order` with a ready item runs it, then the list is scanned
 // again from its top, until every lane of the list is done (or the other strand failed).
-// `skip`, when set, is a lane the strand leaves alone while *skip_while holds.
-void run_strand(std::initializer_list<Lane*> order, std::atomic<bool>& failed, const Lane* skip = nullptr,
-                const std::atomic<bool>* skip_while = nullptr) {
+// `skip`, when set, is a lane the strand leaves alone while *skip_while holds; `filler`, when
+// set, a lane it runs only while others have items left.
+void run_strand(std::initializer_list<Lane*> order, std::atomic<bool>& failed, const Lane* filler,
+                const Lane* skip = nullptr, const std::atomic<bool>* skip_while = nullptr) {
   Backoff backoff;
-  while (!failed.load(std::memory_order_relaxed)) {
+  while (!failed.load(std::memory_order_relaxed) && !all_done(order, filler)) {
     bool ran = false;
     try {
       for (Lane* lane : order) {
@@ -102,7 +105,6 @@ void run_strand(std::initializer_list<Lane*> order, std::atomic<bool>& failed, c
       backoff.reset();
       continue;
     }
-    if (all_done(order)) return;
     backoff.wait();  // an item is running on the other strand, or its inputs are to come
   }
 }
@@ -110,15 +112,15 @@ void run_strand(std::initializer_list<Lane*> order, std::atomic<bool>& failed, c
 }  // namespace
 
 void run_strands(const ThreadArena& arena, std::initializer_list<Lane*> chain_order,
-                 std::initializer_list<Lane*> helper_order, const Lane* helper_lane) {
+                 std::initializer_list<Lane*> helper_order, const Lane* helper_lane, const Lane* filler) {
   std::atomic<bool> chain_claimed{false}, helper_started{false}, failed{false};
-  if (arena.threads() == 1) return run_strand(chain_order, failed);
+  if (arena.threads() == 1) return run_strand(chain_order, failed, filler);
   const auto strand = [&] {
     if (chain_claimed.exchange(true)) {
       helper_started = true;
-      run_strand(helper_order, failed);
+      run_strand(helper_order, failed, filler);
     } else {
-      run_strand(chain_order, failed, helper_lane, &helper_started);
+      run_strand(chain_order, failed, filler, helper_lane, &helper_started);
     }
   };
   arena.invoke(strand, strand);

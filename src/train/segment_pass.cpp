@@ -1,6 +1,7 @@
 #include "tptt/train/segment_pass.hpp"
 
 #include <array>
+#include <stdexcept>
 
 #include "tptt/algo/step_product.hpp"
 #include "tptt/core/lanes.hpp"
@@ -22,7 +23,9 @@ PassParts pass_parts(Algorithm algorithm, Phases phases) {
 
 template <class S>
 void segment_forward(const Params<S>& p, Activation act, const ConstMatRef<S>& X, bool with_feedback,
-                     const PassBoundaries<S>& io, SegmentBuffers<S>& seg, const ThreadArena& arena) {
+                     const PassBoundaries<S>& io, SegmentBuffers<S>& seg, const ThreadArena& arena,
+                     ForwardGPhase<S>* g_phase) {
+  if (g_phase && !with_feedback) throw std::logic_error("segment_forward: the G phase needs with_feedback");
   // Without a boundary state to wait for, the input term W_xh x_t runs chunk by chunk as a lane
   // ahead of the chain (on the other thread, off the chain's path); otherwise it fills the wait.
   const bool projection_in_lanes = with_feedback && !io.state_in;
@@ -71,7 +74,20 @@ void segment_forward(const Params<S>& p, Activation act, const ConstMatRef<S>& X
         feedback_of_states<S>(p, act, seg, c, c + 1);
       },
       [&](int c) { return chain.finished() > c; }, Lane::Order::Independent);
-  run_strands(arena, {&chain, &projection, &feedback}, {&projection, &feedback});
+  // The G-phase gradient of a chunk reads its states (un-noised: and its G(x_t, h_t)); in chunk
+  // order, as the backward half sums it. It fills the strands' waits; the backward half does
+  // what is left.
+  Lane feedback_gradient_lane(
+      g_phase ? chunks : 0,
+      [&](int c) {
+        TraceSpan span("G gradient (eq. 9)");
+        g_phase->loss += feedback_gradient<S>(p, act, g_phase->noise, seg, *g_phase->grad, nullptr,
+                                              chunk_steps(c, seg.steps));
+      },
+      [&](int c) { return g_phase->noise ? chain.finished() > c : feedback.item_done(c); });
+  run_strands(arena, {&chain, &projection, &feedback, &feedback_gradient_lane},
+              {&projection, &feedback, &feedback_gradient_lane}, nullptr, &feedback_gradient_lane);
+  if (g_phase) g_phase->chunks_done = feedback_gradient_lane.finished();
 }
 
 namespace {
@@ -92,8 +108,14 @@ std::array<RowRange, 2> f_gradient_rows(int hidden) {
 template <class S>
 PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMatRef<S>& X, const Mat<S>* noise,
                                PassParts parts, const PassBoundaries<S>& io, SegmentBuffers<S>& seg, MatRef<S> dh,
-                               Params<S>& grad, const ThreadArena& arena, bool per_step) {
+                               Params<S>& grad, const ThreadArena& arena, bool per_step,
+                               const ForwardGPhase<S>* g_begun) {
   PassLosses<S> losses;
+  const int g_first = g_begun ? g_begun->chunks_done : 0;  // G-phase chunks done in the forward half
+  if (g_begun) {
+    noise = g_begun->noise;
+    losses.loss_g = g_begun->loss;
+  }
   const int n = seg.steps, chunks = step_chunks(n);
   const bool receive_in_steps = arena.threads() == 1;  // else received up front, below
   const auto receive_target = [&] {
@@ -126,10 +148,10 @@ PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMa
     }
     if (io.gradient_out) io.gradient_out(dh);
   });
-  Lane g_gradient(parts.g_phase ? chunks : 0, [&](int c) {
+  Lane g_gradient(parts.g_phase ? chunks - g_first : 0, [&](int i) {
     TraceSpan span("G gradient (eq. 9)");
-    losses.loss_g += feedback_gradient<S>(p, act, noise, seg, grad, per_step ? &losses.g_steps : nullptr,
-                                          chunk_steps(c, n));
+    losses.loss_g += feedback_gradient<S>(p, act, noise, seg, grad, per_step && !g_begun ? &losses.g_steps : nullptr,
+                                          chunk_steps(g_first + i, n));
   });
   const std::array<RowRange, 2> f_rows = f_gradient_rows<S>(seg.hidden);
   std::array<S, 2> f_loss{};
@@ -191,10 +213,11 @@ PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMa
     return losses;
   }
   // This thread, which ran the forward chain (it starts first, in either half), runs the ∂E/∂h
-  // chain over the states it wrote, then the G-phase gradient; the target chain goes to the
-  // other thread, which wrote the G(x_t, h_t) that the targets read, and which then runs the
-  // F-phase gradient over the targets it wrote: most of each buffer is read on the core that
-  // wrote it (a cache line from the other core costs much more). Both finish what is left.
+  // chain over the states it wrote, then what the forward half left of the G-phase gradient; the
+  // target chain goes to the other thread, which wrote the G(x_t, h_t) that the targets read,
+  // and which then runs the F-phase gradient over the targets it wrote: most of each buffer is
+  // read on the core that wrote it (a cache line from the other core costs much more). Both
+  // finish what is left.
   run_strands(arena, {&gradient_chain, &g_gradient, &f_low, &f_high, &targets},
               {&targets, &f_low, &f_high, &g_gradient, &gradient_chain}, &targets);
   collect_f();
@@ -240,10 +263,11 @@ void fill_g_noise(const TrainConfig& config, long iteration, const SegmentRange&
 
 #define TPTT_INSTANTIATE_SEGMENT_PASS(S)                                                                         \
   template void segment_forward<S>(const Params<S>&, Activation, const ConstMatRef<S>&, bool,                    \
-                                   const PassBoundaries<S>&, SegmentBuffers<S>&, const ThreadArena&);            \
+                                   const PassBoundaries<S>&, SegmentBuffers<S>&, const ThreadArena&,             \
+                                   ForwardGPhase<S>*);                                                           \
   template PassLosses<S> segment_backward<S>(const Params<S>&, Activation, const ConstMatRef<S>&, const Mat<S>*, \
                                              PassParts, const PassBoundaries<S>&, SegmentBuffers<S>&, MatRef<S>, \
-                                             Params<S>&, const ThreadArena&, bool);
+                                             Params<S>&, const ThreadArena&, bool, const ForwardGPhase<S>*);
 
 TPTT_INSTANTIATE_SEGMENT_PASS(float)
 TPTT_INSTANTIATE_SEGMENT_PASS(double)

@@ -98,13 +98,14 @@ Trainer::~Trainer() {
 Batch Trainer::training_batch(long iteration) const { return tptt::training_batch(config_, iteration); }
 
 void Trainer::forward_segment(const Batch& batch, const SegmentRange& range, const Params<Scalar>& params,
-                              Workspace& ws, MessageTag state_tag, bool with_feedback) const {
+                              Workspace& ws, MessageTag state_tag, bool with_feedback,
+                              ForwardGPhase<Scalar>* g_phase) const {
   const int B = batch.batch;
   ws.seg.resize(config_.hidden, range.steps(), B);
   const auto X = batch.X.middleCols(static_cast<Eigen::Index>(range.first - 1) * B,
                                     static_cast<Eigen::Index>(range.steps()) * B);
   segment_forward<Scalar>(params, config_.activation, X, with_feedback, neighbour_boundaries(comm_, state_tag), ws.seg,
-                          arena_);
+                          arena_, g_phase);
 }
 
 Phases Trainer::draw_phases(long iteration) const {
@@ -151,7 +152,7 @@ IterationResult Trainer::reference_step(long iteration) {
   IterationResult result;
   arena_.execute([&] {
     const SegmentPass pass = begin_pass(iteration, params_, ws_, MessageTag::State,
-                                        /*with_feedback=*/config_.noise == 0);
+                                        /*with_feedback=*/config_.noise == 0, /*g_phase=*/true);
     finish_pass(iteration, pass, {true, false}, params_, ws_, result);  // the G phase alone
     if (comm_.size() > 1) reduce_across_ranks(result, ws_, {true, false});
     apply_phase_updates(config_, {true, false}, params_, ws_.grad.flat(), forward_opt_, feedback_opt_, g_updates_,
@@ -167,15 +168,26 @@ IterationResult Trainer::reference_step(long iteration) {
 }
 
 Trainer::SegmentPass Trainer::begin_pass(long iteration, const Params<Scalar>& params, Workspace& ws,
-                                         MessageTag state_tag, bool with_feedback) {
+                                         MessageTag state_tag, bool with_feedback, bool g_phase) {
   SegmentPass pass{training_batch(iteration), {}};
   const int K = comm_.size(), k = comm_.rank(), B = pass.batch.batch;
   if (K > pass.batch.steps)
     throw UsageError("more ranks (" + std::to_string(K) + ") than time steps (" + std::to_string(pass.batch.steps) +
                      ")");
   pass.range = segment_of(pass.batch.steps, K, k);
-  forward_segment(pass.batch, pass.range, params, ws, state_tag, with_feedback);
   ws.grad.set_zero();
+  // On several threads the G phase begins behind G(x_t, h_t) in the forward half, beside the
+  // chain; on one it stays in the backward half, where it fills the waits for messages.
+  pass.g_phase_begun = g_phase && with_feedback && arena_.threads() > 1;
+  if (pass.g_phase_begun) {
+    pass.forward_g.grad = &ws.grad;
+    if (config_.noise > 0) {
+      fill_g_noise(config_, iteration, pass.range, B, ws.noise);
+      pass.forward_g.noise = &ws.noise;
+    }
+  }
+  forward_segment(pass.batch, pass.range, params, ws, state_tag, with_feedback,
+                  pass.g_phase_begun ? &pass.forward_g : nullptr);
   ws.dh.resize(config_.hidden, B);
   if (k == K - 1) {
     TraceSpan span("output layer");
@@ -191,7 +203,8 @@ IterationResult Trainer::compute(long iteration, Phases phases, const Params<Sca
   const bool targets = config_.algorithm != Algorithm::Bptt && phases.f;  // eq. 3, 8, 10
   const bool noisy_g = phases.g && config_.noise > 0;
   const bool states_through_g = targets || (phases.g && !noisy_g);  // G(x_t, h_t) is needed
-  const SegmentPass pass = begin_pass(iteration, params, ws, state_tag, states_through_g);
+  const SegmentPass pass = begin_pass(iteration, params, ws, state_tag, states_through_g,
+                                      pass_parts(config_.algorithm, phases).g_phase);
   IterationResult result;
   finish_pass(iteration, pass, phases, params, ws, result);
   return result;
@@ -205,6 +218,7 @@ void Trainer::finish_pass(long iteration, const SegmentPass& pass, Phases phases
   const auto X = pass.batch.X.middleCols(static_cast<Eigen::Index>(range.first - 1) * B,
                                          static_cast<Eigen::Index>(range.steps()) * B);
   const PassParts parts = pass_parts(config_.algorithm, phases);
+  const bool g_begun = parts.g_phase && pass.g_phase_begun;  // the forward half began it
   result.did_g = phases.g;
   result.did_f = phases.f;
   if (last) result.cost = ws.out.cost;
@@ -215,9 +229,10 @@ void Trainer::finish_pass(long iteration, const SegmentPass& pass, Phases phases
     };
   }
   const bool noisy = parts.g_phase && config_.noise > 0;
-  if (noisy) fill_g_noise(config_, iteration, range, B, ws.noise);
+  if (noisy && !g_begun) fill_g_noise(config_, iteration, range, B, ws.noise);
   const PassLosses<Scalar> losses = segment_backward<Scalar>(params, config_.activation, X, noisy ? &ws.noise : nullptr,
-                                                             parts, io, ws.seg, ws.dh, ws.grad, arena_);
+                                                             parts, io, ws.seg, ws.dh, ws.grad, arena_,
+                                                             /*per_step=*/false, g_begun ? &pass.forward_g : nullptr);
   if (parts.targets) result.loss_f = losses.loss_f;
   if (parts.g_phase) result.loss_g = losses.loss_g;
 }

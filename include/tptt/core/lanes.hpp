@@ -20,6 +20,7 @@
 #include <atomic>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 
 #include "tptt/core/parallel.hpp"
 
@@ -31,7 +32,9 @@ class Lane {
   // items: how many; run(i) runs item i; ready(i) (null: always) says whether its inputs exist
   // (it is asked in the order of the items).
   Lane(int items, std::function<void(int)> run, std::function<bool(int)> ready = {}, Order order = Order::Sequential)
-      : items_(items), order_(order), run_(std::move(run)), ready_(std::move(ready)) {}
+      : items_(items), order_(order), run_(std::move(run)), ready_(std::move(ready)) {
+    if (order == Order::Independent && items > 0) item_finished_ = std::make_unique<std::atomic<bool>[]>(items);
+  }
   Lane(const Lane&) = delete;
   Lane& operator=(const Lane&) = delete;
 
@@ -39,6 +42,11 @@ class Lane {
   // outputs visible to the caller.
   int finished() const { return finished_.load(std::memory_order_acquire); }
   bool done() const { return finished() >= items_; }
+  // Whether item i is done (of an independent lane, finished() counts items that may have
+  // completed out of order). The acquire makes its outputs visible to the caller.
+  bool item_done(int i) const {
+    return order_ == Order::Sequential ? finished() > i : item_finished_[i].load(std::memory_order_acquire);
+  }
 
   // Runs the next item if it is ready and (sequential lane) no other strand is running one of
   // this lane's; whether it ran one.
@@ -53,18 +61,22 @@ class Lane {
   Order order_;
   std::function<void(int)> run_;
   std::function<bool(int)> ready_;
-  std::atomic<int> next_{0};       // the next item to claim
-  std::atomic<int> finished_{0};   // items done
-  std::atomic<bool> busy_{false};  // a sequential lane's item is running
+  std::atomic<int> next_{0};                            // the next item to claim
+  std::atomic<int> finished_{0};                        // items done
+  std::atomic<bool> busy_{false};                       // a sequential lane's item is running
+  std::unique_ptr<std::atomic<bool>[]> item_finished_;  // (items) an independent lane's items done
 };
 
 // Runs every lane of chain_order to its end on the arena's threads, as described above.
 // helper_order lists the lanes the helper may take, in its order of preference (a subset of
 // chain_order). helper_lane (if not null): a lane of both lists that the chain strand runs
-// only until the helper has started. An item's readiness may depend only on the progress of
+// only until the helper has started. filler (if not null): a lane of the lists that fills a
+// strand's waits but need not finish; the strands return once every other lane is done (the
+// caller runs the rest of it later). An item's readiness may depend only on the progress of
 // other lanes, without cycles, so that the chain strand alone always finds an item to run. An
 // exception from an item stops both strands and is rethrown.
 void run_strands(const ThreadArena& arena, std::initializer_list<Lane*> chain_order,
-                 std::initializer_list<Lane*> helper_order, const Lane* helper_lane = nullptr);
+                 std::initializer_list<Lane*> helper_order, const Lane* helper_lane = nullptr,
+                 const Lane* filler = nullptr);
 
 }  // namespace tptt

@@ -11,11 +11,11 @@
 // F-phase gradient in two fixed row ranges, each chunk once the target chain has passed it).
 // On one thread the backward half is a list schedule: a chain runs as soon as its message is
 // in, and while a message is in flight the work that needs none runs. On two threads the
-// forward chain runs on one while the other computes G(x_t, h_t) behind it; then the first runs
-// the ∂E/∂h chain (over the states it wrote) and the G-phase gradient, the second the target
-// chain (over the G(x_t, h_t) it wrote) and the F-phase gradient behind it, and both share what
-// is left. Each lane writes its own buffers and gradient rows and sums in a fixed order, so
-// the result has the same bits on any number of threads.
+// forward chain runs on one while the other computes G(x_t, h_t) behind it, and the G-phase
+// gradient behind that when the caller moves the G phase there; then the first runs the ∂E/∂h
+// chain (over the states it wrote), the second the target chain (over the G(x_t, h_t) it
+// wrote) and the F-phase gradient behind it, and both share what is left. Each lane writes its own buffers and gradient
+// rows and sums in a fixed order, so the result has the same bits on any number of threads.
 #include <functional>
 #include <span>
 #include <vector>
@@ -62,21 +62,38 @@ struct PassLosses {
   std::vector<S> g_steps, f_steps;  // per-step MSEs, when asked for (diagnostics)
 };
 
+// The G phase (eq. 9) begun in the forward half: each chunk's G-phase gradient behind its
+// G(x_t, h_t), on the thread that wrote them, while the chain runs on the other (which the
+// forward chain would leave idle), as far as it gets before the chain and G(x_t, h_t) are done;
+// the backward half does the chunks left. Same pieces summed in the same order either way, so
+// the same bits.
+template <class S>
+struct ForwardGPhase {
+  const Mat<S>* noise = nullptr;  // as feedback_gradient
+  Params<S>* grad = nullptr;      // the V_hh, c_h gradients are added here
+  int chunks_done = 0;            // out: the chunks of steps done
+  S loss = 0;                     // out: their G loss
+};
+
 // The forward half: U = W_xh X, h_{a−1} (state_in), eq. 1 for the segment's steps, h_b out
 // (state_out); with_feedback: G(x_t, h_t) into Gz, Gh as well, overlapped with the chain on
-// two threads. X: (I × n·B); seg sized for it.
+// two threads, and g_phase (if not null; needs with_feedback) begun behind it. X: (I × n·B);
+// seg sized for it.
 template <class S>
 void segment_forward(const Params<S>& p, Activation act, const ConstMatRef<S>& X, bool with_feedback,
-                     const PassBoundaries<S>& io, SegmentBuffers<S>& seg, const ThreadArena& arena);
+                     const PassBoundaries<S>& io, SegmentBuffers<S>& seg, const ThreadArena& arena,
+                     ForwardGPhase<S>* g_phase = nullptr);
 
 // The backward half, into grad: the target chain (eq. 8) from Δ_b, the F-phase gradient, the
 // G-phase gradient (eq. 9; `noise` as feedback_gradient), the ∂E/∂h chain from dh (H × B: ∂E/∂h_b
 // on entry, ∂E/∂h_{a−1} on exit). Gz, Gh must hold G(x_t, h_t) when targets or an un-noised G
-// phase run. per_step: also the per-step losses (diagnostics).
+// phase run. per_step: also the per-step losses (diagnostics). g_begun (if not null): the G
+// phase as segment_forward left it, to be finished (its noise; no per-step losses).
 template <class S>
 PassLosses<S> segment_backward(const Params<S>& p, Activation act, const ConstMatRef<S>& X, const Mat<S>* noise,
                                PassParts parts, const PassBoundaries<S>& io, SegmentBuffers<S>& seg, MatRef<S> dh,
-                               Params<S>& grad, const ThreadArena& arena, bool per_step = false);
+                               Params<S>& grad, const ThreadArena& arena, bool per_step = false,
+                               const ForwardGPhase<S>* g_begun = nullptr);
 
 // The boundary values of rank k's segment as messages to and from ranks k ± 1 (state_tag for
 // h_b). The last segment's target_in (eq. 3, or a micro-batch's share of it) is the caller's.

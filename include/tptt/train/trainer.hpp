@@ -95,16 +95,19 @@ class Trainer final : public Learner {
   struct SegmentPass {
     Batch batch;
     SegmentRange range;
+    bool g_phase_begun = false;         // the forward half began the G phase (several threads)
+    ForwardGPhase<Scalar> forward_g{};  // how far it got, then
   };
   // One segment pass, in two halves. begin_pass: the input projection, h_{a−1} from rank k−1,
   // the forward pass, h_b to rank k+1 (with_feedback: also G(x_t, h_t) into Gh, overlapped
-  // with the forward pass), and on the last rank the output layer (cost, ∂E/∂h_T, its
-  // gradient); zeroes ws.grad. finish_pass: the boundary target and ∂E/∂h_b from rank k+1,
+  // with the forward pass; with g_phase on several threads also the G-phase gradient behind
+  // it, as far as it gets), and on the last rank the output layer (cost, ∂E/∂h_T, its gradient); zeroes ws.grad
+  // first. finish_pass: the boundary target and ∂E/∂h_b from rank k+1,
   // the target chain, the eq. 12 chain, the F and G gradients of `phases` into ws.grad, and
   // the boundary values to rank k−1. Both read only `params`, so strands with their own
   // workspaces can run them at the same time.
   SegmentPass begin_pass(long iteration, const Params<Scalar>& params, Workspace& ws, MessageTag state_tag,
-                         bool with_feedback);
+                         bool with_feedback, bool g_phase);
   void finish_pass(long iteration, const SegmentPass& pass, Phases phases, const Params<Scalar>& params, Workspace& ws,
                    IterationResult& result);
   // Both halves: the gradients of one iteration over this rank's segment into ws.grad.
@@ -113,7 +116,7 @@ class Trainer final : public Learner {
   // Both phases in the reference order (config phase_order reference).
   IterationResult reference_step(long iteration);
   void forward_segment(const Batch& batch, const SegmentRange& range, const Params<Scalar>& params, Workspace& ws,
-                       MessageTag state_tag, bool with_feedback) const;
+                       MessageTag state_tag, bool with_feedback, ForwardGPhase<Scalar>* g_phase = nullptr) const;
   void reduce_feedback_gradient(IterationResult& result, Workspace& ws);
   // Sums the gradients of the phases `which` and the costs over the ranks.
   void reduce_across_ranks(IterationResult& result, Workspace& ws, Phases which);
