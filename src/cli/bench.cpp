@@ -194,11 +194,6 @@ class Rooflines {
     const double one = gemm_gflops(100, 100, 1000, repeats_, min_seconds_);
     std::printf("roofline: %d threads (independent sgemm 100x100x1000 each) %.1f GFLOP/s = %.2fx one thread (%.1f)\n",
                 threads, agg, agg / one, one);
-    const Handoff h = measure_handoff();
-    std::printf(
-        "handoff: cache line round trip between 2 threads %.0f ns; a 2 MiB buffer the other thread wrote read at %.1f "
-        "GB/s (own: %.1f GB/s)\n",
-        h.round_trip_ns, h.other_gbs, h.own_gbs);
     return scaling_[threads] = agg / one;
   }
 
@@ -383,6 +378,13 @@ int run_bench(const std::vector<std::string>& args) {
   for (const BenchCase& bc : cases) {
     roof.step(step_rows(bc), bc.hidden, bc.batch);
     roof.scaling(bc.threads);
+  }
+  if (*std::max_element(threads.begin(), threads.end()) > 1) {
+    const Handoff h = measure_handoff();
+    std::printf(
+        "handoff: cache line round trip between 2 threads %.0f ns; a 2 MiB buffer the other thread wrote read at %.1f "
+        "GB/s (own: %.1f GB/s)\n",
+        h.round_trip_ns, h.other_gbs, h.own_gbs);
   }
   std::printf("%-8s %-8s %5s %4s %3s %3s %10s %9s %7s %8s %8s %8s %8s\n", "algo", "task", "H", "T", "B", "thr",
               "ms/iter", "bound ms", "t/bound", "GFLOP/s", "/r(step)", "/r(1024)", "RSS MiB");

@@ -178,8 +178,7 @@ Trainer::SegmentPass Trainer::begin_pass(long iteration, const Params<Scalar>& p
   ws.grad.set_zero();
   // On several threads the G phase begins behind G(x_t, h_t) in the forward half, beside the
   // chain; on one it stays in the backward half, where it fills the waits for messages.
-  pass.g_phase_begun = g_phase && with_feedback && arena_.threads() > 1;
-  if (pass.g_phase_begun) {
+  if (g_phase && with_feedback && arena_.threads() > 1) {
     pass.forward_g.grad = &ws.grad;
     if (config_.noise > 0) {
       fill_g_noise(config_, iteration, pass.range, B, ws.noise);
@@ -187,7 +186,7 @@ Trainer::SegmentPass Trainer::begin_pass(long iteration, const Params<Scalar>& p
     }
   }
   forward_segment(pass.batch, pass.range, params, ws, state_tag, with_feedback,
-                  pass.g_phase_begun ? &pass.forward_g : nullptr);
+                  pass.g_phase_begun() ? &pass.forward_g : nullptr);
   ws.dh.resize(config_.hidden, B);
   if (k == K - 1) {
     TraceSpan span("output layer");
@@ -218,7 +217,7 @@ void Trainer::finish_pass(long iteration, const SegmentPass& pass, Phases phases
   const auto X = pass.batch.X.middleCols(static_cast<Eigen::Index>(range.first - 1) * B,
                                          static_cast<Eigen::Index>(range.steps()) * B);
   const PassParts parts = pass_parts(config_.algorithm, phases);
-  const bool g_begun = parts.g_phase && pass.g_phase_begun;  // the forward half began it
+  const bool g_begun = parts.g_phase && pass.g_phase_begun();
   result.did_g = phases.g;
   result.did_f = phases.f;
   if (last) result.cost = ws.out.cost;

@@ -95,8 +95,8 @@ class Trainer final : public Learner {
   struct SegmentPass {
     Batch batch;
     SegmentRange range;
-    bool g_phase_begun = false;         // the forward half began the G phase (several threads)
-    ForwardGPhase<Scalar> forward_g{};  // how far it got, then
+    ForwardGPhase<Scalar> forward_g{};  // the G phase as the forward half left it (several threads)
+    bool g_phase_begun() const { return forward_g.grad != nullptr; }
   };
   // One segment pass, in two halves. begin_pass: the input projection, h_{a−1} from rank k−1,
   // the forward pass, h_b to rank k+1 (with_feedback: also G(x_t, h_t) into Gh, overlapped
