@@ -51,6 +51,13 @@ std::unique_ptr<MpiCommunicator> start_mpi(bool wanted) {
   }
 }
 
+void check_threads_per_rank(const MpiCommunicator* mpi, int threads) {
+  if (!mpi || threads <= mpi->max_threads()) return;
+  const std::string platform = mpi->simulated_platform();
+  throw UsageError("--threads " + std::to_string(threads) + ": MPI granted " + mpi->thread_level() + ", so each rank " +
+                   (platform.empty() ? "" : "of a simulated cluster ") + "runs one thread; use --threads 1");
+}
+
 int finish_mpi(MpiCommunicator* mpi, int code) {
   if (!mpi) return code;
   try {

@@ -28,6 +28,9 @@ int agree_on_setup(Communicator& comm, const Failure& mine);
 // MPI for a command, when `wanted`: a launcher started us (or --mpi on). A failing start
 // aborts the job with the message. nullptr when not wanted.
 std::unique_ptr<MpiCommunicator> start_mpi(bool wanted);
+// Refuses more threads per rank than the MPI library serves (UsageError naming --threads): a
+// simulated cluster, for one, runs each rank on one thread.
+void check_threads_per_rank(const MpiCommunicator* mpi, int threads);
 // Finalises MPI (if started) and returns `code`; a failing finalize aborts the job.
 int finish_mpi(MpiCommunicator* mpi, int code);
 

@@ -332,6 +332,7 @@ int run_sweep(const std::vector<std::string>& args) {
   std::vector<std::vector<std::string>> mine;      // this rank's rows (its own file, K > 1)
   if (setup.code == 0) {
     try {
+      check_threads_per_rank(mpi.get(), plan->base.config.threads);
       if (k == 0) {
         ensure_directory(plan->out, "--out");
         ensure_directory(join_path(plan->out, "logs"), "--out");

@@ -212,6 +212,7 @@ int run_train(const std::vector<std::string>& args) {
       resolve_micro_batches(*parsed, K);
       const TrainCommand& cmd = *parsed;
       const RunOptions& run = cmd.run;
+      check_threads_per_rank(mpi.get(), cmd.config.threads);
       if (run.dist.decoupled && K < 2)
         throw UsageError(
             "--decoupled: needs more than one rank (mpirun -np K, K >= 2); one segment has no boundary "
@@ -253,6 +254,7 @@ int run_train(const std::vector<std::string>& args) {
       if (run.dist.uses_dc_lambda()) run_json.add("dc_lambda", run.dist.dc_lambda);
       run_json.add("decoupled", run.dist.decoupled).add("transport", mpi ? "mpi" : "solo").add("rank", k);
       if (mpi) run_json.add("mpi_thread_level", mpi->thread_level()).add("mpi_library", mpi->library_version());
+      if (mpi && !mpi->simulated_platform().empty()) run_json.add("simulated", mpi->simulated_platform());
       if (writes_log) {
         const std::string& path = log_path;
         ensure_parent_directory(path, "--log");
@@ -348,6 +350,7 @@ int run_train(const std::vector<std::string>& args) {
       out.add("algorithm", to_string(cfg.algorithm)).add("task", to_string(cfg.task)).add("length", cfg.length);
       out.add("seed", cfg.seed).add("ranks", K).add("mode", cmd.run.dist.mode_name());
       out.add("schedule", schedule_label(cfg));
+      if (mpi && !mpi->simulated_platform().empty()) out.add("simulated", mpi->simulated_platform());
       if (cmd.run.param_hash) out.add("param_hash", hash_hex(hash)).add("replicas_identical", identical);
       out.add_raw("result", summary.to_json().str());
       std::cout << out.str() << std::endl;

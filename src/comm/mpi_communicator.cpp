@@ -3,6 +3,10 @@
 #include "tptt/comm/mpi_communicator.hpp"
 
 #include <mpi.h>
+#if defined(SMPI_H)  // SimGrid's <mpi.h>: this build runs on a simulated cluster (smpicxx, smpirun)
+#include <simgrid/host.h>
+#define TPTT_SIMULATED_MPI 1
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -14,6 +18,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "tptt/core/clock.hpp"
 
 namespace tptt {
 
@@ -72,11 +78,20 @@ MPI_Datatype mpi_type<double>() {
   return MPI_DOUBLE;
 }
 
+// Several threads of a rank may communicate (one at a time). A library that grants less still
+// serves a rank that runs one thread: max_threads() says so, and the commands refuse --threads > 1.
 constexpr int kRequiredThreadLevel = MPI_THREAD_SERIALIZED;
+
+#if defined(TPTT_SIMULATED_MPI)
+double simulated_seconds() { return MPI_Wtime(); }
+#endif
 
 }  // namespace
 
 bool launched_by_mpi_launcher() {
+#if defined(TPTT_SIMULATED_MPI)
+  return true;  // smpirun sets none of the variables below, and this build runs under nothing else
+#endif
   for (const char* var :
        {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS", "MV2_COMM_WORLD_SIZE"})
     if (std::getenv(var) != nullptr) return true;
@@ -144,7 +159,14 @@ struct MpiCommunicator::Impl {
   // takes, then backs off to short sleeps, which leave the core to the computing ranks when the
   // job is oversubscribed. A sleep delays the wake-up by up to its length: every boundary
   // message of an iteration waits, so the cap stays small.
+  // On a simulated cluster a rank runs one thread, and MPI_Wait lets the simulator advance the
+  // rank's clock to the message's arrival: a poll loop would cost a simulator call per poll, and
+  // its real-time sleeps would be no time at all in the simulation.
   void wait(MPI_Request& request, MPI_Status* status) {
+#if defined(TPTT_SIMULATED_MPI)
+    std::lock_guard lock(mutex);
+    MPI_CHECK(MPI_Wait(&request, status));
+#else
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
     auto sleep = std::chrono::microseconds(5);
@@ -162,6 +184,7 @@ struct MpiCommunicator::Impl {
         sleep = std::min(sleep * 2, std::chrono::microseconds(40));
       }
     }
+#endif
   }
 
   template <class T>
@@ -206,9 +229,9 @@ MpiCommunicator::MpiCommunicator() : impl_(std::make_unique<Impl>()) {
   }
   // From here on errors are returned, not fatal, so that each is reported with its call site.
   MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
-  if (impl_->provided < kRequiredThreadLevel)
-    throw CommError(std::string("MPI granted ") + thread_level_name(impl_->provided) + ", tptt needs " +
-                    thread_level_name(kRequiredThreadLevel) + " (rebuild the MPI library with thread support)");
+#if defined(TPTT_SIMULATED_MPI)
+  set_run_clock_source(&simulated_seconds);  // every time the user sees is simulated time
+#endif
   MPI_CHECK(MPI_Comm_dup(MPI_COMM_WORLD, &impl_->comm));
   MPI_CHECK(MPI_Comm_set_errhandler(impl_->comm, MPI_ERRORS_RETURN));
   MPI_CHECK(MPI_Comm_dup(MPI_COMM_WORLD, &impl_->async_comm));
@@ -328,6 +351,22 @@ void MpiCommunicator::finalize() {
 }
 
 std::string MpiCommunicator::thread_level() const { return thread_level_name(impl_->provided); }
+
+int MpiCommunicator::max_threads() const {
+  return impl_->provided >= kRequiredThreadLevel ? std::numeric_limits<int>::max() : 1;
+}
+
+std::string MpiCommunicator::simulated_platform() const {
+#if defined(TPTT_SIMULATED_MPI)
+  const char* platform = std::getenv("TPTT_SIMULATED_PLATFORM");  // set by launch/simulate.sh
+  char speed[64];
+  std::snprintf(speed, sizeof speed, "%.4g", sg_host_get_speed(sg_host_self()));
+  return std::string(platform ? platform : "unnamed platform") + ", host " + sg_host_get_name(sg_host_self()) + " at " +
+         speed + " flop/s";
+#else
+  return {};
+#endif
+}
 
 std::string MpiCommunicator::library_version() const {
   char text[MPI_MAX_LIBRARY_VERSION_STRING];

@@ -23,8 +23,9 @@ struct Recorder {
   std::vector<Event> events;
   std::unordered_map<std::thread::id, int> threads;  // small thread numbers, in order of first use
   int rank = 0;
-  // The clock's own epoch (boot): processes on one node share it, so ranks line up.
-  std::chrono::steady_clock::time_point origin{};
+  // The run clock's epoch (boot, or the simulation's start): the ranks of a node, or of a
+  // simulated cluster, share it, so their tracks line up.
+  RunClock::time_point origin{};
 };
 
 std::atomic<Recorder*> recorder{nullptr};
@@ -41,14 +42,14 @@ void start_trace(int rank) {
 bool tracing() { return recorder.load(std::memory_order_acquire) != nullptr; }
 
 TraceSpan::TraceSpan(const char* name, const char* category) : name_(name), category_(category), on_(tracing()) {
-  if (on_) begin_ = std::chrono::steady_clock::now();
+  if (on_) begin_ = RunClock::now();
 }
 
 TraceSpan::~TraceSpan() {
   if (!on_) return;
-  const auto end = std::chrono::steady_clock::now();
+  const auto end = RunClock::now();
   Recorder& r = *recorder.load(std::memory_order_acquire);
-  const auto us = [&r](std::chrono::steady_clock::time_point t) {
+  const auto us = [&r](RunClock::time_point t) {
     return std::chrono::duration<double, std::micro>(t - r.origin).count();
   };
   std::lock_guard lock(r.mutex);

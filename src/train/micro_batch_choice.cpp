@@ -6,6 +6,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "tptt/core/clock.hpp"
 #include "tptt/core/rng.hpp"
 #include "tptt/train/segment_pass.hpp"
 
@@ -43,7 +44,7 @@ int best_micro_batches(const std::vector<int>& candidates, const std::vector<Mic
 
 MicroBatchCosts measure_micro_batch(const Params<Scalar>& theta, const TrainConfig& config, int steps, int cols,
                                     const ThreadArena& arena, int repeats) {
-  using Clock = std::chrono::steady_clock;
+  using Clock = RunClock;
   const int H = config.hidden, I = static_cast<int>(theta.Wxh().cols());
   CounterRng rng(config.seed, RngPurpose::Schedule, 0x6d6963726fULL);  // inputs only: any values do
   MatF X(I, static_cast<Eigen::Index>(steps) * cols);

@@ -7,6 +7,7 @@
 #include "tptt/io/checkpoint.hpp"
 #include "tptt/train/async_validation.hpp"
 
+#include "tptt/core/clock.hpp"
 #include "tptt/core/memory.hpp"
 
 namespace tptt {
@@ -83,7 +84,7 @@ struct PendingCheck {
 
 RunSummary run_protocol(Learner& learner, const std::vector<RunObserver*>& observers, const ProtocolProgress& start,
                         const ProtocolHooks& hooks) {
-  using Clock = std::chrono::steady_clock;
+  using Clock = RunClock;
   const TrainConfig& cfg = learner.config();
   const auto started = Clock::now();
   const auto seconds_since = [](Clock::time_point t) {

@@ -2,9 +2,10 @@
 // The MPI implementation of Communicator: one rank per time segment. Every MPI call of tptt
 // is in src/comm/mpi_communicator.cpp; this header does not include <mpi.h>.
 //
-// Threading: MPI is initialised with MPI_THREAD_SERIALIZED (checked; CommError if the
-// library grants less), and the communicator serialises its own MPI calls with a mutex, so
-// any thread (a oneTBB task, say) may call it. Blocking operations poll MPI_Test and
+// Threading: MPI is initialised with MPI_THREAD_SERIALIZED, and the communicator serialises its
+// own MPI calls with a mutex, so any thread (a oneTBB task, say) may call it. A library that
+// grants less (SimGrid's SMPI grants MPI_THREAD_SINGLE) serves ranks of one thread: max_threads()
+// is then 1, and the commands refuse --threads > 1. Blocking operations poll MPI_Test and
 // release the mutex between polls, so two threads waiting on different messages do not
 // deadlock each other.
 //
@@ -23,7 +24,8 @@
 namespace tptt {
 
 // True when this process was started by an MPI launcher (mpirun/mpiexec of Open MPI, MPICH
-// or MVAPICH, srun with PMI/PMIx): the environment variables they set are present.
+// or MVAPICH, srun with PMI/PMIx): the environment variables they set are present. Always true
+// in a simulated-cluster build (smpirun).
 bool launched_by_mpi_launcher();
 
 class MpiCommunicator final : public Communicator {
@@ -58,6 +60,11 @@ class MpiCommunicator final : public Communicator {
   std::string thread_level() const;
   // "Open MPI v4.1.4, …" (MPI_Get_library_version, first line).
   std::string library_version() const;
+  // The threads a rank may run: 1 when MPI granted less than MPI_THREAD_SERIALIZED.
+  int max_threads() const;
+  // On a simulated cluster (a build with SimGrid's smpicxx): "<platform>, host <name> at <speed>
+  // flop/s", the platform named by TPTT_SIMULATED_PLATFORM. Empty on a real one.
+  std::string simulated_platform() const;
 
  private:
   struct Impl;

@@ -2,7 +2,8 @@
 // Timeline of a run in the Chrome trace-event format (Perfetto and chrome://tracing open it):
 // a span per piece of work or wait, on the thread that ran it. Off unless start_trace() was
 // called; then a span costs two clock reads and one short locked append.
-#include <chrono>
+#include "tptt/core/clock.hpp"
+
 #include <string>
 
 namespace tptt {
@@ -27,7 +28,7 @@ class TraceSpan {
  private:
   const char* name_;
   const char* category_;
-  std::chrono::steady_clock::time_point begin_;
+  RunClock::time_point begin_;
   bool on_;
 };
 
