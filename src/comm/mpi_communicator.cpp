@@ -113,35 +113,6 @@ struct MpiCommunicator::Impl {
     std::vector<float> data;  // the copy being sent; its storage must live until completion
   };
   std::deque<PendingSend> sends;  // oldest first
-  std::vector<float> gather_f;    // (K·n) root's gather buffer of allreduce_sum(float)
-  std::vector<double> gather_d;
-
-  // A non-blocking all-reduce in flight. Rank 0 gathers, sums in rank order and broadcasts;
-  // it posts the broadcast of one before the gather of the next, so every rank initiates the
-  // collectives on async_comm in the same order.
-  struct AsyncReduce {
-    long id = 0;
-    std::span<float> data;
-    std::vector<float> buffer;  // rank 0: (K·n) gathered contributions; others: (n) the broadcast sum
-    MPI_Request gather = MPI_REQUEST_NULL, bcast = MPI_REQUEST_NULL;
-    bool bcast_posted = false;
-  };
-  std::deque<AsyncReduce> async;  // in start order
-  long next_async_id = 1;
-
-  // Rank 0: completes the gather of `r`, sums into r.data, posts the broadcast.
-  void root_broadcast(AsyncReduce& r) {
-    wait(r.gather, MPI_STATUS_IGNORE);
-    const std::size_t n = r.data.size();
-    std::copy(r.buffer.begin(), r.buffer.begin() + static_cast<std::ptrdiff_t>(n), r.data.begin());
-    for (int q = 1; q < size; ++q) {
-      const float* x = r.buffer.data() + static_cast<std::size_t>(q) * n;
-      for (std::size_t i = 0; i < n; ++i) r.data[i] += x[i];
-    }
-    std::lock_guard lock(mutex);
-    MPI_CHECK(MPI_Ibcast(r.data.data(), to_int_count(n), MPI_FLOAT, 0, async_comm, &r.bcast));
-    r.bcast_posted = true;
-  }
 
   // Completes the sends that have finished (caller holds the mutex).
   void reap_sends() {
@@ -187,31 +158,112 @@ struct MpiCommunicator::Impl {
 #endif
   }
 
+  // An all-reduce in two steps. Each rank owns a slice of the buffer (the K slices differ in
+  // length by at most one): it receives every rank's copy of its slice, sums them in rank order,
+  // ((x_0 + x_1) + x_2) + …, the in-process hub's order and so the same bits, and sends the sum
+  // to every rank. Each rank sends and sums n/K elements, where a root that gathered everything
+  // would receive and sum K·n.
+  struct SliceLayout {
+    std::vector<int> counts, displs;  // (K) the slices of an n-element buffer
+    SliceLayout(std::size_t n, int K) : counts(static_cast<std::size_t>(K)), displs(static_cast<std::size_t>(K)) {
+      for (int q = 0, offset = 0; q < K; ++q) {
+        counts[q] = to_int_count(n / static_cast<std::size_t>(K) + (static_cast<std::size_t>(q) < n % K));
+        displs[q] = offset;
+        offset += counts[q];
+      }
+    }
+  };
+
   template <class T>
-  void allreduce(std::span<T> data, std::vector<T>& gathered) {
+  static void sum_in_rank_order(const T* copies, std::size_t count, int K, T* sum) {  // copies: (K × count)
+    std::copy(copies, copies + count, sum);
+    for (int q = 1; q < K; ++q) {
+      const T* x = copies + static_cast<std::size_t>(q) * count;
+      for (std::size_t i = 0; i < count; ++i) sum[i] += x[i];
+    }
+  }
+
+  // Blocking: MPI_Ialltoallv brings the slices, MPI_Iallgatherv returns the sums.
+  template <class T>
+  void allreduce(std::span<T> data) {
     if (size == 1) return;
-    const int n = to_int_count(data.size());
+    const SliceLayout slices(data.size(), size);
+    const int mine = slices.counts[static_cast<std::size_t>(rank)];
+    std::vector<T> copies(static_cast<std::size_t>(mine) * static_cast<std::size_t>(size));  // (K × mine)
+    std::vector<int> copy_counts(static_cast<std::size_t>(size), mine), copy_displs(static_cast<std::size_t>(size));
+    for (int q = 0; q < size; ++q) copy_displs[q] = q * mine;
     MPI_Request request = MPI_REQUEST_NULL;
     {
       std::lock_guard lock(mutex);
-      if (rank == 0) gathered.resize(static_cast<std::size_t>(n) * static_cast<std::size_t>(size));
-      MPI_CHECK(MPI_Igather(data.data(), n, mpi_type<T>(), rank == 0 ? gathered.data() : nullptr, n, mpi_type<T>(), 0,
-                            comm, &request));
+      MPI_CHECK(MPI_Ialltoallv(data.data(), slices.counts.data(), slices.displs.data(), mpi_type<T>(), copies.data(),
+                               copy_counts.data(), copy_displs.data(), mpi_type<T>(), comm, &request));
     }
     wait(request, MPI_STATUS_IGNORE);
-    if (rank == 0) {
-      // Rank order, element by element: ((x_0 + x_1) + x_2) + …, as the in-process hub.
-      std::copy(gathered.begin(), gathered.begin() + n, data.begin());
-      for (int r = 1; r < size; ++r) {
-        const T* x = gathered.data() + static_cast<std::size_t>(r) * static_cast<std::size_t>(n);
-        for (int i = 0; i < n; ++i) data[static_cast<std::size_t>(i)] += x[i];
-      }
-    }
+    sum_in_rank_order(copies.data(), static_cast<std::size_t>(mine), size, data.data() + slices.displs[rank]);
     {
       std::lock_guard lock(mutex);
-      MPI_CHECK(MPI_Ibcast(data.data(), n, mpi_type<T>(), 0, comm, &request));
+      MPI_CHECK(MPI_Iallgatherv(MPI_IN_PLACE, 0, mpi_type<T>(), data.data(), slices.counts.data(), slices.displs.data(),
+                                mpi_type<T>(), comm, &request));
     }
     wait(request, MPI_STATUS_IGNORE);
+  }
+
+  // Non-blocking, by messages on async_comm rather than collectives: collectives must start in
+  // the same order on every rank, and a rank may wait for one all-reduce before or after it
+  // starts the next. Messages between two ranks on one tag arrive in order, and every rank
+  // finishes its all-reduces in start order, so each message meets its receive.
+  static constexpr int kSliceTag = 1, kSumTag = 2;
+  struct AsyncReduce {
+    long id = 0;
+    std::span<float> data;  // (n) the caller's buffer: in, then out
+    SliceLayout slices;
+    std::vector<float> sent;    // (n) a copy of data, which the sends read
+    std::vector<float> copies;  // (K × counts[rank]) every rank's copy of this rank's slice
+    std::vector<MPI_Request> requests;
+    bool done = false;  // the sums are in data
+    AsyncReduce(long id, std::span<float> data, int K) : id(id), data(data), slices(data.size(), K) {}
+  };
+  std::deque<AsyncReduce> async;  // in start order
+  long next_async_id = 1;
+
+  // Sends slice q of `r`'s buffer to rank q and receives every rank's copy of this rank's slice.
+  void start_async(AsyncReduce& r) {
+    const std::size_t mine = static_cast<std::size_t>(r.slices.counts[rank]);
+    r.sent.assign(r.data.begin(), r.data.end());
+    r.copies.resize(mine * static_cast<std::size_t>(size));
+    std::copy_n(r.sent.data() + r.slices.displs[rank], mine, r.copies.data() + rank * mine);
+    std::lock_guard lock(mutex);
+    for (int q = 0; q < size; ++q) {
+      if (q == rank) continue;
+      MPI_CHECK(MPI_Irecv(r.copies.data() + q * mine, to_int_count(mine), MPI_FLOAT, q, kSliceTag, async_comm,
+                          &r.requests.emplace_back()));
+      MPI_CHECK(MPI_Isend(r.sent.data() + r.slices.displs[q], r.slices.counts[q], MPI_FLOAT, q, kSliceTag, async_comm,
+                          &r.requests.emplace_back()));
+    }
+  }
+
+  // Sums this rank's slice of `r` and exchanges the sums.
+  void finish_async(AsyncReduce& r) {
+    wait_all(r.requests);
+    const std::size_t mine = static_cast<std::size_t>(r.slices.counts[rank]);
+    float* sum = r.data.data() + r.slices.displs[rank];
+    sum_in_rank_order(r.copies.data(), mine, size, sum);
+    {
+      std::lock_guard lock(mutex);
+      for (int q = 0; q < size; ++q) {
+        if (q == rank) continue;
+        MPI_CHECK(MPI_Irecv(r.data.data() + r.slices.displs[q], r.slices.counts[q], MPI_FLOAT, q, kSumTag, async_comm,
+                            &r.requests.emplace_back()));
+        MPI_CHECK(MPI_Isend(sum, to_int_count(mine), MPI_FLOAT, q, kSumTag, async_comm, &r.requests.emplace_back()));
+      }
+    }
+    wait_all(r.requests);
+    r.done = true;
+  }
+
+  void wait_all(std::vector<MPI_Request>& requests) {
+    for (MPI_Request& request : requests) wait(request, MPI_STATUS_IGNORE);
+    requests.clear();
   }
 };
 
@@ -294,28 +346,14 @@ void MpiCommunicator::recv(int from, MessageTag tag, std::span<float> data) {
                     " from rank " + std::to_string(from) + ", got " + std::to_string(count));
 }
 
-void MpiCommunicator::allreduce_sum(std::span<float> data) { impl_->allreduce(data, impl_->gather_f); }
-void MpiCommunicator::allreduce_sum(std::span<double> data) { impl_->allreduce(data, impl_->gather_d); }
+void MpiCommunicator::allreduce_sum(std::span<float> data) { impl_->allreduce(data); }
+void MpiCommunicator::allreduce_sum(std::span<double> data) { impl_->allreduce(data); }
 
 Communicator::ReduceHandle MpiCommunicator::start_allreduce_sum(std::span<float> data) {
   Impl& m = *impl_;
   const long id = m.next_async_id++;
   if (m.size == 1) return id;
-  if (m.rank == 0)
-    for (auto& earlier : m.async)
-      if (!earlier.bcast_posted) m.root_broadcast(earlier);
-  auto& r = m.async.emplace_back();
-  r.id = id;
-  r.data = data;
-  const int n = to_int_count(data.size());
-  r.buffer.resize(m.rank == 0 ? data.size() * static_cast<std::size_t>(m.size) : data.size());
-  std::lock_guard lock(m.mutex);
-  MPI_CHECK(MPI_Igather(data.data(), n, MPI_FLOAT, m.rank == 0 ? r.buffer.data() : nullptr, n, MPI_FLOAT, 0,
-                        m.async_comm, &r.gather));
-  if (m.rank != 0) {
-    MPI_CHECK(MPI_Ibcast(r.buffer.data(), n, MPI_FLOAT, 0, m.async_comm, &r.bcast));
-    r.bcast_posted = true;
-  }
+  m.start_async(m.async.emplace_back(id, data, m.size));
   return id;
 }
 
@@ -325,13 +363,8 @@ void MpiCommunicator::wait_allreduce(ReduceHandle handle) {
   auto it = std::find_if(m.async.begin(), m.async.end(), [&](const Impl::AsyncReduce& r) { return r.id == handle; });
   if (it == m.async.end())
     throw CommError("MpiCommunicator::wait_allreduce: no all-reduce " + std::to_string(handle) + " in flight");
-  if (m.rank == 0) {
-    for (auto e = m.async.begin(); e != std::next(it); ++e)  // keep the broadcasts in start order
-      if (!e->bcast_posted) m.root_broadcast(*e);
-  }
-  m.wait(it->gather, MPI_STATUS_IGNORE);
-  m.wait(it->bcast, MPI_STATUS_IGNORE);
-  if (m.rank != 0) std::copy(it->buffer.begin(), it->buffer.end(), it->data.begin());
+  for (auto e = m.async.begin(); e != std::next(it); ++e)  // in start order (see AsyncReduce)
+    if (!e->done) m.finish_async(*e);
   m.async.erase(it);
 }
 
@@ -339,7 +372,7 @@ void MpiCommunicator::abort(int code, const std::string& why) { abort_job(code, 
 
 void MpiCommunicator::finalize() {
   if (impl_->finalized) return;
-  while (!impl_->async.empty()) wait_allreduce(impl_->async.front().id);
+  while (!impl_->async.empty()) wait_allreduce(impl_->async.back().id);
   while (!impl_->sends.empty()) {
     impl_->wait(impl_->sends.front().request, MPI_STATUS_IGNORE);
     impl_->sends.pop_front();

@@ -45,8 +45,10 @@ class MpiCommunicator final : public Communicator {
   void progress() override;                             // MPI_Test on the sends in flight
   void allreduce_sum(std::span<float> data) override;
   void allreduce_sum(std::span<double> data) override;
-  // Non-blocking: MPI_Igather to rank 0 and MPI_Ibcast on a communicator of their own, rank 0
-  // summing in rank order in between (the same bits as allreduce_sum).
+  // All-reduces as a reduce-scatter and an all-gather: each rank sums one slice of the buffer in
+  // rank order (the in-process hub's order, so the same bits) and sends and sums n/K elements.
+  // Non-blocking: an MPI_Ialltoallv at the start, the sum and an MPI_Iallgatherv at the wait, on
+  // a communicator of their own.
   ReduceHandle start_allreduce_sum(std::span<float> data) override;
   void wait_allreduce(ReduceHandle handle) override;
   // Prints "tptt: <why>" on stderr and calls MPI_Abort(code): every rank of the job ends.
