@@ -263,10 +263,9 @@ Communicator& trainer_communicator(const RunOptions& run, Ranks& ranks, RunSetup
 
 void refuse_async_validation_on_ranks(const TrainConfig& config, int K) {
   if (config.async_validation && K > 1)
-    throw UsageError(
-        "--async-validation: runs on one rank, not " + std::to_string(K) +
-        " (validation of K ranks is a collective, which must not interleave with training's "
-        "in a different order on different ranks); drop it (--async-validation=false) or run one rank");
+    throw UsageError("--async-validation: runs on one rank, not " + std::to_string(K) +
+                     " (validation of K ranks is a collective, which must not interleave with training's "
+                     "in a different order on different ranks); drop it (--async-validation=false) or run one rank");
 }
 
 // How the run is executed, as the log's "run" and the start line under MPI print it.
@@ -281,7 +280,9 @@ JsonObject run_description(const TrainCommand& cmd, const Ranks& ranks) {
     run_json.add("micro_batches", run.dist.micro_batches);
   run_json.add("staleness_compensation", to_string(run.dist.compensation));
   if (run.dist.uses_dc_lambda()) run_json.add("dc_lambda", run.dist.dc_lambda);
-  run_json.add("decoupled", run.dist.decoupled).add("transport", ranks.mpi() ? "mpi" : "solo").add("rank", ranks.rank());
+  run_json.add("decoupled", run.dist.decoupled)
+      .add("transport", ranks.mpi() ? "mpi" : "solo")
+      .add("rank", ranks.rank());
   if (ranks.mpi())
     run_json.add("mpi_thread_level", ranks.mpi()->thread_level()).add("mpi_library", ranks.mpi()->library_version());
   return run_json;
@@ -340,7 +341,7 @@ Failure set_up(TrainCommand& parsed, Ranks& ranks, RunSetup& s) {
     s.learner = make_learner(cmd.config, trainer_comm, cmd.run.dist);
     if (cmd.resume_from) s.start = restore_training_checkpoint(*cmd.resume_from, *s.learner);
     if (ranks.rank() == 0 && !cmd.run.checkpoint.empty()) prepare_checkpoint_path(cmd.run.checkpoint);
-    s.config_json = config_to_json(cmd.config);
+    s.config_json = command_to_json(cmd);
     s.run_json = run_description(cmd, ranks);
     if (log.writes) open_log(cmd, log.path, s);
     open_rank0_outputs(cmd, ranks.rank(), s);
@@ -445,8 +446,8 @@ int train(TrainCommand& parsed, RunSetup& s, Ranks& ranks) {
     apply_automatic_choices(parsed, *s.learner, k);
     install_stop_handlers();
     CheckpointWriter checkpoints(cmd, *s.learner, ranks.comm(), cmd.resume_from ? s.start.iteration : -1);
-    const RunSummary summary =
-        run_protocol(*s.learner, s.observers, s.start, protocol_hooks(cmd, *s.learner, checkpoints, k));
+    const RunSummary summary = run_protocol(*s.learner, s.observers, s.start,
+                                            protocol_hooks(cmd, *s.learner, checkpoints, k));
     if (!diverged(summary.reason) && checkpoints.last_written() != summary.progress.iteration)
       checkpoints.write(summary.progress);  // the final checkpoint
     if (k == 0) report_stop(cmd, summary, checkpoints.last_written());

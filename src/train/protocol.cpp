@@ -113,9 +113,7 @@ class ProtocolRun {
  private:
   using Clock = std::chrono::steady_clock;
 
-  static double seconds_since(Clock::time_point t) {
-    return std::chrono::duration<double>(Clock::now() - t).count();
-  }
+  static double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
   // Iteration `it`, its check if one is due, and the hooks; the reason to stop after it, if any.
   std::optional<StopReason> iteration(long it) {
