@@ -197,6 +197,19 @@ std::string help_text(const std::string& caption, const std::vector<const Option
   return os.str();
 }
 
+// The options `keep` accepts of the groups `groups`, in one group named `caption` (a command
+// that takes a few options from several groups).
+std::string one_group_help_text(const std::string& caption, const std::vector<const OptionGroups::Group*>& groups,
+                                const std::function<bool(const std::string&)>& keep) {
+  po::options_description kept(caption);
+  for (const OptionGroups::Group* group : groups)
+    for (const auto& option : group->options.options())
+      if (keep(option->long_name())) kept.add(option);
+  std::ostringstream os;
+  os << kept;
+  return os.str();
+}
+
 std::string trim_blanks(const std::string& s) {
   const auto first = s.find_first_not_of(" \t\r");
   if (first == std::string::npos) return "";
@@ -532,11 +545,11 @@ std::string train_options_help(HelpFor command) {
                    (name == "mpi" || name == "help" || g.dist.options.find_nothrow(name, false) == nullptr);
           });
     case HelpFor::Eval:
-      return help_text("Options of the evaluation (the model's own options cannot change)",
-                       {&g.data, &g.algo, &g.protocol, &g.command}, [](const std::string& name) {
-                         return name == "data-dir" || name == "threads" || name == "validation-batch" ||
-                                name == "config" || name == "help";
-                       });
+      return one_group_help_text("Options of the evaluation (the model's own options cannot change)",
+                                 {&g.data, &g.algo, &g.protocol, &g.command}, [](const std::string& name) {
+                                   return name == "data-dir" || name == "threads" || name == "validation-batch" ||
+                                          name == "config" || name == "help";
+                                 });
   }
   return "";
 }
