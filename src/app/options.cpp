@@ -177,7 +177,7 @@ po::options_description all_options(const OptionGroups& g) {
 
 constexpr const char* kTrainUsage =
     "usage: tptt train [options]\n"
-    "       mpirun -np K tptt train [options]   (K ranks, one time segment of each sequence each)\n"
+    "       mpirun -np K tptt train [options]   (K MPI ranks, one time segment each)\n"
     "Trains one model (an SRN by bptt, tptt or tptt_hx, or an LSTM) on a synthetic task or\n"
     "sequential MNIST and prints one JSON line with the result; --log writes a record per check.\n";
 
