@@ -33,9 +33,11 @@
 #
 # Output, under --out:
 #   runs.csv              one row per run (rebuilt from the logs after every run): task, length,
-#                         algorithm, schedule, p_g, ranks, sync, staleness, threads, seed, solved,
-#                         solved_at, best_error, iterations, wall_s, log, stop_reason, status,
-#                         g_updates, f_updates (G and F updates performed until the run stopped)
+#                         algorithm, schedule, p_g, ranks, sync, staleness, mode (what ran, e.g.
+#                         exact, pipelined(2), stale(1)), threads, seed, solved, solved_at,
+#                         best_error, iterations, wall_s (seconds, 3 decimals), log, stop_reason,
+#                         status, g_updates, f_updates (G and F updates performed until the run
+#                         stopped)
 #   logs/ID.jsonl         the run's metrics log (--log); ID.out its stdout summary, ID.err its
 #                         stderr, ID.meta.json the planned configuration, exit code and wall time
 #   fig8-TASK.png         cost curves of every configuration of TASK (launch/plot.sh fig8)
@@ -188,10 +190,10 @@ try:
 except Exception:
     r = {}
 if r.get("solved"):
-    print(f"[done] {ident}: solved at {r.get('solved_at')} ({wall:.0f} s)", flush=True)
+    print(f"[done] {ident}: solved at {r.get('solved_at')} ({wall:.2f} s)", flush=True)
 else:
     print(f"[done] {ident}: not solved, best error {r.get('best_error')}, "
-          f"{r.get('stop_reason')} after {r.get('iterations')} ({wall:.0f} s)", flush=True)
+          f"{r.get('stop_reason')} after {r.get('iterations')} ({wall:.2f} s)", flush=True)
 PY
   else
     echo "[done] $id: $status (${wall} s); see $LOGS/$id.err" >&2

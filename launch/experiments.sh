@@ -13,7 +13,7 @@
 #   --budget N        --max-iterations of every run (default 100000, the paper's)
 #   --seeds LIST      seeds of the noise sweep (default 1,2,3)
 #   --length-cap N    end of each curriculum search even if it still succeeds (default: none;
-#                     t_max.csv says capped = true); --max-length N: the old spelling
+#                     t_max.csv says capped = true)
 #   --tptt PATH       the executable (default: build/tptt)
 #   -- OPTIONS        extra train options for every run (e.g. -H 16 --validation-samples 200 for a
 #                     quick check of the pipeline); an option given here must not be one the
@@ -36,18 +36,19 @@ set -euo pipefail
 # results go to results/NAME/ in the repository.
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-name=paper budget=100000 seeds=1,2,3 max_length="" tptt=$REPO/build/tptt
+name=paper budget=100000 seeds=1,2,3 length_cap="" tptt=$REPO/build/tptt
 parts=() extra=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --name) name=$2; shift 2 ;;
     --budget) budget=$2; shift 2 ;;
     --seeds) seeds=$2; shift 2 ;;
-    --length-cap|--max-length) max_length=$2; shift 2 ;;
+    --length-cap) length_cap=$2; shift 2 ;;
+    --max-length) echo "launch/experiments.sh: --max-length: the curriculum's cap is --length-cap N" >&2; exit 2 ;;
     --tptt) tptt=$2; shift 2 ;;
     curriculum|noise|table4) parts+=("$1"); shift ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "launch/experiments.sh: unknown argument '$1' (--help lists them)" >&2; exit 2 ;;
   esac
 done
@@ -90,7 +91,7 @@ step() {
 
 run_curriculum() {
   local cap=()
-  [[ -z $max_length ]] || cap=(--length-cap "$max_length")
+  [[ -z $length_cap ]] || cap=(--length-cap "$length_cap")
   mkdir -p "$out/curriculum"
   for task in "${tasks[@]}"; do
     for algorithm in "${algorithms[@]}"; do

@@ -755,7 +755,7 @@ def cmd_csv_table(args):
         updates = (f"{sum(f for f, _ in fg) / len(fg):.0f} / {sum(g for _, g in fg) / len(fg):.0f}"
                    if fg else "—")
         walls = [float(r["wall_s"]) for r in rs if r["wall_s"] not in ("", None)]
-        wall = f"{sum(walls) / len(walls):.0f}" if walls else "—"
+        wall = f"{sum(walls) / len(walls):.2f}" if walls else "—"
         print(f"| {k['task']} | {k['length']} | {label_of(lk)} | {len(solved)}/{len(rs)} | {seeds} "
               f"| {mean} | {updates} | {wall} |")
 

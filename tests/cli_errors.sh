@@ -182,6 +182,8 @@ if "$TPTT" train --no-progress -H 4 --max-iterations 2 --check-every 1 --validat
     --checkpoint "$WORK/model.ckpt" >/dev/null 2>&1; then
   head -c 200 "$WORK/model.ckpt" >"$WORK/truncated.ckpt"
   exp_case 3 "truncated.ckpt" eval --model "$WORK/truncated.ckpt"
+  # eval says the model fixes its size (not what a resumed run would be told).
+  exp_case 2 "the model file fixes it" eval --model "$WORK/model.ckpt" --hidden 50
 fi
 exp_case 3 "$WORK/a_file/out" sweep --grid "alpha_f=0.1" --max-iterations 1 --out "$WORK/a_file/out"
 exp_case 3 "$WORK/a_file/out" curriculum --max-iterations 1 --out "$WORK/a_file/out"

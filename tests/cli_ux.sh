@@ -194,7 +194,7 @@ check "10: curriculum --help: --length-cap, not train's length options" \
   $(grep -q -- "--length-cap" .o && ! grep -qE -- "^ +--(max|min)-length|^ +-T \[ --length \]|--resume" .o; echo $?)
 run "$tptt" curriculum --task temporal -H 8 --check-every 20 --validation-samples 20 --no-progress --max-iterations 20 \
   --max-length 10 --out cur2
-check "10: curriculum's old --max-length still works, with a deprecation note" $([[ $rc -eq 0 ]] && grep -q "deprecated" .e; echo $?)
+check "10: curriculum's old --max-length is refused, naming --length-cap" $([[ $rc -eq 2 ]] && grep -q -- "--length-cap" .e; echo $?)
 
 echo "$((checks - failures))/$checks checks passed"
 [[ $failures -eq 0 ]]

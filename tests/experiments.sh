@@ -98,9 +98,9 @@ curriculum)
   [[ $(cat "$work/capped/t_max.csv") == $'task,algorithm,t_max,capped\ntemporal,tptt,10,true' ]] ||
     fail "--length-cap 15: t_max.csv does not say capped: $(cat "$work/capped/t_max.csv")"
   grep -q "lower bound" "$work/out" || fail "--length-cap 15: stdout does not call t_max a lower bound"
-  # The old spelling still works, with a deprecation warning.
+  # The old spelling (train's --max-length means a range of lengths) is refused, naming the new one.
   run curriculum --task temporal "${small[@]}" --max-iterations 300 --max-length 15 --out "$work/capped"
-  [[ $rc -eq 0 ]] && grep -q "deprecated" "$work/err" || fail "--max-length 15: exit $rc, $(cat "$work/err")"
+  [[ $rc -eq 2 ]] && grep -q -- "--length-cap" "$work/err" || fail "--max-length 15: exit $rc, $(cat "$work/err")"
 
   # SIGINT during a level: exit 130, the recorded levels stay a valid file.
   timeout 60 "$tptt" curriculum --task temporal -H 32 --check-every 100 --validation-samples 100 --no-progress \

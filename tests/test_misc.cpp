@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <unistd.h>
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <limits>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -20,6 +22,7 @@
 #include "tptt/app/options.hpp"
 #include "tptt/core/error.hpp"
 #include "tptt/core/rng.hpp"
+#include "tptt/io/checkpoint.hpp"
 #include "tptt/io/json.hpp"
 #include "tptt/model/params.hpp"
 #include "tptt/train/micro_batch_choice.hpp"
@@ -460,6 +463,52 @@ TEST_CASE("config_to_json: the effective configuration") {
   CHECK(contains(j, R"("seed":9)"));
   CHECK(contains(j, R"("algorithm":"tptt")"));
   CHECK(contains(j, R"("alpha_f":0.01)"));
+}
+
+TEST_CASE("command_to_json: the log's config holds every option that train --help lists") {
+  const std::string help = parse_train_command({"--help"}).help_text;
+  const std::string j = command_to_json(parse_train_command({"--checkpoint", "c.ckpt", "--trace", "t.json"})).str();
+  std::istringstream lines(help);
+  int options = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const auto dashes = line.find("--");
+    if (line.rfind("  -", 0) != 0 || dashes == std::string::npos) continue;  // not an option's first line
+    std::string name = line.substr(dashes + 2, line.find_first_of(" ]", dashes) - dashes - 2);
+    if (name == "help") continue;
+    std::replace(name.begin(), name.end(), '-', '_');
+    if (name == "config") name = "config_file";  // the file the options were read from
+    ++options;
+    CHECK_MESSAGE(contains(j, "\"" + name + "\":"), name);
+  }
+  CHECK(options > 40);
+  CHECK(contains(j, R"("checkpoint":"c.ckpt")"));
+  CHECK(contains(j, R"("trace":"t.json")"));
+  CHECK(contains(j, R"("sync":"exact")"));
+}
+
+TEST_CASE("a model loaded for eval: the model file fixes its options, not where its data lives") {
+  TempFile ckpt("", ".ckpt");
+  Checkpoint cp;
+  cp.put_string("config", "task = mnist\ndata-dir = /old/mnist\nhidden = 8\nalgorithm = tptt\noptimizer = nesterov\n");
+  write_checkpoint_atomic(ckpt.str(), cp);
+  const auto usage_error = [&ckpt](const std::vector<std::string>& extra, ResumeScope scope) {
+    std::vector<std::string> args = {"--resume", ckpt.str()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    try {
+      (void)parse_train_command(args, scope);
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string eval = usage_error({"--hidden", "50"}, ResumeScope::ModelOnly);
+  CHECK(contains(eval, "--hidden: the model"));
+  CHECK(contains(eval, "the model file fixes it"));
+  CHECK_FALSE(contains(eval, "resumed run"));
+  CHECK(contains(usage_error({"--hidden", "50"}, ResumeScope::Run), "a resumed run cannot change it"));
+  const std::string moved = usage_error({"--data-dir", "/new/mnist"}, ResumeScope::ModelOnly);
+  CHECK_MESSAGE(moved.empty(), moved);
+  CHECK(contains(usage_error({"--data-dir", "/new/mnist"}, ResumeScope::Run), "--data-dir"));
 }
 
 TEST_CASE("parse_train_command: Boost placeholders in names or values are refused, not looped on") {

@@ -71,9 +71,27 @@ struct OptionGroups {
     const char* caption;
     po::options_description options{caption};
   };
-  Group data{"Task and data"}, model{"Model"}, algo{"Algorithm and optimiser"}, protocol{"Protocol"}, output{"Output"},
+  Group data{"Task and data"}, model{"Model"}, algo{"Algorithm and optimiser"},
+      protocol{"Protocol (checks, stopping rules)"}, output{"Output and diagnostics"},
       dist{"Distributed runs (MPI; see docs/distributed.md)"}, ckpt{"Checkpoints (docs/reliability.md)"},
-      testing{"Testing (fault injection; not shown by --help)"};
+      command{"Option files and help"}, testing{"Testing (fault injection; not shown by --help)"};
+};
+
+// The groups --help shows, in order (train: all but testing).
+std::vector<const OptionGroups::Group*> shown_groups(const OptionGroups& g) {
+  return {&g.data, &g.model, &g.algo, &g.protocol, &g.output, &g.dist, &g.ckpt, &g.command};
+}
+
+// A bool option that --help shows as a flag ("--name", off unless given), which still takes a
+// value (--name=false; config files and checkpoints write "name = true/false"). Boost would
+// show it as "--name [=arg(=1)] (=0)".
+class FlagValue final : public po::typed_value<bool> {
+ public:
+  explicit FlagValue(bool* target) : po::typed_value<bool>(target) {
+    default_value(false, "false");
+    implicit_value(true, "true");
+  }
+  std::string name() const override { return ""; }
 };
 
 void describe_options(OptionGroups& g, TrainConfig& c, RunOptions& run, RawOptions& raw) {
@@ -106,7 +124,7 @@ void describe_options(OptionGroups& g, TrainConfig& c, RunOptions& run, RawOptio
       ("schedule", po::value(&raw.schedule)->default_value("alternate"), "alternate (G then F), random (one phase per iteration, G with probability p-g) or concurrent (G loop beside the F iterations, oneTBB tasks; needs --threads >= 2)")
       ("phase-order", po::value(&raw.phase_order)->default_value(raw.phase_order), "when an iteration runs both phases: reference (G update first, then the targets with the updated V_hh, c_h, as the authors' code) or overlap (targets with the feedback weights from before the G update, so the target chain can overlap the G phase); stale and decoupled modes always overlap")
       ("p-g", number(&c.p_g), "random: probability of the G phase; concurrent: G updates p/(1-p) per F update")
-      ("threads", po::value(&c.threads)->default_value(c.threads), "threads of each rank (oneTBB); results do not depend on it");
+      ("threads", po::value(&c.threads)->default_value(c.threads), "threads of each rank (oneTBB). Every algorithm gives the same bits for any thread count with the alternate and random schedules; the concurrent schedule (which needs >= 2) is not bit-reproducible");
   g.protocol.options.add_options()
       ("max-iterations", po::value(&c.max_iterations)->default_value(c.max_iterations), "iteration budget")
       ("check-every", po::value(&c.check_every)->default_value(c.check_every), "validate every N iterations")
@@ -116,27 +134,28 @@ void describe_options(OptionGroups& g, TrainConfig& c, RunOptions& run, RawOptio
       ("solved-error", number(&c.solved_error), "solved when the validation error is below this")
       ("patience", po::value(&c.patience)->default_value(c.patience), "abort after this many checks without a new best error")
       ("max-spectral-radius", number(&c.max_spectral_radius), "abort when rho(W_hh) or rho(V_hh) exceeds this")
-      ("async-validation", po::value(&c.async_validation)->default_value(false)->implicit_value(true), "validate a snapshot of the parameters while training goes on (on threads training leaves idle; with --threads 1 between iterations); the same records, decided when each result arrives; a solved run keeps the snapshot. One rank, exact mode, not the concurrent schedule");
+      ("async-validation", new FlagValue(&c.async_validation), "validate a snapshot of the parameters while training goes on (on threads training leaves idle; with --threads 1 between iterations); the same records, decided when each result arrives; a solved run keeps the snapshot. One rank, exact mode, not the concurrent schedule. Off unless given (--async-validation=false also turns it off)");
   g.output.options.add_options()
       ("log", po::value(&c.log_path), "JSON-lines metrics file (one record per check)")
       ("overwrite", "replace an existing --log file (without it an existing log is refused, or continued by --resume)")
       ("no-progress", "no progress line on stderr")
       ("diagnostics", "at each check, log the angle between the TPTT and BPTT updates of W_hh (and W_xh for tptt_hx) and the per-step G and F local losses of that iteration's minibatch (Fig. 5 and 6 of the paper)")
+      ("trace", po::value(&run.trace), "write a timeline of every rank's work and waits to this file (Chrome trace-event JSON: open it in Perfetto or chrome://tracing; launch/plot.sh trace draws it)")
+      ("save-params", po::value(&run.save_params), "rank 0 writes the final parameters to this .npy file (float32, flat buffer)")
+      ("param-hash", "every rank prints a hash of its final parameters; the summary says whether all replicas are identical");
+  g.command.options.add_options()
       ("config", po::value(&raw.config_file), "INI-style file of options (key = value); the command line wins")
       ("help,h", "this help");
   g.dist.options.add_options()
       ("sync", po::value(&raw.sync)->default_value(raw.sync), "exact (K ranks = one rank), pipelined (exact, micro-batches flow through the ranks) or stale (gradient of minibatch n applied after iteration n+S)")
-      ("staleness", po::value(&run.dist.staleness), "S of --sync stale (default 1; 0 runs the stale code path as exact mode)")
+      ("staleness", po::value(&run.dist.staleness)->value_name("arg (=1)"), "S of --sync stale (1 unless given; 0 runs the stale code path as exact mode)")
       ("staleness-compensation", po::value(&raw.staleness_compensation)->default_value(raw.staleness_compensation), "--sync stale: none, momentum (lower the Nesterov momentum for the delay's implicit momentum), predict (compute each gradient at the weights extrapolated S updates ahead along the velocity), dc (DC-ASGD: correct the stale gradient by lambda*g*g*(theta_now - theta_stale)/rms(g)) or predict+dc (both: dc corrects what the prediction missed); docs/distributed.md")
       ("dc-lambda", number(&run.dist.dc_lambda), "lambda of --staleness-compensation dc and predict+dc (divided by the gradient's running RMS)")
       ("micro-batches", po::value(&raw.micro_batches), "M micro-batches per minibatch (--sync pipelined: default the number of ranks K, at least 2, or auto: chosen from kernel times measured before the first iteration; stale: default 1)")
       ("decoupled", "decoupled boundaries (tptt, tptt_hx; K >= 2): a segment predicts its boundary target (and, tptt, the boundary dE/dh of eq. 12) from its boundary state instead of waiting for them; the real values train the predictors one iteration later")
       ("decoupled-rate", number(&run.dist.decoupled_rate), "step of the boundary predictors (normalised LMS, in (0, 2))")
       ("mpi", po::value(&run.mpi)->default_value(run.mpi), "auto (use MPI when started by mpirun/mpiexec/srun), on (always; MPI singleton without a launcher), off")
-      ("log-all-ranks", "with --log: rank k > 0 also writes its own log to <log>.rank<k>")
-      ("trace", po::value(&run.trace), "write a timeline of every rank's work and waits to this file (Chrome trace-event JSON: open it in Perfetto or chrome://tracing; launch/plot.sh trace draws it)")
-      ("save-params", po::value(&run.save_params), "rank 0 writes the final parameters to this .npy file (float32, flat buffer)")
-      ("param-hash", "every rank prints a hash of its final parameters; the summary says whether all replicas are identical");
+      ("log-all-ranks", "with --log: rank k > 0 also writes its own log to <log>.rank<k>");
   g.testing.options.add_options()
       ("fail-at-iteration", po::value(&run.fail_at_iteration)->default_value(-1), "fault test: rank --fail-rank fails at this iteration (0-based; needs more than one rank)")
       ("fail-rank", po::value(&run.fail_rank)->default_value(0), "fault test: the rank that fails")
@@ -151,14 +170,19 @@ void describe_options(OptionGroups& g, TrainConfig& c, RunOptions& run, RawOptio
 // Every option of `tptt train`, for parsing (fault injection included).
 po::options_description all_options(const OptionGroups& g) {
   po::options_description all("tptt train [options]");
-  for (const OptionGroups::Group* group :
-       {&g.data, &g.model, &g.algo, &g.protocol, &g.output, &g.dist, &g.ckpt, &g.testing})
-    all.add(group->options);
+  for (const OptionGroups::Group* group : shown_groups(g)) all.add(group->options);
+  all.add(g.testing.options);
   return all;
 }
 
+constexpr const char* kTrainUsage =
+    "usage: tptt train [options]\n"
+    "       mpirun -np K tptt train [options]   (K MPI ranks, one time segment each)\n"
+    "Trains one model (an SRN by bptt, tptt or tptt_hx, or an LSTM) on a synthetic task or\n"
+    "sequential MNIST and prints one JSON line with the result; --log writes a record per check.\n";
+
 // The options a command's --help lists, group by group: those `keep` accepts, of the groups
-// `groups` (train: all but testing).
+// `groups` (train: all but testing). Without a caption the groups stand alone.
 std::string help_text(const std::string& caption, const std::vector<const OptionGroups::Group*>& groups,
                       const std::function<bool(const std::string&)>& keep) {
   po::options_description shown(caption);
@@ -170,6 +194,19 @@ std::string help_text(const std::string& caption, const std::vector<const Option
   }
   std::ostringstream os;
   os << shown;
+  return os.str();
+}
+
+// The options `keep` accepts of the groups `groups`, in one group named `caption` (a command
+// that takes a few options from several groups).
+std::string one_group_help_text(const std::string& caption, const std::vector<const OptionGroups::Group*>& groups,
+                                const std::function<bool(const std::string&)>& keep) {
+  po::options_description kept(caption);
+  for (const OptionGroups::Group* group : groups)
+    for (const auto& option : group->options.options())
+      if (keep(option->long_name())) kept.add(option);
+  std::ostringstream os;
+  os << kept;
   return os.str();
 }
 
@@ -254,8 +291,10 @@ std::vector<std::pair<std::string, std::string>> ini_pairs(const std::string& te
 // Options of the resumed run that differ from the checkpoint's. The shape and meaning of the
 // state (task, hidden, algorithm, optimiser) cannot change; others may, at the price of a
 // result that differs from the uninterrupted run (except the budget and protocol limits).
+// A ModelOnly load (eval) evaluates the model as trained: its message says that the model file
+// fixes these options, and it may read the data from another --data-dir.
 std::vector<std::string> changed_options(const std::string& stored, const std::string& effective,
-                                         const std::string& path) {
+                                         const std::string& path, ResumeScope scope) {
   const auto before = ini_pairs(stored);
   const auto after = ini_pairs(effective);
   std::vector<std::string> changed;
@@ -265,9 +304,15 @@ std::vector<std::string> changed_options(const std::string& stored, const std::s
     for (const auto& [k, v] : before)
       if (k == key) old = v, found = true;
     if (found && same_option_value(old, value)) continue;
-    if (key == "task" || key == "hidden" || key == "algorithm" || key == "optimizer" || key == "data-dir")
-      throw UsageError("--" + key + ": the checkpoint '" + path + "' was trained with " + key + " = " +
-                       (found ? old : "(unset)") + "; a resumed run cannot change it");
+    if (scope == ResumeScope::ModelOnly && key == "data-dir") continue;  // where the data lives, not the model
+    if (key == "task" || key == "hidden" || key == "algorithm" || key == "optimizer" || key == "data-dir") {
+      const std::string trained = (found ? old : "(unset)");
+      if (scope == ResumeScope::ModelOnly)
+        throw UsageError("--" + key + ": the model '" + path + "' was trained with " + key + " = " + trained +
+                         "; the model file fixes it, eval cannot change it");
+      throw UsageError("--" + key + ": the checkpoint '" + path + "' was trained with " + key + " = " + trained +
+                       "; a resumed run cannot change it");
+    }
     // The budget, and where validation runs: no effect on the trajectory.
     if (key == "max-iterations" || key == "patience" || key == "async-validation") continue;
     changed.push_back(key + " = " + value + " (checkpoint: " + (found ? old : "unset") + ")");
@@ -367,10 +412,7 @@ TrainCommand parse_train_command(const std::vector<std::string>& args, ResumeSco
     po::store(po::command_line_parser(args).options(desc).run(), vm);
     if (vm.count("help")) {
       cmd.help = true;
-      cmd.help_text = help_text(
-          "tptt train [options]",
-          {&groups.data, &groups.model, &groups.algo, &groups.protocol, &groups.output, &groups.dist, &groups.ckpt},
-          [](const std::string&) { return true; });
+      cmd.help_text = kTrainUsage + help_text("", shown_groups(groups), [](const std::string&) { return true; });
       return cmd;
     }
     if (vm.count("config")) {
@@ -412,6 +454,7 @@ TrainCommand parse_train_command(const std::vector<std::string>& args, ResumeSco
   c.validation = parse_validation_mode(raw.validation);
   c.seed = raw.seed;
   c.progress = !vm.count("no-progress");
+  cmd.run.config_file = raw.config_file;
   cmd.run.log_all_ranks = vm.count("log-all-ranks") > 0;
   cmd.run.overwrite = vm.count("overwrite") > 0;
   cmd.run.dist.sync = parse_sync_mode(raw.sync);
@@ -445,7 +488,7 @@ TrainCommand parse_train_command(const std::vector<std::string>& args, ResumeSco
   c.validate();
   cmd.run.dist.validate(c);
   validate_checkpoint_options(cmd);
-  if (cmd.resume_from) cmd.changed_on_resume = changed_options(resume_text, config_to_ini(c), cmd.run.resume);
+  if (cmd.resume_from) cmd.changed_on_resume = changed_options(resume_text, config_to_ini(c), cmd.run.resume, scope);
   return cmd;
 }
 
@@ -484,26 +527,29 @@ std::string train_options_help(HelpFor command) {
   // The training options of a run the command sets up itself: no outputs, checkpoints or
   // distribution of its own (refuse_per_run_options); the curriculum sets the length.
   const auto experiment_option = [command](const std::string& name) {
-    if (name == "log" || name == "overwrite" || name == "diagnostics") return false;
+    if (name == "log" || name == "overwrite" || name == "diagnostics" || name == "trace" || name == "save-params" ||
+        name == "param-hash")
+      return false;
     if (command == HelpFor::Curriculum) return name != "length" && name != "min-length" && name != "max-length";
     return true;
   };
   switch (command) {
     case HelpFor::Curriculum:
-      return help_text("Training options of every level", {&g.data, &g.model, &g.algo, &g.protocol, &g.output},
-                       experiment_option);
+      return help_text("Training options of every level",
+                       {&g.data, &g.model, &g.algo, &g.protocol, &g.output, &g.command}, experiment_option);
     case HelpFor::Sweep:
-      return help_text("Training options of every run (a grid axis may be any of them)",
-                       {&g.data, &g.model, &g.algo, &g.protocol, &g.output, &g.dist}, [&](const std::string& name) {
-                         return experiment_option(name) && (name == "mpi" || name == "help" ||
-                                                            g.dist.options.find_nothrow(name, false) == nullptr);
-                       });
+      return help_text(
+          "Training options of every run (a grid axis may be any of them)",
+          {&g.data, &g.model, &g.algo, &g.protocol, &g.output, &g.dist, &g.command}, [&](const std::string& name) {
+            return experiment_option(name) &&
+                   (name == "mpi" || name == "help" || g.dist.options.find_nothrow(name, false) == nullptr);
+          });
     case HelpFor::Eval:
-      return help_text("Options of the evaluation (the model's own options cannot change)",
-                       {&g.data, &g.algo, &g.protocol, &g.output}, [](const std::string& name) {
-                         return name == "data-dir" || name == "threads" || name == "validation-batch" ||
-                                name == "config" || name == "help";
-                       });
+      return one_group_help_text("Options of the evaluation (the model's own options cannot change)",
+                                 {&g.data, &g.algo, &g.protocol, &g.command}, [](const std::string& name) {
+                                   return name == "data-dir" || name == "threads" || name == "validation-batch" ||
+                                          name == "config" || name == "help";
+                                 });
   }
   return "";
 }
@@ -564,6 +610,25 @@ JsonObject config_to_json(const TrainConfig& c) {
       .add("max_spectral_radius", c.max_spectral_radius)
       .add("async_validation", c.async_validation)
       .add("log", c.log_path);
+  return j;
+}
+
+JsonObject command_to_json(const TrainCommand& cmd) {
+  const RunOptions& run = cmd.run;
+  const DistributedConfig& dist = run.dist;
+  JsonObject j = config_to_json(cmd.config);
+  j.add("no_progress", !cmd.config.progress).add("overwrite", run.overwrite).add("diagnostics", run.diagnostics);
+  j.add("trace", run.trace).add("save_params", run.save_params).add("param_hash", run.param_hash);
+  j.add("sync", to_string(dist.sync)).add("staleness", dist.staleness);
+  if (dist.auto_micro_batches)
+    j.add("micro_batches", "auto");
+  else
+    j.add("micro_batches", dist.micro_batches);
+  j.add("staleness_compensation", to_string(dist.compensation)).add("dc_lambda", dist.dc_lambda);
+  j.add("decoupled", dist.decoupled).add("decoupled_rate", dist.decoupled_rate);
+  j.add("mpi", run.mpi).add("log_all_ranks", run.log_all_ranks);
+  j.add("checkpoint", run.checkpoint).add("checkpoint_every", run.checkpoint_every).add("resume", run.resume);
+  j.add("config_file", run.config_file);
   return j;
 }
 

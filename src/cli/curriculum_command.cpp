@@ -30,7 +30,6 @@ constexpr const char* kUsage =
     "  --step S          length increment (default 10)\n"
     "  --length-cap N    stop after the last level T <= N even if it is solved (default: no\n"
     "                    cap); t_max.csv then says capped = true: t_max is a lower bound\n"
-    "                    (--max-length N is the old, deprecated spelling)\n"
     "\n"
     "Every level uses the train options below, with --length set by the search.\n\n";
 
@@ -62,14 +61,15 @@ Plan parse_plan(const std::vector<std::string>& args) {
   plan.out = *own("--out");
   if (own("--start")) plan.start = parse_long_option("--start", *own("--start"), 1);
   if (own("--step")) plan.step = parse_long_option("--step", *own("--step"), 1);
-  if (own("--max-length")) {  // train's --max-length is a length range: the curriculum's cap has its own name
-    if (own("--length-cap")) throw UsageError("--max-length: give --length-cap only (--max-length is its old name)");
-    std::cerr << "tptt curriculum: warning: --max-length is deprecated here; use --length-cap\n";
-  }
-  const char* cap_option = own("--max-length") ? "--max-length" : "--length-cap";
-  if (const std::string* cap = own(cap_option)) plan.length_cap = parse_long_option(cap_option, *cap, 1);
+  // train's --max-length draws a length per minibatch; the curriculum's cap has its own name
+  // (--max-length was its name once, so it is refused here, not taken as train's).
+  if (own("--max-length"))
+    throw UsageError(
+        "--max-length: the curriculum's longest level is --length-cap N (train's --max-length, a range of "
+        "lengths per minibatch, does not apply: the curriculum sets T per level)");
+  if (const std::string* cap = own("--length-cap")) plan.length_cap = parse_long_option("--length-cap", *cap, 1);
   if (plan.length_cap > 0 && plan.length_cap < plan.start)
-    throw UsageError(std::string(cap_option) + ": " + std::to_string(plan.length_cap) + " is below --start " +
+    throw UsageError("--length-cap: " + std::to_string(plan.length_cap) + " is below --start " +
                      std::to_string(plan.start));
   if (sets_option(split.rest, "--length", "-T"))
     throw UsageError("--length: the curriculum sets T per level (use --start, --step, --length-cap)");

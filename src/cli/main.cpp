@@ -15,7 +15,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: tptt <command> [options]\n"
     "commands:\n"
-    "  train       train an SRN with bptt, tptt or tptt_hx on a synthetic task\n"
+    "  train       train an SRN (bptt, tptt, tptt_hx) or an LSTM on a synthetic task or sequential\n"
+    "              MNIST, on one process or on K MPI ranks (mpirun -np K tptt train ...)\n"
     "  bench       time one training iteration against the machine's matrix-product roofline\n"
     "  curriculum  the depth search of Table 1: the longest T a configuration solves (t_max)\n"
     "  sweep       a grid of train options x seeds, one run each (dealt over the ranks under mpirun)\n"

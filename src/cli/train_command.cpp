@@ -173,32 +173,33 @@ void report_stop(const TrainCommand& cmd, const RunSummary& summary, long last_c
   }
 }
 
-}  // namespace
-
-int run_train(const std::vector<std::string>& args) {
-  std::optional<TrainCommand> parsed;
-  Failure setup;
-  try {
-    parsed = parse_train_command(args);
-  } catch (...) {
-    setup = classify(std::current_exception());
+// The communicator of the run: MPI when a launcher started us (or --mpi on); a plain
+// `tptt train` stays MPI-free. An unparsable command line still starts MPI under a launcher,
+// so that every rank can agree on the failure.
+class Ranks {
+ public:
+  explicit Ranks(const std::optional<TrainCommand>& parsed) {
+    bool use_mpi = launched_by_mpi_launcher();
+    if (parsed) use_mpi = parsed->run.mpi == "on" || (parsed->run.mpi == "auto" && use_mpi);
+    mpi_ = start_mpi(use_mpi);
+    size_ = comm().size();
+    rank_ = comm().rank();
   }
+  Communicator& comm() { return mpi_ ? static_cast<Communicator&>(*mpi_) : solo_; }
+  MpiCommunicator* mpi() const { return mpi_.get(); }
+  int size() const { return size_; }  // K
+  int rank() const { return rank_; }  // k
+  // Finalises MPI (if started) and returns `code`.
+  int finish(int code) { return finish_mpi(mpi_.get(), code); }
 
-  // MPI when a launcher started us (or --mpi on); a plain `tptt train` stays MPI-free.
-  bool use_mpi = launched_by_mpi_launcher();
-  if (parsed) use_mpi = parsed->run.mpi == "on" || (parsed->run.mpi == "auto" && use_mpi);
-  SoloCommunicator solo;
-  std::unique_ptr<MpiCommunicator> mpi = start_mpi(use_mpi);
-  Communicator& comm = mpi ? static_cast<Communicator&>(*mpi) : solo;
-  const int K = comm.size(), k = comm.rank();
-  const auto finish = [&](int code) { return finish_mpi(mpi.get(), code); };
+ private:
+  SoloCommunicator solo_;
+  std::unique_ptr<MpiCommunicator> mpi_;
+  int size_ = 1, rank_ = 0;
+};
 
-  if (parsed && parsed->help) {
-    if (k == 0) std::cout << parsed->help_text;
-    return finish(0);
-  }
-
-  // Setup: no communication in here, so every rank reaches the agreement below.
+// What the set-up prepares on each rank, before the ranks agree that it succeeded.
+struct RunSetup {
   std::unique_ptr<FaultInjectingCommunicator> faulty;
   std::unique_ptr<Learner> learner;
   ProtocolProgress start;  // of the checkpoint when resuming
@@ -207,162 +208,282 @@ int run_train(const std::vector<std::string>& args) {
   std::vector<RunObserver*> observers;
   std::ofstream params_out;
   JsonObject config_json, run_json;
-  if (setup.code == 0) {
-    try {
-      resolve_micro_batches(*parsed, K);
-      const TrainCommand& cmd = *parsed;
-      const RunOptions& run = cmd.run;
-      check_threads_per_rank(mpi.get(), cmd.config.threads);
-      if (run.dist.decoupled && K < 2)
-        throw UsageError(
-            "--decoupled: needs more than one rank (mpirun -np K, K >= 2); one segment has no boundary "
-            "target to predict");
-      const bool writes_log = !cmd.config.log_path.empty() && (k == 0 || run.log_all_ranks);
-      const std::string log_path = k == 0 ? cmd.config.log_path : cmd.config.log_path + ".rank" + std::to_string(k);
-      if (writes_log && !cmd.resume_from && !run.overwrite && file_exists(log_path))
-        throw UsageError("--log: '" + log_path +
-                         "' exists; continue its run with --resume CHECKPOINT, or replace it "
-                         "with --overwrite");
-      Communicator* trainer_comm = &comm;
-      if (run.fail_at_iteration >= 0) {
-        if (K < 2) throw UsageError("--fail-at-iteration: needs more than one rank (mpirun -np K, K >= 2)");
-        if (run.fail_rank >= K)
-          throw UsageError("--fail-rank: " + std::to_string(run.fail_rank) + " is not a rank of this job (0.." +
-                           std::to_string(K - 1) + ")");
-        faulty = std::make_unique<FaultInjectingCommunicator>(
-            comm, FaultPlan{run.fail_at_iteration, run.fail_rank, parse_fault_kind(run.fail_kind)});
-        trainer_comm = faulty.get();
-      }
-      if (cmd.config.async_validation && K > 1)
-        throw UsageError(
-            "--async-validation: runs on one rank, not " + std::to_string(K) +
-            " (validation of K ranks is a collective, which must not interleave with training's "
-            "in a different order on different ranks); drop it (--async-validation=false) or run one rank");
-      // Validates, refuses K > T and a run that cannot fit in memory, sets up the distributed mode.
-      learner = make_learner(cmd.config, *trainer_comm, run.dist);
-      if (cmd.resume_from) start = restore_training_checkpoint(*cmd.resume_from, *learner);
-      if (k == 0 && !run.checkpoint.empty()) prepare_checkpoint_path(run.checkpoint);
+};
 
-      config_json = config_to_json(cmd.config);
-      run_json.add("ranks", K).add("mode", run.dist.mode_name()).add("schedule", schedule_label(cmd.config));
-      run_json.add("sync", to_string(run.dist.sync)).add("staleness", run.dist.staleness);
-      if (run.dist.auto_micro_batches)
-        run_json.add("micro_batches", "auto");
-      else
-        run_json.add("micro_batches", run.dist.micro_batches);
-      run_json.add("staleness_compensation", to_string(run.dist.compensation));
-      if (run.dist.uses_dc_lambda()) run_json.add("dc_lambda", run.dist.dc_lambda);
-      run_json.add("decoupled", run.dist.decoupled).add("transport", mpi ? "mpi" : "solo").add("rank", k);
-      if (mpi) run_json.add("mpi_thread_level", mpi->thread_level()).add("mpi_library", mpi->library_version());
-      if (mpi && !mpi->simulated_platform().empty()) run_json.add("simulated", mpi->simulated_platform());
-      if (writes_log) {
-        const std::string& path = log_path;
-        ensure_parent_directory(path, "--log");
-        const JsonObject provenance = provenance_json();
-        const JsonObject header =
-            JsonObject().add("config", config_json).add("run", run_json).add("provenance", provenance);
-        if (cmd.resume_from && !run.overwrite)
-          log = std::make_unique<MetricsLog>(path, header, start.iteration,
-                                             JsonObject().add("resumed", JsonObject()
-                                                                             .add("iteration", start.iteration)
-                                                                             .add("from", run.resume)
-                                                                             .add("config", config_json)
-                                                                             .add("run", run_json)
-                                                                             .add("provenance", provenance)));
-        else
-          log = std::make_unique<MetricsLog>(path, header);
-        observers.push_back(log.get());
-      }
-      if (k == 0 && !run.save_params.empty()) {
-        ensure_parent_directory(run.save_params, "--save-params");
-        params_out.open(run.save_params, std::ios::binary | std::ios::trunc);
-        if (!params_out)
-          throw FileError("--save-params: cannot write parameter file '" + run.save_params + "': " + system_reason());
-      }
-      if (k == 0 && !run.trace.empty()) ensure_parent_directory(run.trace, "--trace");
-      if (k == 0 && cmd.config.progress) {
-        progress = std::make_unique<ProgressLine>(cmd.config.max_iterations);
-        observers.push_back(progress.get());
-      }
-    } catch (...) {
-      setup = classify(std::current_exception());
-    }
+// Where this rank writes a metrics log, if it writes one: rank 0 the --log file, rank k > 0
+// <log>.rank<k> with --log-all-ranks.
+struct LogTarget {
+  bool writes = false;
+  std::string path;
+};
+
+LogTarget log_target(const TrainCommand& cmd, int k) {
+  LogTarget target;
+  target.writes = !cmd.config.log_path.empty() && (k == 0 || cmd.run.log_all_ranks);
+  target.path = k == 0 ? cmd.config.log_path : cmd.config.log_path + ".rank" + std::to_string(k);
+  return target;
+}
+
+std::optional<TrainCommand> parse(const std::vector<std::string>& args, Failure& failure) {
+  try {
+    return parse_train_command(args);
+  } catch (...) {
+    failure = classify(std::current_exception());
+    return std::nullopt;
   }
-  if (mpi) {
+}
+
+void refuse_decoupled_on_one_rank(const RunOptions& run, int K) {
+  if (run.dist.decoupled && K < 2)
+    throw UsageError(
+        "--decoupled: needs more than one rank (mpirun -np K, K >= 2); one segment has no boundary "
+        "target to predict");
+}
+
+void refuse_existing_log(const TrainCommand& cmd, const LogTarget& log) {
+  if (log.writes && !cmd.resume_from && !cmd.run.overwrite && file_exists(log.path))
+    throw UsageError("--log: '" + log.path +
+                     "' exists; continue its run with --resume CHECKPOINT, or replace it "
+                     "with --overwrite");
+}
+
+// The communicator the learner trains with: the run's, or with --fail-at-iteration (the fault
+// tests) one that fails as planned.
+Communicator& trainer_communicator(const RunOptions& run, Ranks& ranks, RunSetup& s) {
+  if (run.fail_at_iteration < 0) return ranks.comm();
+  const int K = ranks.size();
+  if (K < 2) throw UsageError("--fail-at-iteration: needs more than one rank (mpirun -np K, K >= 2)");
+  if (run.fail_rank >= K)
+    throw UsageError("--fail-rank: " + std::to_string(run.fail_rank) + " is not a rank of this job (0.." +
+                     std::to_string(K - 1) + ")");
+  s.faulty = std::make_unique<FaultInjectingCommunicator>(
+      ranks.comm(), FaultPlan{run.fail_at_iteration, run.fail_rank, parse_fault_kind(run.fail_kind)});
+  return *s.faulty;
+}
+
+void refuse_async_validation_on_ranks(const TrainConfig& config, int K) {
+  if (config.async_validation && K > 1)
+    throw UsageError("--async-validation: runs on one rank, not " + std::to_string(K) +
+                     " (validation of K ranks is a collective, which must not interleave with training's "
+                     "in a different order on different ranks); drop it (--async-validation=false) or run one rank");
+}
+
+// How the run is executed, as the log's "run" and the start line under MPI print it.
+// On a simulated cluster, its platform and this rank's host; empty on a real one.
+std::string simulated_platform(const Ranks& ranks) {
+  return ranks.mpi() ? ranks.mpi()->simulated_platform() : std::string();
+}
+
+JsonObject run_description(const TrainCommand& cmd, const Ranks& ranks) {
+  const RunOptions& run = cmd.run;
+  JsonObject run_json;
+  run_json.add("ranks", ranks.size()).add("mode", run.dist.mode_name()).add("schedule", schedule_label(cmd.config));
+  run_json.add("sync", to_string(run.dist.sync)).add("staleness", run.dist.staleness);
+  if (run.dist.auto_micro_batches)
+    run_json.add("micro_batches", "auto");
+  else
+    run_json.add("micro_batches", run.dist.micro_batches);
+  run_json.add("staleness_compensation", to_string(run.dist.compensation));
+  if (run.dist.uses_dc_lambda()) run_json.add("dc_lambda", run.dist.dc_lambda);
+  run_json.add("decoupled", run.dist.decoupled)
+      .add("transport", ranks.mpi() ? "mpi" : "solo")
+      .add("rank", ranks.rank());
+  if (ranks.mpi())
+    run_json.add("mpi_thread_level", ranks.mpi()->thread_level()).add("mpi_library", ranks.mpi()->library_version());
+  if (const std::string platform = simulated_platform(ranks); !platform.empty()) run_json.add("simulated", platform);
+  return run_json;
+}
+
+// The metrics log: a new one with its header, or with --resume the log continued after the
+// checkpoint's iteration with a "resumed" record.
+void open_log(const TrainCommand& cmd, const std::string& path, RunSetup& s) {
+  ensure_parent_directory(path, "--log");
+  const JsonObject provenance = provenance_json();
+  const JsonObject header =
+      JsonObject().add("config", s.config_json).add("run", s.run_json).add("provenance", provenance);
+  if (cmd.resume_from && !cmd.run.overwrite)
+    s.log = std::make_unique<MetricsLog>(path, header, s.start.iteration,
+                                         JsonObject().add("resumed", JsonObject()
+                                                                         .add("iteration", s.start.iteration)
+                                                                         .add("from", cmd.run.resume)
+                                                                         .add("config", s.config_json)
+                                                                         .add("run", s.run_json)
+                                                                         .add("provenance", provenance)));
+  else
+    s.log = std::make_unique<MetricsLog>(path, header);
+  s.observers.push_back(s.log.get());
+}
+
+// Rank 0's other outputs: the --save-params file (opened now, so that a bad path costs no
+// training), the --trace file's directory and the progress line.
+void open_rank0_outputs(const TrainCommand& cmd, int k, RunSetup& s) {
+  if (k != 0) return;
+  const RunOptions& run = cmd.run;
+  if (!run.save_params.empty()) {
+    ensure_parent_directory(run.save_params, "--save-params");
+    s.params_out.open(run.save_params, std::ios::binary | std::ios::trunc);
+    if (!s.params_out)
+      throw FileError("--save-params: cannot write parameter file '" + run.save_params + "': " + system_reason());
+  }
+  if (!run.trace.empty()) ensure_parent_directory(run.trace, "--trace");
+  if (cmd.config.progress) {
+    s.progress = std::make_unique<ProgressLine>(cmd.config.max_iterations);
+    s.observers.push_back(s.progress.get());
+  }
+}
+
+// The set-up of this rank: no communication in here, so every rank reaches the agreement
+// that follows. Returns the failure instead of throwing it.
+Failure set_up(TrainCommand& parsed, Ranks& ranks, RunSetup& s) {
+  try {
+    resolve_micro_batches(parsed, ranks.size());
+    const TrainCommand& cmd = parsed;
+    check_threads_per_rank(ranks.mpi(), cmd.config.threads);
+    refuse_decoupled_on_one_rank(cmd.run, ranks.size());
+    const LogTarget log = log_target(cmd, ranks.rank());
+    refuse_existing_log(cmd, log);
+    Communicator& trainer_comm = trainer_communicator(cmd.run, ranks, s);
+    refuse_async_validation_on_ranks(cmd.config, ranks.size());
+    // Validates, refuses K > T and a run that cannot fit in memory, sets up the distributed mode.
+    s.learner = make_learner(cmd.config, trainer_comm, cmd.run.dist);
+    if (cmd.resume_from) s.start = restore_training_checkpoint(*cmd.resume_from, *s.learner);
+    if (ranks.rank() == 0 && !cmd.run.checkpoint.empty()) prepare_checkpoint_path(cmd.run.checkpoint);
+    s.config_json = command_to_json(cmd);
+    s.run_json = run_description(cmd, ranks);
+    if (log.writes) open_log(cmd, log.path, s);
+    open_rank0_outputs(cmd, ranks.rank(), s);
+  } catch (...) {
+    return classify(std::current_exception());
+  }
+  return {};
+}
+
+// Every rank learns whether the set-up succeeded everywhere (under MPI one all-reduce; the
+// lowest failing rank prints its message). Returns the exit code, 0 to go on.
+int agree_on(const Failure& mine, Ranks& ranks) {
+  if (ranks.mpi()) {
     try {
-      setup.code = agree_on_setup(comm, setup);
+      return agree_on_setup(ranks.comm(), mine);
     } catch (const std::exception& e) {
-      abort_job(1, "rank " + std::to_string(k) + ": error: " + e.what());
+      abort_job(1, "rank " + std::to_string(ranks.rank()) + ": error: " + e.what());
     }
-  } else if (setup.code != 0) {
-    std::cerr << "tptt: " << setup.what << std::endl;
   }
-  if (setup.code != 0) return finish(setup.code);
+  if (mine.code != 0) std::cerr << "tptt: " << mine.what << std::endl;
+  return mine.code;
+}
 
-  const TrainCommand& cmd = *parsed;
+// Rank 0 prints the effective configuration, and what a resumed run continues from.
+void announce(const TrainCommand& cmd, const RunSetup& s, const Ranks& ranks) {
+  if (ranks.rank() != 0) return;
+  std::cerr << "tptt train: " << s.config_json.str() << "\n";
+  if (ranks.mpi()) std::cerr << "tptt train: run " << s.run_json.str() << "\n";
+  if (cmd.resume_from) {
+    std::cerr << "tptt train: resuming '" << cmd.run.resume << "' after iteration " << s.start.iteration << "\n";
+    if (!cmd.resume_note.empty()) std::cerr << "tptt train: note: " << cmd.resume_note << "\n";
+    for (const std::string& change : cmd.changed_on_resume)
+      std::cerr << "tptt train: warning: resumed with a changed option, " << change
+                << "; the run will differ from an uninterrupted one\n";
+  }
+}
+
+// --micro-batches auto: chosen now; checkpoints then store the M chosen, so a resumed run
+// continues with it.
+void apply_automatic_choices(TrainCommand& cmd, Learner& learner, int k) {
+  if (const Learner::AutomaticChoice choice = learner.choose_automatic_options(); choice.micro_batches > 0) {
+    cmd.run.dist.micro_batches = choice.micro_batches;
+    cmd.run.dist.auto_micro_batches = false;
+    if (k == 0) std::cerr << "tptt train: " + choice.report + "\n" << std::flush;
+  }
+}
+
+ProtocolHooks protocol_hooks(const TrainCommand& cmd, Learner& learner, CheckpointWriter& checkpoints, int k) {
+  ProtocolHooks hooks;
+  hooks.after_iteration = [&checkpoints](const ProtocolProgress& p) { return checkpoints.after_iteration(p); };
+  hooks.checkpoint_due = [&checkpoints](long iteration) { return checkpoints.due(iteration); };
+  if (cmd.run.diagnostics && (k == 0 || cmd.run.log_all_ranks))  // every rank holds the whole θ: no messages
+    hooks.diagnostics = [&learner](long iteration) { return learner.diagnostics(iteration); };
+  return hooks;
+}
+
+// --param-hash: this rank's hash of the final parameters, and whether every replica has it.
+struct ReplicaHash {
+  std::uint64_t hash = 0;
+  bool identical = true;
+};
+
+ReplicaHash hash_replicas(const TrainCommand& cmd, const VecF& theta, Communicator& comm) {
+  ReplicaHash h;
+  if (!cmd.run.param_hash) return h;
+  h.hash = param_hash(theta);
+  std::fprintf(stderr, "tptt: rank %d: param_hash %s\n", comm.rank(), hash_hex(h.hash).c_str());
+  std::fflush(stderr);
+  h.identical = replicas_identical(comm, h.hash);
+  return h;
+}
+
+// The one line of JSON on stdout: what ran and its result.
+JsonObject summary_line(const TrainCommand& cmd, const Ranks& ranks, const RunSummary& summary, const ReplicaHash& h) {
   const TrainConfig& cfg = cmd.config;
-  if (k == 0) {
-    std::cerr << "tptt train: " << config_json.str() << "\n";
-    if (mpi) std::cerr << "tptt train: run " << run_json.str() << "\n";
-    if (cmd.resume_from) {
-      std::cerr << "tptt train: resuming '" << cmd.run.resume << "' after iteration " << start.iteration << "\n";
-      if (!cmd.resume_note.empty()) std::cerr << "tptt train: note: " << cmd.resume_note << "\n";
-      for (const std::string& change : cmd.changed_on_resume)
-        std::cerr << "tptt train: warning: resumed with a changed option, " << change
-                  << "; the run will differ from an uninterrupted one\n";
-    }
-  }
+  JsonObject out;
+  out.add("algorithm", to_string(cfg.algorithm)).add("task", to_string(cfg.task)).add("length", cfg.length);
+  out.add("seed", cfg.seed).add("ranks", ranks.size()).add("mode", cmd.run.dist.mode_name());
+  out.add("schedule", schedule_label(cfg));
+  if (const std::string platform = simulated_platform(ranks); !platform.empty()) out.add("simulated", platform);
+  if (cmd.run.param_hash) out.add("param_hash", hash_hex(h.hash)).add("replicas_identical", h.identical);
+  out.add_raw("result", summary.to_json().str());
+  return out;
+}
 
+// The results of a finished run: the parameter hashes, the parameter file, the trace and the
+// summary line.
+void write_results(const TrainCommand& cmd, const RunSummary& summary, RunSetup& s, Ranks& ranks) {
+  const VecF& theta = s.learner->flat_params();
+  const ReplicaHash h = hash_replicas(cmd, theta, ranks.comm());
+  if (s.params_out.is_open()) write_params_npy(s.params_out, theta);
+  if (!cmd.run.trace.empty()) write_trace(cmd.run.trace, ranks.comm());
+  if (ranks.rank() == 0) std::cout << summary_line(cmd, ranks, summary, h).str() << std::endl;
+}
+
+// Trains and reports. A failure on one rank ends every rank of the job (the others may be
+// waiting for it).
+int train(TrainCommand& parsed, RunSetup& s, Ranks& ranks) {
+  const TrainCommand& cmd = parsed;
+  const int k = ranks.rank();
   try {
     if (!cmd.run.trace.empty()) start_trace(k);
-    // --micro-batches auto: chosen now; checkpoints then store the M chosen, so a resumed run
-    // continues with it.
-    if (const Learner::AutomaticChoice choice = learner->choose_automatic_options(); choice.micro_batches > 0) {
-      parsed->run.dist.micro_batches = choice.micro_batches;
-      parsed->run.dist.auto_micro_batches = false;
-      if (k == 0) std::cerr << "tptt train: " + choice.report + "\n" << std::flush;
-    }
+    apply_automatic_choices(parsed, *s.learner, k);
     install_stop_handlers();
-    CheckpointWriter checkpoints(cmd, *learner, comm, cmd.resume_from ? start.iteration : -1);
-    ProtocolHooks hooks;
-    hooks.after_iteration = [&](const ProtocolProgress& p) { return checkpoints.after_iteration(p); };
-    hooks.checkpoint_due = [&](long iteration) { return checkpoints.due(iteration); };
-    if (cmd.run.diagnostics && (k == 0 || cmd.run.log_all_ranks))  // every rank holds the whole θ: no messages
-      hooks.diagnostics = [&](long iteration) { return learner->diagnostics(iteration); };
-    const RunSummary summary = run_protocol(*learner, observers, start, hooks);
-    if (!diverged(summary.reason)) {
-      if (checkpoints.last_written() != summary.progress.iteration) checkpoints.write(summary.progress);
-    }
+    CheckpointWriter checkpoints(cmd, *s.learner, ranks.comm(), cmd.resume_from ? s.start.iteration : -1);
+    const RunSummary summary = run_protocol(*s.learner, s.observers, s.start,
+                                            protocol_hooks(cmd, *s.learner, checkpoints, k));
+    if (!diverged(summary.reason) && checkpoints.last_written() != summary.progress.iteration)
+      checkpoints.write(summary.progress);  // the final checkpoint
     if (k == 0) report_stop(cmd, summary, checkpoints.last_written());
-    const VecF& theta = learner->flat_params();
-    std::uint64_t hash = 0;
-    bool identical = true;
-    if (cmd.run.param_hash) {
-      hash = param_hash(theta);
-      std::fprintf(stderr, "tptt: rank %d: param_hash %s\n", k, hash_hex(hash).c_str());
-      std::fflush(stderr);
-      identical = replicas_identical(comm, hash);
-    }
-    if (params_out.is_open()) write_params_npy(params_out, theta);
-    if (!cmd.run.trace.empty()) write_trace(cmd.run.trace, comm);
-    if (k == 0) {
-      JsonObject out;
-      out.add("algorithm", to_string(cfg.algorithm)).add("task", to_string(cfg.task)).add("length", cfg.length);
-      out.add("seed", cfg.seed).add("ranks", K).add("mode", cmd.run.dist.mode_name());
-      out.add("schedule", schedule_label(cfg));
-      if (mpi && !mpi->simulated_platform().empty()) out.add("simulated", mpi->simulated_platform());
-      if (cmd.run.param_hash) out.add("param_hash", hash_hex(hash)).add("replicas_identical", identical);
-      out.add_raw("result", summary.to_json().str());
-      std::cout << out.str() << std::endl;
-    }
+    write_results(cmd, summary, s, ranks);
   } catch (...) {
     const Failure failure = classify(std::current_exception());
-    // Other ranks may be waiting for this one: end them all.
-    if (K > 1) abort_job(failure.code, failure_message(comm, failure));
+    if (ranks.size() > 1) abort_job(failure.code, failure_message(ranks.comm(), failure));
     std::cerr << "tptt: " << failure.what << std::endl;
-    return finish(failure.code);
+    return ranks.finish(failure.code);
   }
-  return finish(0);
+  return ranks.finish(0);
+}
+
+}  // namespace
+
+int run_train(const std::vector<std::string>& args) {
+  Failure failure;
+  std::optional<TrainCommand> parsed = parse(args, failure);
+  Ranks ranks(parsed);
+  if (parsed && parsed->help) {
+    if (ranks.rank() == 0) std::cout << parsed->help_text;
+    return ranks.finish(0);
+  }
+  RunSetup setup;
+  if (failure.code == 0) failure = set_up(*parsed, ranks, setup);
+  if (const int code = agree_on(failure, ranks); code != 0) return ranks.finish(code);
+  announce(*parsed, setup, ranks);
+  return train(*parsed, setup, ranks);
 }
 
 }  // namespace tptt

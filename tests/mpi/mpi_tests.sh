@@ -114,7 +114,7 @@ exact)
     $compare params "$work/p1.npy" "$work/p$K.npy" --layout $layout || fail "$algorithm K = $K: parameters differ"
     $compare logs "$work/l1.jsonl" "$work/l$K.jsonl" || fail "$algorithm K = $K: logs differ"
     grep -q '"replicas_identical":true' "$work/o$K" || fail "K = $K: replicas differ: $(cat "$work/o$K")"
-    hashes=$(grep -c "param_hash" "$work/e$K")
+    hashes=$(grep -c "^tptt: rank [0-9]*: param_hash " "$work/e$K")  # not the config echo's "param_hash":true
     [[ $hashes == "$K" ]] || fail "K = $K: expected $K param_hash lines, got $hashes"
     head -1 "$work/l$K.jsonl" | grep -q "\"run\":{\"ranks\":$K,\"mode\":\"exact\"" ||
       fail "K = $K: log header does not record ranks and mode: $(head -1 "$work/l$K.jsonl" | cut -c1-300)"

@@ -29,6 +29,7 @@ struct RunOptions {
   std::string resume;                     // continue from this checkpoint
   bool diagnostics = false;               // per-check angle and per-step local losses (train/diagnostics.hpp)
   std::string trace;                      // Chrome trace-event timeline of the run (core/trace.hpp)
+  std::string config_file;                // --config: the INI file options were read from
   bool micro_batches_from_ranks = false;  // --sync pipelined without --micro-batches: M = K (resolve_micro_batches)
 };
 
@@ -85,8 +86,13 @@ bool same_option_value(const std::string& a, const std::string& b);
 // "concurrent(p_G=0.5)"; "none" for bptt and lstm, which have no phases.
 std::string schedule_label(const TrainConfig& config);
 
-// The effective configuration, as stored in the metrics log and printed at start.
+// The effective training configuration (TrainConfig's options).
 JsonObject config_to_json(const TrainConfig& config);
+
+// Every option of a `tptt train` command, as the metrics log's "config" holds it and the run
+// prints it at start: config_to_json, then the run options (outputs, distribution, MPI,
+// checkpoints, the --config file as config_file); keys are the long option names with '_'.
+JsonObject command_to_json(const TrainCommand& command);
 
 // The configuration as `key = value` lines that --config (and --resume) read back to the same
 // TrainConfig: every option that defines the training, not where it runs (threads, logs,
