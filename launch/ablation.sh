@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Asynchrony ablation sweep (issue 4; the paper's Fig. 8): runs `tptt train` for every
+# Asynchrony ablation sweep (the paper's Fig. 8): runs `tptt train` for every
 # configuration  task x length x algorithm x schedule[:p_G] x ranks K x sync mode x threads x seed,
 # spreading the runs over a pool of --parallel slots, and collects one CSV row per run.
 #

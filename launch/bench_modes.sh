@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Throughput of the distributed modes: iterations per second for K ranks and each mode, at
-# T = 400, H = 100, B = 20 (issue 3's benchmark) unless overridden. One JSON line per run;
+# T = 400, H = 100, B = 20 unless overridden. One JSON line per run;
 # run it on an otherwise idle machine.
 #
 #   launch/bench_modes.sh                      # K = 1 2 4, every mode, tptt

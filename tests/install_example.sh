@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The README's library example against the installed package (ctest `install_example`, label
+# The library example of docs/install.md against the installed package (ctest `install_example`, label
 # cli): installs the build tree into a temporary prefix, takes the ```cmake and ```cpp blocks of
-# the README's "Installing and using the library" section verbatim as CMakeLists.txt and
+# docs/install.md's "Using the library" section verbatim as CMakeLists.txt and
 # main.cpp, configures them with find_package(tptt), builds, runs, and checks the summary.
 # Usage: tests/install_example.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
@@ -14,20 +14,20 @@ build=$1 src=$2
 work=$(mktemp -d "${TMPDIR:-/tmp}/tptt-install.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# block LANG: the first ```LANG block of the README's library section.
+# block LANG: the first ```LANG block of docs/install.md's library section.
 block() {
   awk -v lang="$1" '
-    /^## Installing and using the library/ { section = 1; next }
+    /^## Using the library/ { section = 1; next }
     section && /^## / { exit }
     section && !inside && $0 == "```" lang { inside = 1; next }
     inside && /^```/ { exit }
-    inside { print }' "$src/README.md"
+    inside { print }' "$src/docs/install.md"
 }
 
 mkdir -p "$work/app"
 block cmake >"$work/app/CMakeLists.txt"
 block cpp >"$work/app/main.cpp"
-[[ -s $work/app/CMakeLists.txt && -s $work/app/main.cpp ]] || { echo "FAIL: no cmake/cpp block in the README"; exit 1; }
+[[ -s $work/app/CMakeLists.txt && -s $work/app/main.cpp ]] || { echo "FAIL: no cmake/cpp block in docs/install.md"; exit 1; }
 grep -q "find_package(tptt" "$work/app/CMakeLists.txt" || { echo "FAIL: the cmake block does not find_package(tptt)"; exit 1; }
 
 cmake --install "$build" --prefix "$work/prefix" >"$work/install.log" || { cat "$work/install.log"; exit 1; }
@@ -47,4 +47,4 @@ out=$(timeout 120 "$work/app/build/app")
 echo "example printed: $out"
 python3 -c 'import json, sys; s = json.loads(sys.argv[1]); assert s["iterations"] > 0 and "stop_reason" in s, s' "$out" ||
   { echo "FAIL: the example's output is not a run summary"; exit 1; }
-echo "ok: the README's library example builds against the installed package and runs"
+echo "ok: docs/install.md's library example builds against the installed package and runs"
