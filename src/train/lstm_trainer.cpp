@@ -54,16 +54,13 @@ IterationResult LstmTrainer::step(long iteration) {
 }
 
 std::shared_ptr<ValidationPass> LstmTrainer::validation_pass(const ValidationSet& set) const {
-  std::vector<int> batches(static_cast<std::size_t>(validation_batch_count(config_)));
-  for (std::size_t v = 0; v < batches.size(); ++v) batches[v] = static_cast<int>(v);
   const auto params = std::make_shared<const LstmParams<Scalar>>(params_);  // later updates do not touch it
-  return std::make_shared<ValidationPass>(config_, set, output_kind_, batches,
-                                          [params, kind = output_kind_](const Batch& batch, int first, int n, MatF& y) {
-                                            MatF h, c, gates;  // (H × n), (H × n), (4H × n)
-                                            lstm_final_state<Scalar>(*params, batch.X, batch.batch, first, n, h, c,
-                                                                     gates);
-                                            output_forward<Scalar>(params->Why(), params->by(), kind, h, y);
-                                          });
+  return std::make_shared<ValidationPass>(
+      config_, set, output_kind_, 0, 1, [params, kind = output_kind_](const Batch& batch, int first, int n, MatF& y) {
+        MatF h, c, gates;  // (H × n), (H × n), (4H × n)
+        lstm_final_state<Scalar>(*params, batch.X, batch.batch, first, n, h, c, gates);
+        output_forward<Scalar>(params->Why(), params->by(), kind, h, y);
+      });
 }
 
 std::vector<TensorSlice> LstmTrainer::tensor_slices() const {

@@ -452,12 +452,10 @@ void Trainer::stop_concurrent() {
 }
 
 std::shared_ptr<ValidationPass> Trainer::validation_pass(const ValidationSet& set) const {
-  // Batches are dealt round-robin over the ranks; each rank runs whole sequences.
-  std::vector<int> mine;
-  for (int v = comm_.rank(); v < validation_batch_count(config_); v += comm_.size()) mine.push_back(v);
+  // Each rank runs whole sequences of its share of the chunks (ValidationPass).
   const auto params = std::make_shared<const Params<Scalar>>(params_);  // later updates do not touch it
   return std::make_shared<ValidationPass>(
-      config_, set, output_kind_, mine,
+      config_, set, output_kind_, comm_.rank(), comm_.size(),
       [params, activation = config_.activation, kind = output_kind_](const Batch& batch, int first, int n, MatF& y) {
         MatF h, scratch;  // (H × n) each
         final_state<Scalar>(*params, activation, batch.X, batch.batch, first, n, h, scratch);

@@ -6,11 +6,27 @@ namespace tptt {
 
 ValidationPass::ValidationPass(const TrainConfig& config, const ValidationSet& set, OutputKind kind,
                                const std::vector<int>& batches, ChunkOutputs outputs)
+    : ValidationPass(config, set, kind, batches, 0, 1, std::move(outputs)) {}
+
+ValidationPass::ValidationPass(const TrainConfig& config, const ValidationSet& set, OutputKind kind, int rank,
+                               int ranks, ChunkOutputs outputs)
+    : ValidationPass(config, set, kind, all_batches(config), rank, ranks, std::move(outputs)) {}
+
+std::vector<int> ValidationPass::all_batches(const TrainConfig& config) {
+  std::vector<int> all(static_cast<std::size_t>(validation_batch_count(config)));
+  for (std::size_t v = 0; v < all.size(); ++v) all[v] = static_cast<int>(v);
+  return all;
+}
+
+ValidationPass::ValidationPass(const TrainConfig& config, const ValidationSet& set, OutputKind kind,
+                               const std::vector<int>& batches, int rank, int ranks, ChunkOutputs outputs)
     : config_(config), set_(set), kind_(kind), outputs_(std::move(outputs)), batches_(batches.size()) {
+  int chunk = 0;  // over all the batches' chunks, in order
   for (std::size_t b = 0; b < batches.size(); ++b) {
     const int v = batches[b], size = validation_batch_size(config, v);
     batches_[b].v = v;
-    for (int first = 0; first < size; first += kChunk) {
+    for (int first = 0; first < size; first += kChunk, ++chunk) {
+      if (chunk % ranks != rank) continue;
       items_.push_back({static_cast<int>(b), first, std::min(kChunk, size - first)});
       ++batches_[b].chunks_left;
     }

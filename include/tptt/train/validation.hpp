@@ -33,6 +33,11 @@ class ValidationPass {
   // own copy of the parameters when the pass may outlive the caller's next update).
   ValidationPass(const TrainConfig& config, const ValidationSet& set, OutputKind kind, const std::vector<int>& batches,
                  ChunkOutputs outputs);
+  // Rank `rank`'s share of every validation batch, for a pass split over `ranks` ranks: the
+  // chunks of all batches, in order, dealt round-robin. Chunks rather than whole batches, so
+  // that K ranks share 10 batches of 1,000 (40 chunks) evenly when K does not divide 10.
+  ValidationPass(const TrainConfig& config, const ValidationSet& set, OutputKind kind, int rank, int ranks,
+                 ChunkOutputs outputs);
   ValidationPass(const ValidationPass&) = delete;
   ValidationPass& operator=(const ValidationPass&) = delete;
 
@@ -61,6 +66,10 @@ class ValidationPass {
   std::vector<Misclassified> misclassified() const;
 
  private:
+  ValidationPass(const TrainConfig& config, const ValidationSet& set, OutputKind kind, const std::vector<int>& batches,
+                 int rank, int ranks, ChunkOutputs outputs);
+  static std::vector<int> all_batches(const TrainConfig& config);
+
   struct Item {
     int batch_slot = 0;    // index into batches_
     int first = 0, n = 0;  // sequences [first, first + n) of the batch
