@@ -26,6 +26,10 @@
 #   --out DIR             output folder                        [OUT, out/ablation of the repository]
 #   --tptt PATH           the executable                       [TPTT, build/tptt of the repository]
 #   --mpirun PATH         MPI launcher                         [MPIRUN, mpirun; MPIRUN_ARGS extra]
+#   --simulate PLATFORM   run every configuration (K = 1 too) on a simulated cluster:
+#                         launch/simulate.sh K PLATFORM (infiniband, ethernet10g, loopback or an
+#                         XML file), one thread per rank; train_s is then simulated seconds
+#                         [SIMULATE, none]
 #   --nice N              run every job under nice -n N        [NICE, 0]
 #   --no-plot             do not draw the figures at the end   [PLOT=0]
 #   --dry-run             print the commands; run and write nothing
@@ -37,7 +41,8 @@
 #                         exact, pipelined(2), stale(1)), threads, seed, solved, solved_at,
 #                         best_error, iterations, wall_s (seconds, 3 decimals), log, stop_reason,
 #                         status, g_updates, f_updates (G and F updates performed until the run
-#                         stopped)
+#                         stopped), train_s (the summary's seconds: simulated with --simulate),
+#                         simulated (the platform, or empty)
 #   logs/ID.jsonl         the run's metrics log (--log); ID.out its stdout summary, ID.err its
 #                         stderr, ID.meta.json the planned configuration, exit code and wall time
 #   fig8-TASK.png         cost curves of every configuration of TASK (launch/plot.sh fig8)
@@ -64,6 +69,7 @@ PARALLEL=${PARALLEL:-$(nproc 2>/dev/null || echo 2)}
 OUT=${OUT:-$REPO/out/ablation}
 TPTT=${TPTT:-$REPO/build/tptt}
 MPIRUN=${MPIRUN:-mpirun}
+SIMULATE=${SIMULATE:-}
 NICE=${NICE:-0}
 PLOT=${PLOT:-1}
 DRY_RUN=0
@@ -80,7 +86,7 @@ while [[ $# -gt 0 ]]; do
     --dry-run) DRY_RUN=1; shift; continue ;;
     --) shift; EXTRA=("$@"); break ;;
     --tasks|--lengths|--algorithms|--schedules|--seeds|--ranks|--syncs|--threads|\
-    --max-iterations|--parallel|--out|--tptt|--mpirun|--nice)
+    --max-iterations|--parallel|--out|--tptt|--mpirun|--simulate|--nice)
       [[ $# -ge 2 ]] || die "$opt needs a value (see --help)" ;;
     *) die "unknown option '$opt' (see --help)" ;;
   esac
@@ -98,6 +104,7 @@ while [[ $# -gt 0 ]]; do
     --out) OUT=$2 ;;
     --tptt) TPTT=$2 ;;
     --mpirun) MPIRUN=$2 ;;
+    --simulate) SIMULATE=$2 ;;
     --nice) NICE=$2 ;;
   esac
   shift 2
@@ -109,7 +116,7 @@ done
 for k in $RANKS; do [[ $k =~ ^[1-9][0-9]*$ ]] || die "--ranks: bad value '$k'"; done
 for n in $THREADS; do [[ $n == - || $n =~ ^[1-9][0-9]*$ ]] || die "--threads: bad value '$n'"; done
 command -v python3 >/dev/null 2>&1 || die "python3 is needed (it reads the JSON logs)"
-if [[ $DRY_RUN -eq 0 && ! -x $TPTT ]]; then
+if [[ $DRY_RUN -eq 0 && -z $SIMULATE && ! -x $TPTT ]]; then
   echo "launch/ablation.sh: no executable at $TPTT (build first, or pass --tptt PATH)" >&2
   exit 3
 fi
@@ -135,6 +142,10 @@ launcher() {
   local k=$1
   LAUNCH=()
   [[ $NICE -ne 0 ]] && LAUNCH+=(nice -n "$NICE")
+  if [[ -n $SIMULATE ]]; then  # one simulated host per rank; simulate.sh adds --threads 1 unless given
+    LAUNCH+=("$REPO/launch/simulate.sh" "$k" "$SIMULATE" train)
+    return
+  fi
   if [[ $k -gt 1 ]]; then LAUNCH+=("$MPIRUN" -np "$k" ${MPI_OPTS[@]+"${MPI_OPTS[@]}"}); fi
   LAUNCH+=("$TPTT" train)
 }
@@ -259,10 +270,12 @@ for task in $TASKS; do
         [[ -n $stale ]] && conf+=(--staleness "$stale")
         [[ $thr != - ]] && conf+=(--threads "$thr")
         cid="$task-T$len-$alg-$sched${pg:+-p$(fmt_id_num "$pg")}-K$k${sync:+-$sync}${stale:+$(fmt_id_num "$stale")}"
+        [[ -n $SIMULATE ]] && cid="$cid-$(basename "$SIMULATE" .xml)"  # another network, another run
         [[ $thr != - ]] && cid+="-t$thr"
         launcher "$k"
         weight=$k
         [[ $thr != - ]] && weight=$((k * thr))
+        [[ -n $SIMULATE ]] && weight=1  # a simulation is one process, whatever K
         (( weight > PARALLEL )) && weight=$PARALLEL
         conf_checked=0
         for seed in $SEEDS; do

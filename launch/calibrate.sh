@@ -33,9 +33,9 @@ for r in $(seq 1 "$repeats"); do
     read -r K mode <<<"$config"
     # shellcheck disable=SC2086  # mode is meant to be word-split
     if [[ $K == 1 ]]; then
-      real=$("$tptt" train "${run[@]}" | seconds)
+      real=$("$tptt" train "${run[@]}" 2>/dev/null | seconds)
     else
-      real=$(TPTT=$tptt "$here/mpirun.sh" "$K" "${run[@]}" $mode | seconds)
+      real=$(TPTT=$tptt "$here/mpirun.sh" "$K" "${run[@]}" $mode 2>/dev/null | seconds)
     fi
     # shellcheck disable=SC2086
     sim=$("$here/simulate.sh" "$K" loopback "${run[@]}" $mode 2>/dev/null | seconds)

@@ -59,7 +59,7 @@ import plot_trace  # noqa: E402  (launch/plot_trace.py, next to this file)
 
 CSV_FIELDS = ["task", "length", "algorithm", "schedule", "p_g", "ranks", "sync", "staleness",
               "mode", "threads", "seed", "solved", "solved_at", "best_error", "iterations", "wall_s",
-              "log", "stop_reason", "status", "g_updates", "f_updates"]
+              "log", "stop_reason", "status", "g_updates", "f_updates", "train_s", "simulated"]
 
 
 # ----------------------------------------------------------------------------- reading logs
@@ -649,8 +649,12 @@ def csv_row(log_path, meta):
         row["best_error"] = "" if s.get("best_error") is None else s["best_error"]
         row["iterations"] = s.get("iterations", "")
         row["stop_reason"] = s.get("stop_reason", "")
-        if row["wall_s"] == "" and s.get("seconds") is not None:
-            row["wall_s"] = round(float(s["seconds"]), 3)
+        if s.get("seconds") is not None:
+            row["train_s"] = round(float(s["seconds"]), 3)  # the run's clock: simulated on a simulated cluster
+            if row["wall_s"] == "":
+                row["wall_s"] = row["train_s"]
+    if r:
+        row["simulated"] = r.run.get("simulated", "")
         if not row["status"]:
             row["status"] = "ok"
     if r and r.records:
