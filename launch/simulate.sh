@@ -120,15 +120,21 @@ trap 'rm -f "$out"' EXIT
 started=$(date +%s.%N)
 rc=0
 # The simulation runs in a process group of its own; a Ctrl-C or SIGTERM to this script stops it
-# cleanly (tptt's SIGUSR1 is its stop request, as under launch/mpirun.sh).
+# cleanly: the simulator (smpimain, every rank in one process) gets SIGUSR1, tptt's stop request
+# (as under launch/mpirun.sh), and the ranks stop together after the iteration, with a checkpoint
+# where --checkpoint asks for one; smpirun then exits with the simulation's status.
 set -m
 (cd "$CALLER_DIR" && TPTT_SIMULATED_PLATFORM="$platform" exec smpirun -np "$ranks" -platform "$platform_file" \
   "${smpi_cfg[@]}" ${SMPI_ARGS:-} "$SMPI_BUILD_DIR/tptt" "$command" "${args[@]}") >"$out" &
 job=$!
 set +m
-trap 'kill -USR1 -- -$job 2>/dev/null || true' INT TERM
+trap 'pkill -USR1 -g "$job" -x smpimain 2>/dev/null || true' INT TERM
 wait $job || rc=$?
-while kill -0 $job 2>/dev/null; do wait $job || rc=$?; done
+# A signal's trap interrupts wait (status > 128); the simulation, a zombie at worst, is reaped here.
+while ((rc > 128)) && kill -0 $job 2>/dev/null; do
+  rc=0
+  wait $job || rc=$?
+done
 real=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b - a}')
 cat "$out"
 
