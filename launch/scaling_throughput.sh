@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Training throughput on a simulated cluster for K up to 64: iterations per second of temporal
-# order T = 400 and of sequential MNIST (T = 784), per mode, under launch/simulate.sh.
+# order T = 400 and of sequential MNIST (T = 784), per mode (exact, pipelined(8), stale(1,dc),
+# decoupled), under launch/simulate.sh.
 #
 #   launch/scaling_throughput.sh [--out DIR] [--platform NAME] [--ranks "1 2 4 8 16 32 64"]
-#                                [--modes "exact stale decoupled"] [--tasks "temporal400 mnist"]
+#                                [--modes "exact pipelined decoupled"] [--tasks "temporal400 mnist"]
 #
 # Each point runs N1 and N2 iterations (default 20 and 60) with validation only at the end and
 # takes the difference, so start-up and the final check cancel: simulated seconds per iteration of
@@ -14,7 +15,7 @@
 set -euo pipefail
 CALLER_DIR=$PWD
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-out=out/throughput-sim platform=infiniband ranks="1 2 4 8 16 32 64" modes="exact stale decoupled"
+out=out/throughput-sim platform=infiniband ranks="1 2 4 8 16 32 64" modes="exact pipelined decoupled"
 tasks="temporal400 mnist"
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -64,7 +65,7 @@ task_options() {
 mode_options() {
   case $1 in
     exact) echo "--sync exact" ;;
-    pipelined) echo "--sync pipelined --micro-batches auto" ;;
+    pipelined) echo "--sync pipelined --micro-batches 8" ;;
     stale) echo "--sync stale --staleness 1 --staleness-compensation dc" ;;
     decoupled) echo "--decoupled" ;;
   esac
