@@ -11,6 +11,8 @@
 #                                  (their pieces: train runs, the suite itself)
 #   launch/fetch-mnist.sh          downloads; a tiny IDX set stands in for MNIST
 #   sbatch                         no Slurm here; the script is parsed (bash -n)
+#   launch/simulate.sh             builds SimGrid's tree; a short simulation when TPTT_SMPI_TPTT
+#                                  names one (CI's slow stage), else its help and parse
 #   launch/plot.sh (figures)       need matplotlib; run when it is importable
 # The library example of docs/install.md is tests/install_example.sh.
 # Usage: tests/readme.sh TPTT SOURCE_DIR
@@ -189,6 +191,16 @@ if python3 -c 'import matplotlib' 2>/dev/null; then
   [[ -s cost.png ]] || fail "no cost.png"
 else
   echo "(matplotlib is not installed: the figure command is not run; csv-table was)"
+fi
+
+readme 'launch/simulate.sh 16 infiniband -T 120 --decoupled'
+if [[ -n ${TPTT_SMPI_TPTT:-} ]]; then
+  SMPI_BUILD_DIR=$(dirname "$TPTT_SMPI_TPTT") run 0 launch/simulate.sh 4 infiniband -T 12 --decoupled "${small[@]}"
+  has '"simulated":"infiniband' "$work/.stdout"
+else
+  bash -n launch/simulate.sh || fail "launch/simulate.sh does not parse"
+  run 0 launch/simulate.sh --help
+  has "simulated cluster" "$work/.stdout"
 fi
 
 # --- Every README command is covered ------------------------------------------------------------
