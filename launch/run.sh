@@ -14,7 +14,7 @@ if [[ -n ${OUT_DIR:-} && $OUT_DIR != /* ]]; then OUT_DIR=$CALLER_DIR/$OUT_DIR; f
 OUT_DIR=${OUT_DIR:-$PWD/out}
 
 tptt_install_packages
-tptt_build
+tptt_build tptt  # the job needs the executable alone (launch/test.sh builds the tests in the same tree)
 mkdir -p "$OUT_DIR"
 TPTT_BIN=$(cd "$BUILD_DIR" && pwd)/tptt
 

@@ -9,6 +9,7 @@
 # inside the test suite are covered by a stand-in, said at the place:
 #   launch/run.sh, launch/test.sh, cmake, ctest  build the tree the suite is running from
 #                                                (their pieces: train runs, the suite itself)
+#   launch/ci.sh                                 CI's slow stages (lint, sanitizers): not run
 #   launch/fetch-mnist.sh                        downloads; a tiny IDX set stands in for MNIST
 #   sbatch                                       no Slurm here; the script is parsed (bash -n)
 #   launch/plot.sh (figures)                     need matplotlib; run when it is importable
@@ -55,6 +56,7 @@ has '"result"' "$work/.stdout"
 run 0 build/tptt train --algorithm bptt --task temporal --length 20 --lr 1e-4 "${small[@]}" --log out/bptt_temporal60.jsonl
 [[ $(summary schedule) == '"none"' ]] || fail "bptt summary: schedule $(summary schedule), expected none"
 readme 'launch/test.sh'    # this suite is it
+readme 'launch/ci.sh'      # CI's slow stages (lint, ThreadSanitizer): not run inside the suite
 readme 'cmake -S . -B build'
 readme 'cmake --build build -j'
 readme 'ctest --test-dir build --output-on-failure'
