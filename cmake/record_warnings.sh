@@ -10,10 +10,11 @@
 # Usage: record_warnings.sh COMPILER ARGS...
 set -uo pipefail
 
-obj=
+obj="" src=""
 prev=
 for arg in "$@"; do
   [[ $prev == -o ]] && obj=$arg
+  [[ $prev == -c ]] && src=$arg
   prev=$arg
 done
 [[ -n $obj ]] || exec "$@"  # not a compile to an object (e.g. a probe): nothing to record
@@ -24,7 +25,8 @@ rc=0
 "$@" 2>"$tmp" || rc=$?
 cat "$tmp" >&2
 if grep -q "warning:" "$tmp"; then
-  mv -f "$tmp" "$record"
+  { echo "source: $src"; cat "$tmp"; } >"$record"  # the first line names the source (common.sh)
+  rm -f "$tmp"
 else
   rm -f "$tmp" "$record"
 fi

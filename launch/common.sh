@@ -60,17 +60,19 @@ tptt_build() {
   cmake --build "$BUILD_DIR" -j"$JOBS" ${targets[@]+"${targets[@]}"}
 }
 
-# tptt_check_warnings: lists the objects of $BUILD_DIR whose last compile printed warnings
-# (cmake/record_warnings.sh) with those warnings; status 1 when there is one.
+# tptt_check_warnings: prints the warnings of every object of $BUILD_DIR whose last compile
+# printed some (cmake/record_warnings.sh); status 1 when there is one. The record of a source
+# that no longer exists (deleted or renamed since) is left out.
 tptt_check_warnings() {
-  local records=()
+  local records=() r src n=0
   mapfile -t records < <(find "$BUILD_DIR" -name '*.warnings' -type f | sort)
-  [[ ${#records[@]} -eq 0 ]] && return 0
-  local r
-  for r in "${records[@]}"; do
-    echo "--- ${r%.warnings}:"
-    cat "$r"
+  for r in ${records[@]+"${records[@]}"}; do
+    src=$(sed -n '1s/^source: //p' "$r")
+    [[ -z $src || -e $src ]] || continue
+    tail -n +2 "$r"
+    n=$((n + 1))
   done
-  echo "launch: ${#records[@]} objects of $BUILD_DIR compile with warnings (above); a build must print none" >&2
+  [[ $n -eq 0 ]] && return 0
+  echo "launch: $n units of $BUILD_DIR compile with warnings (above): a build must print none" >&2
   return 1
 }
