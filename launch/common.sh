@@ -73,6 +73,6 @@ tptt_check_warnings() {
     n=$((n + 1))
   done
   [[ $n -eq 0 ]] && return 0
-  echo "launch: $n units of $BUILD_DIR compile with warnings (above): a build must print none" >&2
+  echo "launch: compiler warnings (above) in $n translation unit(s) of $BUILD_DIR: a build must print none" >&2
   return 1
 }
