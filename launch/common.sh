@@ -1,6 +1,10 @@
 # shellcheck shell=bash
-# Shared by launch/run.sh and launch/test.sh (sourced, not executed): installs the Debian
-# packages tptt needs when some are missing, then configures and builds a Release tree.
+# Shared by launch/run.sh, launch/test.sh and launch/ci.sh (sourced, not executed): installs
+# the Debian packages tptt needs when some are missing, then configures and builds a Release
+# tree. run.sh and test.sh configure the tree identically, so that neither makes the other
+# recompile: run.sh builds the tptt executable alone, test.sh everything the tests need, in the
+# same tree. Compiler warnings are recorded per object by cmake/record_warnings.sh (the
+# compiler launcher) rather than turned into errors by a flag, and test.sh fails on them.
 #
 # Environment:
 #   BUILD_DIR   build tree (default: build in the repository; relative to the current directory)
@@ -46,8 +50,29 @@ tptt_install_packages() {
   ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
+# tptt_build [TARGET...]: configures $BUILD_DIR and builds the targets (default: all of them).
 tptt_build() {
+  local targets=()
+  [[ $# -eq 0 ]] || targets=(--target "$@")
   # shellcheck disable=SC2086
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" ${CMAKE_ARGS:-}
-  cmake --build "$BUILD_DIR" -j"$JOBS"
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
+    -DCMAKE_CXX_COMPILER_LAUNCHER="$PWD/cmake/record_warnings.sh" ${CMAKE_ARGS:-}
+  cmake --build "$BUILD_DIR" -j"$JOBS" ${targets[@]+"${targets[@]}"}
+}
+
+# tptt_check_warnings: prints the warnings of every object of $BUILD_DIR whose last compile
+# printed some (cmake/record_warnings.sh); status 1 when there is one. The record of a source
+# that no longer exists (deleted or renamed since) is left out.
+tptt_check_warnings() {
+  local records=() r src n=0
+  mapfile -t records < <(find "$BUILD_DIR" -name '*.warnings' -type f | sort)
+  for r in ${records[@]+"${records[@]}"}; do
+    src=$(sed -n '1s/^source: //p' "$r")
+    [[ -z $src || -e $src ]] || continue
+    tail -n +2 "$r"
+    n=$((n + 1))
+  done
+  [[ $n -eq 0 ]] && return 0
+  echo "launch: compiler warnings (above) in $n translation unit(s) of $BUILD_DIR: a build must print none" >&2
+  return 1
 }

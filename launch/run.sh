@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The default job: installs missing packages, builds tptt (Release, in $BUILD_DIR, default
-# build/), trains TPTT and BPTT on the temporal order task at T = 60 and prints a comparison.
+# The default job: installs missing packages, builds the tptt executable alone (Release, in
+# $BUILD_DIR, default build/; launch/test.sh later builds the tests in the same tree, configured
+# the same way, without recompiling it), trains TPTT and BPTT on the temporal order task at
+# T = 60 and prints a comparison.
 # Extra arguments go to both runs (e.g. --seed 3 --max-iterations 5000); an option given here
 # replaces the job's own value of it. Metrics logs and summaries are written to $OUT_DIR
 # (default out/ in the repository). Relative paths the user gives (OUT_DIR, BUILD_DIR, paths in
@@ -14,7 +16,7 @@ if [[ -n ${OUT_DIR:-} && $OUT_DIR != /* ]]; then OUT_DIR=$CALLER_DIR/$OUT_DIR; f
 OUT_DIR=${OUT_DIR:-$PWD/out}
 
 tptt_install_packages
-tptt_build
+tptt_build tptt
 mkdir -p "$OUT_DIR"
 TPTT_BIN=$(cd "$BUILD_DIR" && pwd)/tptt
 

@@ -6,7 +6,7 @@
 # in-process multi-rank tests run with leak detection.
 # Usage: launch/sanitizers.sh [extra ctest arguments, e.g. -R unit]
 # Environment: ASAN_BUILD_DIR (build-asan), JOBS (2), SANITIZE_NICE (5).
-# (ThreadSanitizer runs from launch/test.sh, in build-tsan/.)
+# (ThreadSanitizer runs from launch/ci.sh, in build-tsan/.)
 set -euo pipefail
 CALLER_DIR=$PWD
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

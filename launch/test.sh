@@ -1,35 +1,22 @@
 #!/usr/bin/env bash
-# Installs missing packages, builds tptt (Release, in $BUILD_DIR, default build/) and runs
-# the whole test suite through ctest. Extra arguments go to that ctest (e.g. -L unit, -R cli).
-# Then runs launch/lint.sh: the code's form (clang-format) and clang-tidy, which must find
-# nothing (TPTT_LINT=format: the form only, TPTT_LINT=0: neither), and
-# builds the concurrency tests with ThreadSanitizer (in build-tsan/) and runs them;
-# TPTT_SANITIZERS=0 skips that stage.
+# The quick test loop, to run before each commit: installs missing packages, builds tptt and its
+# tests (Release, in $BUILD_DIR, default build/, the tree launch/run.sh uses too) and runs every
+# ctest test, the multi-rank tests under mpirun included, CTEST_JOBS at a time (default: JOBS,
+# all cores; the tests that start mpirun take turns). Fails when a test fails or when a compile
+# in the tree printed a warning. Extra arguments go to ctest (e.g. -L unit, -R cli).
+# The slow stages (clang-format and clang-tidy, ThreadSanitizer, the simulated-cluster test)
+# are launch/ci.sh; CI (.ci/run) runs this script, then that one.
+#
+# Environment: BUILD_DIR, BUILD_TYPE, JOBS, CMAKE_ARGS (launch/common.sh), CTEST_JOBS.
 set -euo pipefail
 CALLER_DIR=$PWD  # a relative BUILD_DIR is relative to it (common.sh)
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source launch/common.sh
 
-TPTT_PACKAGES+=(clang-format-14 clang-tidy-14)  # launch/lint.sh
 tptt_install_packages
-# Warnings are errors here (CI): a fresh build must print none.
-CMAKE_ARGS="-DTPTT_WERROR=ON ${CMAKE_ARGS:-}"
+# shellcheck disable=SC2119  # (no targets: all of them)
 tptt_build
-ctest --test-dir "$BUILD_DIR" --output-on-failure "$@"
-
-# The code's form (seconds) and clang-tidy over the same build tree (its results are cached in
-# $BUILD_DIR/lint-cache; a first run takes 5 minutes on a quiet 2-core machine, a later one
-# only analyses what changed). TPTT_LINT=format checks the form alone; TPTT_LINT=0 skips both.
-case "${TPTT_LINT:-full}" in
-  0) ;;
-  format) launch/lint.sh --format-only ;;
-  *) BUILD_DIR=$BUILD_DIR launch/lint.sh ;;
-esac
-
-if [[ "${TPTT_SANITIZERS:-1}" != 0 ]]; then
-  # -O1 keeps the sanitizer build quick to compile and the tests quick to run.
-  cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
-    -DTPTT_SANITIZE=thread -DTPTT_WERROR=ON
-  cmake --build build-tsan -j"$JOBS" --target tptt_schedule_tests
-  TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}" ctest --test-dir build-tsan -L tsan --output-on-failure
-fi
+status=0
+tptt_check_warnings || status=1
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j"${CTEST_JOBS:-$JOBS}" "$@" || status=1
+exit "$status"
