@@ -85,9 +85,12 @@ int run_eval(const std::vector<std::string>& args) {
     return 0;
   }
   if (!single_process_launch("eval")) return kExitUsage;
-  const SplitArgs split = split_own_options(
-      args, {{"--model", "", true}, {"--length", "-T", true}, {"--samples", "", true}, {"--errors", "", true},
-                           {"--marker-length", "", true}, {"--marker-offset", "", true}});
+  const SplitArgs split = split_own_options(args, {{"--model", "", true},
+                                                   {"--length", "-T", true},
+                                                   {"--samples", "", true},
+                                                   {"--errors", "", true},
+                                                   {"--marker-length", "", true},
+                                                   {"--marker-offset", "", true}});
   const auto own = [&split](const std::string& name) -> const std::string* {
     const auto it = split.own.find(name);
     return it == split.own.end() ? nullptr : &it->second;
@@ -146,9 +149,9 @@ int run_eval(const std::vector<std::string>& args) {
       .add("samples", cfg.validation_samples)
       .add("validation_stream", validation_stream_name(cfg, set));
   if (!set.markers.is_default())
-    out.add("marker_length", set.markers.length > 0 ? set.markers.length : length).add("marker_offset", set.markers.offset);
-  out
-      .add("error", result.error)
+    out.add("marker_length", set.markers.length > 0 ? set.markers.length : length)
+        .add("marker_offset", set.markers.offset);
+  out.add("error", result.error)
       .add("accuracy", static_cast<double>(samples - wrong) / static_cast<double>(samples))
       .add("cost", result.cost)
       .add("task", to_string(cfg.task))
