@@ -2,6 +2,11 @@
 """Regenerates the scorecard of docs/results.md from the runs' JSON summaries.
 
 usage: launch/scorecard.py [--runs DIR ...] [--known FILE] [--doc FILE] [--print] [--check]
+                           [--runs-doc FILE]
+
+--runs-doc FILE also regenerates the block between `<!-- runs:begin -->` and `<!-- runs:end -->`
+of FILE (docs/generalisation.md): one row per train summary (table, task, algorithm, T, seed,
+solved at, best error, wall time, accuracy at T = 200 where evaluated, command).
 
 The scorecard is the block between `<!-- scorecard:begin -->` and `<!-- scorecard:end -->` of
 docs/results.md: one markdown table, Table | Task | Algorithm | Paper | Ours | Met | Section,
@@ -274,7 +279,7 @@ def build_rows(trains, evals, known):
             task_txt = f"{task} T = {extra}"
         else:
             task_txt = task
-        mark = {True: "✓", False: "✗", None: "—"}[met]
+        mark = met if isinstance(met, str) else {True: "✓", False: "✗", None: "—"}[met]
         section = f"[{title}]({doc}#{anchor(title)})"
         rows.append((TABLE_NAME[table], task_txt, label, paper_txt, ours, mark, section, source))
     return rows
@@ -294,12 +299,37 @@ def render(rows):
     return "\n".join(out)
 
 
-def splice(doc_text, table):
-    if BEGIN not in doc_text or END not in doc_text:
-        raise SystemExit(f"scorecard: the document has no {BEGIN} ... {END} block")
-    head, rest = doc_text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{table}\n{END}{tail}"
+def splice(doc_text, table, begin=BEGIN, end=END):
+    if begin not in doc_text or end not in doc_text:
+        raise SystemExit(f"scorecard: the document has no {begin} ... {end} block")
+    head, rest = doc_text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{table}\n{end}{tail}"
+
+
+RUNS_BEGIN, RUNS_END = "<!-- runs:begin -->", "<!-- runs:end -->"
+
+
+def render_runs(trains, evals):
+    """One row per train summary, with the accuracy at T = 200 of its model where evaluated."""
+    acc = {}
+    for e in evals:
+        if e.get("length") == 200:
+            acc[(e["task"], e["algorithm"], e["trained_length"], e.get("seed"))] = e
+    part_of = lambda r: next((p for p in ("table1", "table2", "table4") if in_part(r, p)), "—")
+    order = {"table4": 0, "table1": 1, "table2": 2}
+    rows = sorted(trains, key=lambda r: (order.get(part_of(r), 9), r["_file"]))
+    out = ["| part | task | algorithm | T | seed | solved at | best error | wall (s) | accuracy at T = 200 | command |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        res = r["result"]
+        solved = fmt_int(res["solved_at"]) if res.get("solved") else f"✗ ({res.get('stop_reason', '?')}, {fmt_int(res.get('iterations', 0))} it.)"
+        e = acc.get((r["task"], r["algorithm"], r["length"], r.get("seed")))
+        a = f"{100 * e['accuracy']:.2f}%" if e else "—"
+        cmd = r["_command"].replace("|", "\\|")
+        out.append(f"| {part_of(r)} | {r['task']} | {r['algorithm']} | {r['length']} | {r.get('seed')} | {solved} | "
+                   f"{100 * res.get('best_error', 1):.2f}% | {res.get('seconds', 0):.0f} | {a} | `{cmd}` |")
+    return "\n".join(out)
 
 
 def load_known(path):
@@ -368,6 +398,9 @@ def self_check():
         assert text.startswith("# R\n\n" + BEGIN + "\n| Table |") and text.endswith(END + "\n\nafter\n"), text
         assert "old" not in text
         assert splice(text, render(rows)) == text  # idempotent
+        runs_md = render_runs(trains, evals)
+        assert runs_md.count("\n") == 2 + 6 - 1, runs_md  # header, rule, six train summaries
+        assert "| table4 | perm | tptt | 100 | 1 | 6,600 |" in runs_md, runs_md
     print("scorecard: self-check passed")
     return 0
 
@@ -379,6 +412,7 @@ def main():
     p.add_argument("--doc", default=os.path.join(ROOT, "docs", "results.md"))
     p.add_argument("--print", action="store_true", help="print the table instead of writing --doc")
     p.add_argument("--check", action="store_true", help="self-test on a fake summary directory")
+    p.add_argument("--runs-doc", help="also regenerate the runs block of this file (docs/generalisation.md)")
     a = p.parse_args()
     if a.check:
         return self_check()
@@ -388,12 +422,14 @@ def main():
     if a.print:
         print(table)
         return 0
-    text = open(a.doc).read()
-    new = splice(text, table)
-    if new != text:
-        with open(a.doc + ".tmp", "w") as f:
-            f.write(new)
-        os.replace(a.doc + ".tmp", a.doc)
+    for path, block, begin, end in [(a.doc, table, BEGIN, END)] + (
+            [(a.runs_doc, render_runs(trains, evals), RUNS_BEGIN, RUNS_END)] if a.runs_doc else []):
+        text = open(path).read()
+        new = splice(text, block, begin, end)
+        if new != text:
+            with open(path + ".tmp", "w") as f:
+                f.write(new)
+            os.replace(path + ".tmp", path)
     print(f"scorecard: {a.doc}: {len(CELLS)} cells ({len(trains)} train and {len(evals)} eval summaries)", file=sys.stderr)
     return 0
 
