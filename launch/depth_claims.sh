@@ -4,7 +4,9 @@
 # niced, one thread, every run checkpointed and resumable.
 #
 # usage: launch/depth_claims.sh [--list] [PART ...]
-#   PART: table4-tptt table4-bptt table4-lstm table1 table1-plus10 (default: all, in that order)
+#   PART: table4-tptt table4-tptt-clip table4-bptt table4-lstm table1 table1-plus10 (default:
+#         all, in that order). table4-tptt-clip: TPTT on adding with --clip 1, where the
+#         default diverges (issue 22: --clip only where the default fails, both reported)
 #   --list   print the runs (name and command) with their state, run nothing
 #
 # Environment:
@@ -47,11 +49,11 @@ for a in "$@"; do
   case $a in
     --list) list=1 ;;
     -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
-    table4-tptt|table4-bptt|table4-lstm|table1|table1-plus10) parts+=("$a") ;;
+    table4-tptt|table4-tptt-clip|table4-bptt|table4-lstm|table1|table1-plus10) parts+=("$a") ;;
     *) echo "launch/depth_claims.sh: unknown argument '$a' (--help)" >&2; exit 2 ;;
   esac
 done
-[[ ${#parts[@]} -gt 0 ]] || parts=(table4-tptt table4-bptt table4-lstm table1 table1-plus10)
+[[ ${#parts[@]} -gt 0 ]] || parts=(table4-tptt table4-tptt-clip table4-bptt table4-lstm table1 table1-plus10)
 [[ $list == 1 || -x $TPTT ]] || { echo "launch/depth_claims.sh: no binary at $TPTT (build it or set TPTT)" >&2; exit 2; }
 
 # The rates of each algorithm (docs/results.md): TPTT's common model, adding its own;
@@ -67,7 +69,7 @@ rates() {  # task algorithm
   esac
 }
 
-# The runs, in order: "part task algorithm T seeds eval". Table 4 runs adding last: the
+# The runs, in order: "part task algorithm T seeds eval [clip]". Table 4 runs adding last: the
 # paper's TPTT t_max on adding is 60, so at T = 100 it is expected to run to its patience or budget.
 seeds_csv=$(IFS=,; echo "${SEEDS[*]}")
 plan=()
@@ -75,6 +77,7 @@ for part in "${parts[@]}"; do
   case $part in
     table4-tptt|table4-bptt|table4-lstm)
       for task in temporal3 temporal perm adding; do plan+=("table4 $task ${part#table4-} 100 $seeds_csv eval"); done ;;
+    table4-tptt-clip) plan+=("table4 adding tptt 100 $seeds_csv eval 1") ;;
     table1|table1-plus10)
       add=0; [[ $part == table1-plus10 ]] && add=10
       for cell in "tptt adding 60" "bptt temporal 120" "bptt temporal3 70" "bptt adding 90" "bptt perm 70" \
@@ -116,15 +119,17 @@ tsv=$OUT/depth_claims.tsv
 [[ -s $tsv ]] || printf 'part\tname\tseed\tT\tsolved_at\tbest_error\tseconds\tcommand\n' >"$tsv"
 status=0
 for item in "${plan[@]}"; do
-  read -r part task algorithm T seeds ev <<<"$item"
+  read -r part task algorithm T seeds ev clip <<<"$item"
   for seed in ${seeds//,/ }; do
     name=$task-$algorithm-T$T-s$seed
+    clip_opt=()
+    if [[ -n ${clip:-} ]]; then name=$task-$algorithm-clip$clip-T$T-s$seed; clip_opt=(--clip "$clip"); fi
     rdir=$OUT/runs/$part sdir=$OUT/summaries/$part
     summary=$sdir/$name.json ckpt=$rdir/$name.ckpt
     # shellcheck disable=SC2207
     cmd=("$TPTT" train --task "$task" --algorithm "$algorithm" -T "$T" --seed "$seed" $(rates "$task" "$algorithm")
          --max-iterations 100000 --validation-samples "$VALIDATION_SAMPLES" --threads "$THREADS" --no-progress
-         --checkpoint "$ckpt" --checkpoint-every 500 --log "$rdir/$name.jsonl")
+         ${clip_opt[@]+"${clip_opt[@]}"} --checkpoint "$ckpt" --checkpoint-every 500 --log "$rdir/$name.jsonl")
     shown="tptt ${cmd[*]:1}"
     shown=${shown//$OUT/\$OUT}
     if [[ $list == 1 ]]; then

@@ -151,6 +151,10 @@ def load_runs(dirs):
                     obj["_command"] = obj.get("command", command) if isinstance(obj.get("command"), str) else command
                     obj["_file"] = path
                     if "trained_length" in obj and "accuracy" in obj:
+                        # The training command of the evaluated model: NAME.cmd beside NAME.eval200.json.
+                        train_cmd = re.sub(r"\.eval\d*\.jsonl?$", ".cmd", path)
+                        obj["_train_command"] = (open(train_cmd).read().strip()
+                                                 if train_cmd != path and os.path.exists(train_cmd) else "")
                         evals.append(obj)
                     elif isinstance(obj.get("result"), dict) and "task" in obj:
                         trains.append(obj)
@@ -224,12 +228,23 @@ def ours_iters(runs, paper):
 
 
 def ours_acc(evals, paper):
-    seeds = seed_list(evals)
-    accs = [100.0 * e["accuracy"] for e in seeds]
-    mean = sum(accs) / len(accs)
-    listing = ", ".join(f"{a:.2f}" for a in accs)
-    seeds_txt = ",".join(str(e.get("seed", "?")) for e in seeds)
-    return f"**{mean:.2f}** (seeds {seeds_txt}: {listing}; n = {seeds[0].get('samples', '?'):,})", mean >= paper - 2.0
+    """Mean accuracy of the models trained without --clip; those with --clip listed after."""
+    parts, mean = [], None
+    for clipped in (False, True):
+        seeds = seed_list([e for e in evals if (options_of(e.get("_train_command", ""))["clip"] > 0) == clipped])
+        if not seeds:
+            continue
+        accs = [100.0 * e["accuracy"] for e in seeds]
+        listing = ", ".join(f"{a:.2f}" for a in accs)
+        seeds_txt = ",".join(str(e.get("seed", "?")) for e in seeds)
+        if clipped:
+            clip = options_of(seeds[0]["_train_command"])["clip"]
+            parts.append(f"`--clip {clip:g}`: {sum(accs) / len(accs):.2f} (seeds {seeds_txt}: {listing})")
+        else:
+            mean = sum(accs) / len(accs)
+            parts.append(f"seeds {seeds_txt}: {listing}; n = {seeds[0].get('samples', '?'):,}")
+    head = f"**{mean:.2f}**" if mean is not None else "—"
+    return f"{head} ({'; '.join(parts)})", mean is not None and mean >= paper - 2.0
 
 
 def build_rows(trains, evals, known):
@@ -312,10 +327,10 @@ RUNS_BEGIN, RUNS_END = "<!-- runs:begin -->", "<!-- runs:end -->"
 
 def render_runs(trains, evals):
     """One row per train summary, with the accuracy at T = 200 of its model where evaluated."""
-    acc = {}
+    acc = {}  # by the train summary's path: NAME.json beside NAME.eval200.json
     for e in evals:
         if e.get("length") == 200:
-            acc[(e["task"], e["algorithm"], e["trained_length"], e.get("seed"))] = e
+            acc[re.sub(r"\.eval\d*\.jsonl?$", ".json", e["_file"])] = e
     part_of = lambda r: next((p for p in ("table1", "table2", "table4") if in_part(r, p)), "—")
     order = {"table4": 0, "table1": 1, "table2": 2}
     rows = sorted(trains, key=lambda r: (order.get(part_of(r), 9), r["_file"]))
@@ -324,7 +339,7 @@ def render_runs(trains, evals):
     for r in rows:
         res = r["result"]
         solved = fmt_int(res["solved_at"]) if res.get("solved") else f"✗ ({res.get('stop_reason', '?')}, {fmt_int(res.get('iterations', 0))} it.)"
-        e = acc.get((r["task"], r["algorithm"], r["length"], r.get("seed")))
+        e = acc.get(r["_file"])
         a = f"{100 * e['accuracy']:.2f}%" if e else "—"
         cmd = r["_command"].replace("|", "\\|")
         out.append(f"| {part_of(r)} | {r['task']} | {r['algorithm']} | {r['length']} | {r.get('seed')} | {solved} | "
@@ -362,10 +377,15 @@ def self_check():
         train("a2", "adding", "tptt", 60, 1, None, "tptt train --task adding --alpha-i 0.1")  # other rates: ignored
         train("p1", "perm", "tptt", 100, 1, 6600, "tptt train --task perm -T 100", part="table4")  # not Table 1
         for seed, acc in [(1, 0.30), (2, 0.20), (3, 0.25)]:
-            with open(os.path.join(runs, "t4", f"e{seed}.json"), "w") as f:
+            with open(os.path.join(runs, "t4", f"e{seed}.eval200.json"), "w") as f:
                 f.write(json.dumps({"model": "m", "trained_length": 100, "length": 200, "samples": 10000,
                                     "accuracy": acc, "error": 1 - acc, "task": "temporal3", "algorithm": "tptt",
                                     "seed": seed}) + "\n")
+        with open(os.path.join(runs, "t4", "c1.eval200.json"), "w") as f:  # a model trained with --clip 1
+            f.write(json.dumps({"model": "m", "trained_length": 100, "length": 200, "samples": 10000,
+                                "accuracy": 0.9, "error": 0.1, "task": "temporal3", "algorithm": "tptt", "seed": 1}) + "\n")
+        with open(os.path.join(runs, "t4", "c1.cmd"), "w") as f:
+            f.write("tptt train --task temporal3 -T 100 --clip 1")
         with open(os.path.join(runs, "log.jsonl"), "w") as f:  # a metrics log: not a summary
             f.write('{"iteration":100,"val_error":0.5}\n')
         known = os.path.join(tmp, "known.json")
@@ -375,7 +395,7 @@ def self_check():
         doc = os.path.join(tmp, "results.md")
         open(doc, "w").write(f"# R\n\n{BEGIN}\nold\n{END}\n\nafter\n")
         trains, evals = load_runs([runs])
-        assert len(trains) == 6 and len(evals) == 3, (len(trains), len(evals))
+        assert len(trains) == 6 and len(evals) == 4, (len(trains), len(evals))
         rows = build_rows(trains, evals, load_known(known))
         byk = {(r[0], r[1], r[2]): r for r in rows}
         assert len(rows) == len(CELLS) == 12 + 12 + 12 + 5 + 5, len(rows)
@@ -387,6 +407,7 @@ def self_check():
         assert r[4].startswith("**60**") and "s1 30,000" in r[4] and r[5] == "✓", r
         r = byk[("4 / 5", "temporal3", "TPTT")]
         assert r[4].startswith("**25.00**") and r[5] == "✗" and r[7] == "runs", r
+        assert "`--clip 1`: 90.00 (seeds 1: 90.00)" in r[4], r
         r = byk[("1 / A1", "temporal", "TPTT")]
         assert r[4] == "150 (seed 1)" and r[5] == "✓" and r[7] == "known", r
         assert "results.md#table-1-at-the-papers-budget" in r[6], r
