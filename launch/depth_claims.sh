@@ -30,8 +30,9 @@
 #
 # Resuming: a run whose summary exists is skipped; a run with a checkpoint but no summary
 # continues from it (--resume); so rerunning the same command carries on where it stopped.
-# Stop it with SIGINT/SIGTERM to the training process (it writes its checkpoint and exits), or
-# pause it with SIGSTOP/SIGCONT (PIDFILE).
+# Stop it with SIGTERM to the driver or to the training process (PIDFILE): the run writes its
+# checkpoint and the driver exits (a background process ignores SIGINT, so use SIGTERM). Pause
+# it with SIGSTOP/SIGCONT to the PID in PIDFILE.
 set -uo pipefail
 CALLER_DIR=$PWD
 cd "$(dirname "$0")/.." || exit 2
@@ -95,7 +96,7 @@ pidfile_set() { if [[ -n $1 ]]; then echo "$1" >"$PIDFILE"; else : >"$PIDFILE"; 
 trap 'pidfile_set ""' EXIT
 interrupted=0
 # shellcheck disable=SC2317  # called by the trap
-on_signal() { interrupted=1; local p; p=$(cat "$PIDFILE" 2>/dev/null); [[ -n $p ]] && kill -INT "$p" 2>/dev/null; }
+on_signal() { interrupted=1; local p; p=$(cat "$PIDFILE" 2>/dev/null); [[ -n $p ]] && kill -TERM "$p" 2>/dev/null; }
 trap on_signal INT TERM
 
 # run_bg OUTFILE ERRFILE COMMAND...: one niced process in the background, its PID in PIDFILE.
