@@ -200,6 +200,16 @@ eval)
   head -1 "$work/errors.csv" | grep -qx "batch,sequence,label,predicted,output,target,markers" || fail "eval --errors: header"
   [[ $rows -eq 0 ]] || sed -n 2p "$work/errors.csv" | grep -Eq '^[0-9]+,[0-9]+,[0-3],[0-3],0,0,[0-9]+:[01] [0-9]+:[01]$' ||
     fail "eval --errors: row $(sed -n 2p "$work/errors.csv")"
+  # --marker-length/--marker-offset: the markers of a length-20 sequence 20 steps later in a
+  # length-40 one (steps 23-24 and 31-32, 1-based, in the --errors rows); refused when they do not fit.
+  run eval --model "$work/model.ckpt" --length 40 --marker-length 20 --marker-offset 20 --samples 200 --seed 9 \
+    --errors "$work/moved.csv"
+  [[ $rc -eq 0 ]] && grep -q '"validation_stream":"evaluation","marker_length":20,"marker_offset":20,"error":' "$work/out" ||
+    fail "eval --marker-length: exit $rc, $(cat "$work/out") $(cat "$work/err")"
+  tail -n +2 "$work/moved.csv" | cut -d, -f7 | grep -Evq '^(2[34]):[01] (3[12]):[01]$' &&
+    fail "eval --marker-offset: a marker outside steps 23-24, 31-32: $(tail -n +2 "$work/moved.csv" | head -3)"
+  run eval --model "$work/model.ckpt" --length 40 --marker-length 20 --marker-offset 21
+  [[ $rc -eq 2 ]] && grep -q "marker-offset" "$work/err" || fail "eval --marker-offset past the end: exit $rc, $(cat "$work/err")"
   echo "== eval: $(cat "$work/out"); --errors: $rows rows"
   ;;
 

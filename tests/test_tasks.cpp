@@ -336,3 +336,64 @@ TEST_CASE("a batch is a function of (seed, iteration) only") {
     CHECK_FALSE(same_batch(a, generate_batch(task, 40, 20, vrng)));
   }
 }
+
+namespace {
+
+// The 0-based steps of the marker symbols (0 or 1) of sequence seq, in order.
+std::vector<int> marker_steps_of(const Batch& b, int seq) {
+  std::vector<int> steps;
+  for (int t = 0; t < b.steps; ++t)
+    if (symbol_at(b, t, seq) <= 1) steps.push_back(t);
+  return steps;
+}
+
+}  // namespace
+
+TEST_CASE("temporal3 at T = 200: markers in [20,40), [60,80), [120,140), as the reference's TempOrder3bitTask") {
+  // The reference (tempOrder3bit.py): p_m = randint(int(0.1 l)) + int(f_m l), f = 0.1, 0.3, 0.6.
+  CounterRng rng(7, RngPurpose::EvaluationData, 0, 0);
+  const Batch b = generate_batch(TaskKind::Temporal3, 200, 500, rng);
+  int lo[3] = {1000, 1000, 1000}, hi[3] = {-1, -1, -1};
+  for (int s = 0; s < b.batch; ++s) {
+    const std::vector<int> m = marker_steps_of(b, s);
+    REQUIRE(m.size() == 3);
+    for (int k = 0; k < 3; ++k) lo[k] = std::min(lo[k], m[k]), hi[k] = std::max(hi[k], m[k]);
+  }
+  CHECK(lo[0] == 20);
+  CHECK(hi[0] == 39);
+  CHECK(lo[1] == 60);
+  CHECK(hi[1] == 79);
+  CHECK(lo[2] == 120);
+  CHECK(hi[2] == 139);
+}
+
+TEST_CASE("MarkerLayout: the default is the task's batch; L0 = 100 at D = 0 and D = 100 in a length-200 sequence") {
+  for (const TaskKind task : {TaskKind::Temporal, TaskKind::Temporal3}) {
+    CounterRng a(3, RngPurpose::EvaluationData, 0, 1), b(3, RngPurpose::EvaluationData, 0, 1);
+    CHECK(same_batch(generate_batch(task, 200, 64, a), generate_batch(task, 200, 64, b, MarkerLayout{})));
+  }
+  // temporal3, markers of a length-100 sequence: [10,20), [30,40), [60,70); moved by 100: [110,120), ...
+  const int want_lo[2][3] = {{10, 30, 60}, {110, 130, 160}};
+  for (int which = 0; which < 2; ++which) {
+    const int offset = which * 100;
+    CounterRng r1(5, RngPurpose::EvaluationData, 0, 0), r2(5, RngPurpose::EvaluationData, 0, 0);
+    const Batch plain = generate_batch(TaskKind::Temporal3, 200, 400, r1);
+    const Batch moved = generate_batch(TaskKind::Temporal3, 200, 400, r2, MarkerLayout{100, offset});
+    REQUIRE(moved.steps == 200);
+    int lo[3] = {1000, 1000, 1000}, hi[3] = {-1, -1, -1};
+    for (int s = 0; s < moved.batch; ++s) {
+      const std::vector<int> m = marker_steps_of(moved, s);
+      REQUIRE(m.size() == 3);
+      for (int k = 0; k < 3; ++k) lo[k] = std::min(lo[k], m[k]), hi[k] = std::max(hi[k], m[k]);
+      CHECK(label_of(moved, s) == label_of(plain, s));  // the same draws: the same labels
+    }
+    for (int k = 0; k < 3; ++k) {
+      CHECK(lo[k] == want_lo[which][k]);
+      CHECK(hi[k] == want_lo[which][k] + 9);
+    }
+  }
+  CounterRng r(1, RngPurpose::EvaluationData, 0, 0);
+  CHECK_THROWS_AS(generate_batch(TaskKind::Temporal3, 200, 4, r, MarkerLayout{100, 101}), UsageError);
+  CHECK_THROWS_AS(generate_batch(TaskKind::Perm, 200, 4, r, MarkerLayout{100, 0}), UsageError);
+  CHECK_THROWS_AS(generate_batch(TaskKind::Mnist, 784, 4, r, MarkerLayout{100, 0}), UsageError);
+}

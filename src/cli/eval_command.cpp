@@ -34,6 +34,10 @@ constexpr const char* kUsage =
     "  --errors FILE   also write the misclassified sequences to FILE (CSV: batch, sequence,\n"
     "                  label, predicted; for temporal and temporal3 the steps and symbols of the\n"
     "                  markers, for adding the marked steps; regression: output and target)\n"
+    "  --marker-length L0  temporal, temporal3: place the markers as in a sequence of length L0\n"
+    "                  (default: L, the task's own), the other steps distractors up to L\n"
+    "  --marker-offset D   ... and D steps later (default 0; D + L0 <= L): the probe of\n"
+    "                  docs/generalisation.md (L0 = 100, D = 100: the trained lags, a longer prefix)\n"
     "The options below override the stored configuration; the ones that define the model (task,\n"
     "hidden, algorithm) cannot change.\n\n";
 
@@ -81,8 +85,12 @@ int run_eval(const std::vector<std::string>& args) {
     return 0;
   }
   if (!single_process_launch("eval")) return kExitUsage;
-  const SplitArgs split = split_own_options(
-      args, {{"--model", "", true}, {"--length", "-T", true}, {"--samples", "", true}, {"--errors", "", true}});
+  const SplitArgs split = split_own_options(args, {{"--model", "", true},
+                                                   {"--length", "-T", true},
+                                                   {"--samples", "", true},
+                                                   {"--errors", "", true},
+                                                   {"--marker-length", "", true},
+                                                   {"--marker-offset", "", true}});
   const auto own = [&split](const std::string& name) -> const std::string* {
     const auto it = split.own.find(name);
     return it == split.own.end() ? nullptr : &it->second;
@@ -116,7 +124,15 @@ int run_eval(const std::vector<std::string>& args) {
                        std::to_string(info.min_length) + ", got " + std::to_string(length));
   }
 
-  const ValidationSet set{.length = length, .draw = 0, .purpose = ValidationSet::Purpose::Evaluation};
+  ValidationSet set{.length = length, .draw = 0, .purpose = ValidationSet::Purpose::Evaluation};
+  if (own("--marker-length"))
+    set.markers.length = static_cast<int>(parse_long_option("--marker-length", *own("--marker-length"), 1));
+  if (own("--marker-offset"))
+    set.markers.offset = static_cast<int>(parse_long_option("--marker-offset", *own("--marker-offset"), 0));
+  if (!set.markers.is_default()) {  // refused for other tasks or when the markers do not fit
+    CounterRng probe(cfg.seed, RngPurpose::EvaluationData, 0, 0);
+    (void)generate_batch(cfg.task, length, 1, probe, set.markers);
+  }
   const std::shared_ptr<ValidationPass> pass = model.learner->validation_pass(set);
   if (own("--errors")) pass->keep_misclassified();
   pass->run(model.learner->arena());
@@ -131,8 +147,11 @@ int run_eval(const std::vector<std::string>& args) {
       .add("trained_length", trained_length)
       .add("length", length)
       .add("samples", cfg.validation_samples)
-      .add("validation_stream", validation_stream_name(cfg, set))
-      .add("error", result.error)
+      .add("validation_stream", validation_stream_name(cfg, set));
+  if (!set.markers.is_default())
+    out.add("marker_length", set.markers.length > 0 ? set.markers.length : length)
+        .add("marker_offset", set.markers.offset);
+  out.add("error", result.error)
       .add("accuracy", static_cast<double>(samples - wrong) / static_cast<double>(samples))
       .add("cost", result.cost)
       .add("task", to_string(cfg.task))

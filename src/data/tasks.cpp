@@ -41,14 +41,17 @@ TaskInfo task_info(TaskKind t) {
 namespace {
 
 // Temporal order with markers starting at ⌊tenths·L/10⌋: symbols 0,1 = X,Y; 2..5 distractors.
-void temporal_order(const std::vector<int>& tenths, int length, int batch, CounterRng& rng, Batch& out) {
-  const int width = length / 10;  // ⌊0.1L⌋
+// The markers are placed as in a sequence of `marker_length` (= length for the task itself),
+// `offset` steps later.
+void temporal_order(const std::vector<int>& tenths, int length, int marker_length, int offset, int batch,
+                    CounterRng& rng, Batch& out) {
+  const int width = marker_length / 10;  // ⌊0.1L⌋
   for (int b = 0; b < batch; ++b) {
     std::vector<int> symbols(length);
     for (int& s : symbols) s = 2 + rng.below(4);
     int label = 0;
     for (std::size_t m = 0; m < tenths.size(); ++m) {
-      const int pos = tenths[m] * length / 10 + rng.below(width);
+      const int pos = offset + tenths[m] * marker_length / 10 + rng.below(width);
       const int v = rng.below(2);
       symbols[pos] = v;
       label += v << m;
@@ -89,21 +92,33 @@ void permutation(int length, int batch, CounterRng& rng, Batch& out) {
 
 }  // namespace
 
-Batch generate_batch(TaskKind task, int length, int batch, CounterRng& rng) {
-  if (task == TaskKind::Mnist) throw std::logic_error("generate_batch: task mnist reads its batches from MnistTask");
+Batch generate_batch(TaskKind task, int length, int batch, CounterRng& rng, MarkerLayout layout) {
   const TaskInfo info = task_info(task);
+  const bool temporal = task == TaskKind::Temporal || task == TaskKind::Temporal3;
+  if (!layout.is_default() && !temporal)
+    throw UsageError("--marker-length/--marker-offset: only for the tasks temporal and temporal3, not " +
+                     to_string(task));
+  if (task == TaskKind::Mnist) throw std::logic_error("generate_batch: task mnist reads its batches from MnistTask");
   if (length < info.min_length)
     throw UsageError("--length: task " + to_string(task) + " needs a length of at least " +
                      std::to_string(info.min_length) + ", got " + std::to_string(length));
   if (batch < 1) throw UsageError("--batch: must be at least 1");
+  if (!layout.is_default()) {
+    if (layout.length == 0) layout.length = length;
+    if (layout.length < info.min_length || layout.offset < 0 || layout.offset + layout.length > length)
+      throw UsageError("--marker-length/--marker-offset: the markers of a length-" + std::to_string(layout.length) +
+                       " sequence (at least " + std::to_string(info.min_length) + ") moved " +
+                       std::to_string(layout.offset) + " steps must fit in the length " + std::to_string(length));
+  }
+  const int marker_length = layout.length > 0 ? layout.length : length;
   Batch out;
   out.batch = batch;
   out.steps = (task == TaskKind::Adding) ? length + rng.below(length / 10) : length;  // one l per batch
   out.X = MatF::Zero(info.inputs, static_cast<Eigen::Index>(out.steps) * batch);
   out.Y = MatF::Zero(info.outputs, batch);
   switch (task) {
-    case TaskKind::Temporal: temporal_order({1, 5}, length, batch, rng, out); break;
-    case TaskKind::Temporal3: temporal_order({1, 3, 6}, length, batch, rng, out); break;
+    case TaskKind::Temporal: temporal_order({1, 5}, length, marker_length, layout.offset, batch, rng, out); break;
+    case TaskKind::Temporal3: temporal_order({1, 3, 6}, length, marker_length, layout.offset, batch, rng, out); break;
     case TaskKind::Adding: adding(length, batch, rng, out); break;
     case TaskKind::Perm: permutation(length, batch, rng, out); break;
     case TaskKind::Mnist: break;  // refused above

@@ -51,7 +51,7 @@ Batch validation_batch(const TrainConfig& config, int v, const ValidationSet& se
   const auto draw = static_cast<std::uint64_t>(set.draw);
   if (set.purpose == ValidationSet::Purpose::Evaluation) {
     CounterRng rng(config.seed, RngPurpose::EvaluationData, draw, batch_index);
-    return generate_batch(config.task, length, size, rng);
+    return generate_batch(config.task, length, size, rng, set.markers);
   }
   if (config.validation == ValidationMode::Fixed) {
     CounterRng rng(config.seed, RngPurpose::ValidationData, batch_index);

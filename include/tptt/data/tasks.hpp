@@ -31,9 +31,21 @@ struct Batch {
   MatF Y;         // (O × B)    one-hot class, or the regression target
 };
 
+// Where the markers of temporal and temporal3 fall (the generalisation probe of `tptt eval
+// --marker-length/--marker-offset`, docs/generalisation.md): as in a sequence of `length` steps
+// (0: the batch's own length, the task's definition), moved `offset` steps later; every other
+// step a distractor. The draws are the same as without a layout, so the default layout gives
+// the task's own batch. Needs offset + length ≤ the batch's length; other tasks refuse a
+// non-default layout (UsageError).
+struct MarkerLayout {
+  int length = 0;
+  int offset = 0;
+  bool is_default() const { return length == 0 && offset == 0; }
+};
+
 // One batch of `batch` sequences at requested length `length` (≥ task_info().min_length).
 // Synthetic tasks only: mnist batches come from MnistTask (std::logic_error here).
-Batch generate_batch(TaskKind task, int length, int batch, CounterRng& rng);
+Batch generate_batch(TaskKind task, int length, int batch, CounterRng& rng, MarkerLayout layout = {});
 
 // Class index of each sequence (argmax of Y); −1 for regression tasks.
 std::vector<int> batch_labels(TaskKind task, const Batch& b);

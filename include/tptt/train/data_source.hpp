@@ -17,6 +17,7 @@ struct ValidationSet {
   int length = 0;                    // sequence length; 0: the longest configured length
   long draw = 0;                     // Check with --validation fresh: the set's index (the check's iteration)
   Purpose purpose = Purpose::Check;  // Evaluation: a stream disjoint from training and checks
+  MarkerLayout markers{};            // Evaluation: where the markers fall (data/tasks.hpp); default: the task's own
 };
 
 // A validation set: config.validation_samples sequences in batches of config.validation_batch

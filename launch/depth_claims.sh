@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# The paper's depth claims at its budget (issue 22): Table 4 (train at T = 100, evaluate at
+# T = 200) and the Table 1 cells tested directly at the paper's t_max. One run at a time,
+# niced, one thread, every run checkpointed and resumable.
+#
+# usage: launch/depth_claims.sh [--list] [PART ...]
+#   PART: table4-tptt table4-tptt-clip table4-bptt table4-lstm table1 table1-plus10 (default:
+#         all, in that order). table4-tptt-clip: TPTT on adding with --clip 1, where the
+#         default diverges (issue 22: --clip only where the default fails, both reported)
+#   --list   print the runs (name and command) with their state, run nothing
+#
+# Environment:
+#   TPTT        the binary (default: build/tptt of this tree)
+#   OUT         where everything goes (default: /work/depth-runs)
+#   PIDFILE     holds the PID of the running training/eval process, one per line (default:
+#               /work/depth-runs.pids), so that it can be paused with SIGSTOP and resumed with
+#               SIGCONT while timings are taken; emptied when the driver ends
+#   SEEDS       seeds of the runs at T <= 200 (default "1 2 3"; above 200 seed 1 only)
+#   NICE        niceness (default 19); THREADS --threads (default 1)
+#   VALIDATION_SAMPLES  default 10000, the paper's protocol
+#
+# Layout under OUT:
+#   runs/<part>/<name>.{ckpt,jsonl,err}        checkpoint, metrics log, stderr of each run
+#   summaries/<part>/<name>.json + .cmd         the one-line JSON summary `tptt train` prints
+#                                               and the command that produced it
+#   summaries/table4/<name>.eval200.json + .cmd `tptt eval --length 200 --samples 10000`
+#   depth_claims.tsv                            one row per finished run: part, name, seed, T,
+#                                               solved_at, best_error, seconds, command
+# launch/scorecard.py --runs OUT/summaries reads the summaries.
+#
+# Resuming: a run whose summary exists is skipped; a run with a checkpoint but no summary
+# continues from it (--resume); so rerunning the same command carries on where it stopped.
+# Stop it with SIGTERM to the driver or to the training process (PIDFILE): the run writes its
+# checkpoint and the driver exits (a background process ignores SIGINT, so use SIGTERM). Pause
+# it with SIGSTOP/SIGCONT to the PID in PIDFILE.
+set -uo pipefail
+CALLER_DIR=$PWD
+cd "$(dirname "$0")/.." || exit 2
+TPTT=${TPTT:-$PWD/build/tptt}
+[[ $TPTT == /* ]] || TPTT=$CALLER_DIR/$TPTT
+OUT=${OUT:-/work/depth-runs}
+PIDFILE=${PIDFILE:-/work/depth-runs.pids}
+read -r -a SEEDS <<<"${SEEDS:-1 2 3}"
+NICE=${NICE:-19}
+THREADS=${THREADS:-1}
+VALIDATION_SAMPLES=${VALIDATION_SAMPLES:-10000}
+list=0
+parts=()
+for a in "$@"; do
+  case $a in
+    --list) list=1 ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
+    table4-tptt|table4-tptt-clip|table4-bptt|table4-lstm|table1|table1-plus10) parts+=("$a") ;;
+    *) echo "launch/depth_claims.sh: unknown argument '$a' (--help)" >&2; exit 2 ;;
+  esac
+done
+[[ ${#parts[@]} -gt 0 ]] || parts=(table4-tptt table4-tptt-clip table4-bptt table4-lstm table1 table1-plus10)
+[[ $list == 1 || -x $TPTT ]] || { echo "launch/depth_claims.sh: no binary at $TPTT (build it or set TPTT)" >&2; exit 2; }
+
+# The rates of each algorithm (docs/results.md): TPTT's common model, adding its own;
+# TPTT_hx the common model of Table A3; BPTT --lr 1e-4 (the BPTT baseline of docs/results.md,
+# Nesterov, no clipping); LSTM the rates of the paper's Table 5 (1e-3 on temporal3, 1e-4 else).
+rates() {  # task algorithm
+  case $2 in
+    tptt) if [[ $1 == adding ]]; then echo "--alpha-i 0.5 --alpha-f 0.02 --alpha-g 0.07"
+          else echo "--alpha-i 0.1 --alpha-f 0.01 --alpha-g 0.001"; fi ;;
+    tptt_hx) echo "--alpha-i 0.1 --alpha-f 0.2 --alpha-g 0.01" ;;
+    bptt) echo "--lr 1e-4" ;;
+    lstm) if [[ $1 == temporal3 ]]; then echo "--lr 1e-3"; else echo "--lr 1e-4"; fi ;;  # the paper's Table 5
+  esac
+}
+
+# The runs, in order: "part task algorithm T seeds eval [clip]". Table 4 runs adding last: the
+# paper's TPTT t_max on adding is 60, so at T = 100 it is expected to run to its patience or budget.
+seeds_csv=$(IFS=,; echo "${SEEDS[*]}")
+plan=()
+for part in "${parts[@]}"; do
+  case $part in
+    table4-tptt|table4-bptt|table4-lstm)
+      for task in temporal3 temporal perm adding; do plan+=("table4 $task ${part#table4-} 100 $seeds_csv eval"); done ;;
+    table4-tptt-clip) plan+=("table4 adding tptt 100 $seeds_csv eval 1") ;;
+    table1|table1-plus10)
+      add=0; [[ $part == table1-plus10 ]] && add=10
+      for cell in "tptt adding 60" "bptt temporal 120" "bptt temporal3 70" "bptt adding 90" "bptt perm 70" \
+                  "tptt_hx temporal 210" "tptt_hx temporal3 160" "tptt_hx adding 60" "tptt perm 300" "tptt_hx perm 800"; do
+        read -r algorithm task T <<<"$cell"
+        T=$((T + add))
+        seeds=$seeds_csv
+        (( T > 200 )) && seeds=1
+        plan+=("table1 $task $algorithm $T $seeds -")
+      done ;;
+  esac
+done
+
+pidfile_set() { if [[ -n $1 ]]; then echo "$1" >"$PIDFILE"; else : >"$PIDFILE"; fi; }
+trap 'pidfile_set ""' EXIT
+interrupted=0
+# shellcheck disable=SC2317  # called by the trap
+on_signal() { interrupted=1; local p; p=$(cat "$PIDFILE" 2>/dev/null); [[ -n $p ]] && kill -TERM "$p" 2>/dev/null; }
+trap on_signal INT TERM
+
+# run_bg OUTFILE ERRFILE COMMAND...: one niced process in the background, its PID in PIDFILE.
+run_bg() {
+  local out=$1 err=$2
+  shift 2
+  nice -n "$NICE" "$@" >"$out" 2>>"$err" &
+  local pid=$!
+  pidfile_set "$pid"
+  local rc
+  while true; do
+    wait "$pid"; rc=$?
+    kill -0 "$pid" 2>/dev/null || break  # wait returns early on a trapped signal
+  done
+  pidfile_set ""
+  return "$rc"
+}
+
+mkdir -p "$OUT"
+tsv=$OUT/depth_claims.tsv
+[[ -s $tsv ]] || printf 'part\tname\tseed\tT\tsolved_at\tbest_error\tseconds\tcommand\n' >"$tsv"
+status=0
+for item in "${plan[@]}"; do
+  read -r part task algorithm T seeds ev clip <<<"$item"
+  for seed in ${seeds//,/ }; do
+    name=$task-$algorithm-T$T-s$seed
+    clip_opt=()
+    if [[ -n ${clip:-} ]]; then name=$task-$algorithm-clip$clip-T$T-s$seed; clip_opt=(--clip "$clip"); fi
+    rdir=$OUT/runs/$part sdir=$OUT/summaries/$part
+    summary=$sdir/$name.json ckpt=$rdir/$name.ckpt
+    # shellcheck disable=SC2207
+    cmd=("$TPTT" train --task "$task" --algorithm "$algorithm" -T "$T" --seed "$seed" $(rates "$task" "$algorithm")
+         --max-iterations 100000 --validation-samples "$VALIDATION_SAMPLES" --threads "$THREADS" --no-progress
+         ${clip_opt[@]+"${clip_opt[@]}"} --checkpoint "$ckpt" --checkpoint-every 500 --log "$rdir/$name.jsonl")
+    shown="tptt ${cmd[*]:1}"
+    shown=${shown//$OUT/\$OUT}
+    if [[ $list == 1 ]]; then
+      state=pending; [[ -e $ckpt ]] && state=started; [[ -s $summary ]] && state='done'
+      printf '%-8s %-32s %s\n' "$state" "$part/$name" "$shown"
+      continue
+    fi
+    mkdir -p "$rdir" "$sdir"
+    if [[ ! -s $summary ]]; then
+      if [[ -e $ckpt ]]; then extra=(--resume "$ckpt"); else extra=(--overwrite); fi
+      echo "depth_claims: $(date -u +%FT%TZ) start $part/$name ${extra[0]}" >&2
+      run_bg "$summary.tmp" "$rdir/$name.err" "${cmd[@]}" "${extra[@]}"
+      rc=$?
+      if [[ $interrupted == 1 || $rc == 130 || $rc == 143 ]]; then  # stopped by a signal: checkpoint written
+        rm -f "$summary.tmp"; echo "depth_claims: interrupted during $part/$name (rerun to resume)" >&2; exit 130
+      fi
+      if grep -q '"result"' "$summary.tmp" 2>/dev/null; then
+        mv "$summary.tmp" "$summary"
+        echo "$shown" >"$sdir/$name.cmd"
+        python3 - "$summary" "$part" "$name" "$seed" "$T" "$shown" >>"$tsv" <<'EOF'
+import json, sys
+s = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+r = s["result"]
+print("\t".join([sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], str(r.get("solved_at")),
+                 str(r.get("best_error")), "%.0f" % r.get("seconds", 0), sys.argv[6]]))
+EOF
+        echo "depth_claims: $(date -u +%FT%TZ) done $part/$name: $(tail -1 "$summary")" >&2
+      else
+        rm -f "$summary.tmp"
+        echo "depth_claims: $part/$name failed (exit $rc; $rdir/$name.err)" >&2
+        status=1
+        continue
+      fi
+    fi
+    if [[ $ev == eval ]]; then
+      esum=$sdir/$name.eval200.json
+      if [[ ! -s $esum && -e $ckpt ]]; then
+        ecmd=("$TPTT" eval --model "$ckpt" --length 200 --samples 10000 --threads "$THREADS")
+        [[ $task == temporal* ]] && ecmd+=(--errors "$rdir/$name.errors200.csv")
+        run_bg "$esum.tmp" "$rdir/$name.err" "${ecmd[@]}"
+        rc=$?
+        [[ $interrupted == 1 ]] && { rm -f "$esum.tmp"; exit 130; }
+        if [[ $rc == 0 && -s $esum.tmp ]]; then
+          mv "$esum.tmp" "$esum"
+          e="tptt ${ecmd[*]:1}"
+          echo "${e//$OUT/\$OUT}" >"$sdir/$name.eval200.cmd"
+          echo "depth_claims: eval $part/$name: $(cat "$esum")" >&2
+        else
+          rm -f "$esum.tmp"; echo "depth_claims: eval of $part/$name failed (exit $rc)" >&2; status=1
+        fi
+      fi
+    fi
+  done
+done
+exit "$status"

@@ -1,0 +1,459 @@
+#!/usr/bin/env python3
+"""Regenerates the scorecard of docs/results.md from the runs' JSON summaries.
+
+usage: launch/scorecard.py [--runs DIR ...] [--known FILE] [--doc FILE] [--print] [--check]
+                           [--runs-doc FILE]
+
+--runs-doc FILE also regenerates the block between `<!-- runs:begin -->` and `<!-- runs:end -->`
+of FILE (docs/generalisation.md): one row per train summary (table, task, algorithm, T, seed,
+solved at, best error, wall time, accuracy at T = 200 where evaluated, command).
+
+The scorecard is the block between `<!-- scorecard:begin -->` and `<!-- scorecard:end -->` of
+docs/results.md: one markdown table, Table | Task | Algorithm | Paper | Ours | Met | Section,
+with a row for every cell of the paper's Tables 1 (and A1), 2 (and A3), 4 (and 5) and 6/7.
+
+Where the numbers come from, per cell:
+  1. Run summaries under the --runs directories (searched recursively; default
+     /work/depth-runs/summaries): every line of a *.json or *.jsonl file that is the one-line
+     JSON summary `tptt train` prints (it has "result") or `tptt eval` prints (it has
+     "trained_length"). The command that produced a summary is read from a sibling file with
+     the same name and the extension .cmd (launch/depth_claims.sh writes both); options that
+     the summary does not carry (--lr, --clip, --alpha-*) come from it.
+  2. Otherwise the cell's entry in docs/scorecard_known.json (value, met, section, command):
+     results obtained earlier by the commands the entries name.
+  3. Otherwise "not run".
+
+Which runs count for a cell, and when it is met (a train summary counts for Table 1 when it lies
+under a directory named table1, for Table 2 under table1 or table2):
+  Table 1 (t_max)     train runs of the task and algorithm at the paper's rates, no --clip;
+                      ours = the largest T any seed solved; met when that T >= the paper's
+                      t_max. Runs with --clip are listed after it.
+  Table 2 (iterations) train runs at the table's T with the common model's rates; ours = the
+                      median iteration of the solving seeds (every seed listed); met when all
+                      seeds solved and the median <= the paper's.
+  Table 4 (accuracy %) `tptt eval` at T = 200 of a model trained at T = 100; ours = the mean
+                      accuracy over seeds; met when it is >= the paper's minus 2 points.
+  Tables 6/7 (test accuracy %) train runs of task mnist (accuracy = 1 - best error) or known.
+
+--check runs a self-test on a fake summary directory and a fake document and exits 0 when the
+regenerated table holds the expected cells (no tptt binary needed).
+"""
+import argparse
+import json
+import os
+import re
+import shlex
+import statistics
+import sys
+import tempfile
+
+BEGIN = "<!-- scorecard:begin -->"
+END = "<!-- scorecard:end -->"
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# The common models of the paper (docs/method.md): rates each table's runs must use.
+COMMON = {
+    "tptt": {"alpha_i": 0.1, "alpha_f": 0.01, "alpha_g": 0.001},
+    "tptt_adding": {"alpha_i": 0.5, "alpha_f": 0.02, "alpha_g": 0.07},
+    "tptt_hx": {"alpha_i": 0.1, "alpha_f": 0.2, "alpha_g": 0.01},
+    "bptt": {"lr": 1e-4},
+    "lstm": {"lr": 1e-3},
+}
+DEFAULTS = {"alpha_i": 0.1, "alpha_f": 0.01, "alpha_g": 0.001, "lr": 0.001, "clip": 0.0}
+
+# Every cell of the paper's tables: (table, task, algorithm, paper value, kind, T or H).
+TASKS = ["temporal", "temporal3", "adding", "perm"]
+CELLS = []
+for task, (b, t, hx) in zip(TASKS, [(120, 150, 210), (70, 150, 160), (90, 60, 60), (70, 300, 800)]):
+    CELLS += [("1", task, "bptt", b, "tmax", None), ("1", task, "tptt", t, "tmax", None),
+              ("1", task, "tptt_hx", hx, "tmax", None)]
+for task, T, (b, t, hx) in [("temporal", 120, (46500, 1600, 5800)), ("temporal3", 70, (56000, 1300, 13800)),
+                            ("adding", 90, (18000, None, None)), ("perm", 70, (12200, 12700, 40300))]:
+    CELLS += [("2", task, "bptt", b, "iters", T), ("2", task, "tptt", t, "iters", T),
+              ("2", task, "tptt_hx", hx, "iters", T)]
+for task, (b, t, lstm) in zip(TASKS, [(26.67, 45.76, 75.28), (13.65, 28.36, 29.03), (65.63, 66.23, 91.90),
+                                      (51.52, 100.00, 50.54)]):
+    CELLS += [("4", task, "bptt", b, "acc", None), ("4", task, "tptt", t, "acc", None),
+              ("4", task, "lstm", lstm, "acc", None)]
+CELLS += [("6", "mnist", "srnn_relu", 20.74, "mnist", 100), ("6", "mnist", "bptt", 34.20, "mnist", 100),
+          ("6", "mnist", "lstm", 65.68, "mnist", 100), ("6", "mnist", "irnn", 97.20, "mnist", 100),
+          ("6", "mnist", "tptt", 54.20, "mnist", 100)]
+for H, acc in [(64, 49.49), (128, 53.28), (256, 54.60), (512, 56.77), (1024, 74.02)]:
+    CELLS.append(("7", "mnist", "tptt", acc, "mnist", H))
+
+TABLE_NAME = {"1": "1 / A1", "2": "2 / A3", "4": "4 / 5", "6": "6", "7": "7"}
+DEFAULT_SECTION = {
+    "1": ("generalisation.md", "Depth claims at the paper's budget"),
+    "2": ("generalisation.md", "Depth claims at the paper's budget"),
+    "4": ("generalisation.md", "Table 4 at the paper's budget"),
+    "6": ("results.md", "Sequential MNIST (Tables 6 and 7)"),
+    "7": ("results.md", "Sequential MNIST (Tables 6 and 7)"),
+}
+
+
+def anchor(title):
+    """GitHub's anchor of a heading."""
+    a = title.strip().lower()
+    a = re.sub(r"[^\w\- ]", "", a, flags=re.UNICODE)
+    return a.replace(" ", "-")
+
+
+def options_of(command):
+    """The options of a tptt command line that a summary does not carry."""
+    opts = dict(DEFAULTS)
+    opts["hidden"] = 100
+    if not command:
+        return opts
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split()
+    names = {"--alpha-i": "alpha_i", "--alpha-f": "alpha_f", "--alpha-g": "alpha_g", "--lr": "lr",
+             "--clip": "clip", "-H": "hidden", "--hidden": "hidden"}
+    for i, w in enumerate(words):
+        name, value = (w.split("=", 1) + [None])[:2] if w.startswith("--") and "=" in w else (w, None)
+        if name in names:
+            if value is None and i + 1 < len(words):
+                value = words[i + 1]
+            try:
+                opts[names[name]] = float(value)
+            except (TypeError, ValueError):
+                pass
+    return opts
+
+
+def load_runs(dirs):
+    """(train summaries, eval summaries), each a list of dicts with "_command" and "_file" added."""
+    trains, evals = [], []
+    for top in dirs:
+        for base, _, files in os.walk(top):
+            for name in sorted(files):
+                if not (name.endswith(".json") or name.endswith(".jsonl")):
+                    continue
+                path = os.path.join(base, name)
+                cmd_path = re.sub(r"\.jsonl?$", ".cmd", path)
+                command = open(cmd_path).read().strip() if os.path.exists(cmd_path) else ""
+                try:
+                    lines = open(path).read().splitlines()
+                except OSError:
+                    continue
+                for line in lines:
+                    line = line.strip()
+                    if not line.startswith("{"):
+                        continue
+                    try:
+                        obj = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue
+                    if not isinstance(obj, dict):
+                        continue
+                    obj["_command"] = obj.get("command", command) if isinstance(obj.get("command"), str) else command
+                    obj["_file"] = path
+                    if "trained_length" in obj and "accuracy" in obj:
+                        # The training command of the evaluated model: NAME.cmd beside NAME.eval200.json.
+                        train_cmd = re.sub(r"\.eval\d*\.jsonl?$", ".cmd", path)
+                        obj["_train_command"] = (open(train_cmd).read().strip()
+                                                 if train_cmd != path and os.path.exists(train_cmd) else "")
+                        evals.append(obj)
+                    elif isinstance(obj.get("result"), dict) and "task" in obj:
+                        trains.append(obj)
+    return trains, evals
+
+
+def in_part(run, part):
+    """Whether the summary file lies under a directory named `part` (table1, table2, table4)."""
+    return part in os.path.normpath(run["_file"]).split(os.sep)[:-1]
+
+
+def rates_match(run, algorithm, task):
+    o = options_of(run["_command"])
+    if algorithm == "tptt":
+        want = COMMON["tptt_adding" if task == "adding" else "tptt"]
+    else:
+        want = COMMON.get(algorithm, {})
+    return all(abs(o[k] - v) <= 1e-12 * max(1.0, abs(v)) for k, v in want.items())
+
+
+def fmt_int(n):
+    return f"{int(n):,}"
+
+
+def seed_list(runs):
+    return sorted(runs, key=lambda r: r.get("seed", 0))
+
+
+def ours_tmax(runs, paper):
+    """Table 1 from train runs at chosen T (no --clip first, then --clip)."""
+    parts, best, met = [], None, False
+    for clipped in (False, True):
+        group = [r for r in runs if (options_of(r["_command"])["clip"] > 0) == clipped]
+        if not group:
+            continue
+        by_T = {}
+        for r in group:
+            by_T.setdefault(r["length"], []).append(r)
+        texts = []
+        for T in sorted(by_T):
+            seeds = []
+            for r in seed_list(by_T[T]):
+                res = r["result"]
+                if res.get("solved"):
+                    seeds.append(f"s{r['seed']} {fmt_int(res['solved_at'])}")
+                    if not clipped:
+                        best = T if best is None else max(best, T)
+                else:
+                    seeds.append(f"s{r['seed']} ✗ ({res.get('best_error', 1) * 100:.2f}% at {fmt_int(res.get('iterations', 0))})")
+            texts.append(f"T = {T}: " + ", ".join(seeds))
+        if clipped:
+            clip = options_of(group[0]["_command"])["clip"]
+            parts.append(f"`--clip {clip:g}`: " + "; ".join(texts))
+        else:
+            parts.append("; ".join(texts))
+    if best is not None and best >= paper:
+        met = True
+    head = f"**{best}**" if best is not None else "—"
+    return f"{head} ({'; '.join(parts)})", met
+
+
+def ours_iters(runs, paper):
+    seeds = seed_list(runs)
+    solved = [r["result"]["solved_at"] for r in seeds if r["result"].get("solved")]
+    listing = ", ".join(fmt_int(r["result"]["solved_at"]) if r["result"].get("solved") else "✗" for r in seeds)
+    if not solved:
+        return f"not solved ({listing}; seeds {', '.join(str(r['seed']) for r in seeds)})", False
+    med = statistics.median(solved)
+    met = paper is not None and len(solved) == len(seeds) and med <= paper
+    return f"**{fmt_int(med)}** ({listing})", met
+
+
+def ours_acc(evals, paper):
+    """Mean accuracy of the models trained without --clip; those with --clip listed after."""
+    parts, mean = [], None
+    for clipped in (False, True):
+        seeds = seed_list([e for e in evals if (options_of(e.get("_train_command", ""))["clip"] > 0) == clipped])
+        if not seeds:
+            continue
+        accs = [100.0 * e["accuracy"] for e in seeds]
+        listing = ", ".join(f"{a:.2f}" for a in accs)
+        seeds_txt = ",".join(str(e.get("seed", "?")) for e in seeds)
+        if clipped:
+            clip = options_of(seeds[0]["_train_command"])["clip"]
+            parts.append(f"`--clip {clip:g}`: {sum(accs) / len(accs):.2f} (seeds {seeds_txt}: {listing})")
+        else:
+            mean = sum(accs) / len(accs)
+            parts.append(f"seeds {seeds_txt}: {listing}; n = {seeds[0].get('samples', '?'):,}")
+    head = f"**{mean:.2f}**" if mean is not None else "—"
+    return f"{head} ({'; '.join(parts)})", mean is not None and mean >= paper - 2.0
+
+
+def build_rows(trains, evals, known):
+    rows = []
+    for table, task, algorithm, paper, kind, extra in CELLS:
+        key = f"{table}/{task}/{algorithm}" + (f"/{extra}" if table == "7" else "")
+        entry = known.get(key, {})
+        doc, title = entry.get("doc", DEFAULT_SECTION[table][0]), entry.get("section", DEFAULT_SECTION[table][1])
+        ours, met, source = None, None, None
+        if kind == "tmax":
+            runs = [r for r in trains if r["task"] == task and r["algorithm"] == algorithm and rates_match(r, algorithm, task)
+                    and in_part(r, "table1")]
+            if runs:
+                ours, met = ours_tmax(runs, paper)
+        elif kind == "iters":
+            runs = [r for r in trains if r["task"] == task and r["algorithm"] == algorithm and r["length"] == extra
+                    and rates_match(r, algorithm, task) and options_of(r["_command"])["clip"] == 0
+                    and (in_part(r, "table1") or in_part(r, "table2"))]
+            if runs:
+                ours, met = ours_iters(runs, paper)
+        elif kind == "acc":
+            ev = [e for e in evals if e["task"] == task and e["algorithm"] == algorithm and e["trained_length"] == 100
+                  and e["length"] == 200]
+            if ev:
+                ours, met = ours_acc(ev, paper)
+        elif kind == "mnist":
+            runs = [r for r in trains if r["task"] == "mnist" and r["algorithm"] == algorithm
+                    and int(options_of(r["_command"])["hidden"]) == extra]
+            if runs:
+                best = max(100.0 * (1 - r["result"]["best_error"]) for r in runs)
+                ours, met = f"**{best:.2f}** (best test accuracy of {len(runs)} run(s))", best >= paper - 2.0
+        if ours is None and entry:
+            ours, met, source = entry.get("ours", "—"), entry.get("met"), "known"
+        elif ours is not None:
+            source = "runs"
+            doc, title = DEFAULT_SECTION[table]
+        if ours is None:
+            ours, met = "not run", None
+        paper_txt = "—" if paper is None else (fmt_int(paper) if kind in ("tmax", "iters") else f"{paper:.2f}")
+        label = {"bptt": "BPTT", "tptt": "TPTT", "tptt_hx": "TPTT_hx", "lstm": "LSTM", "srnn_relu": "SRNN (ReLU)",
+                 "irnn": "IRNN"}[algorithm]
+        if table == "6" and algorithm == "bptt":
+            label = "SRNN (tanh, BPTT)"
+        if table == "7":
+            label += f" H = {extra}"
+        if table == "2":
+            task_txt = f"{task} T = {extra}"
+        else:
+            task_txt = task
+        mark = met if isinstance(met, str) else {True: "✓", False: "✗", None: "—"}[met]
+        section = f"[{title}]({doc}#{anchor(title)})"
+        rows.append((TABLE_NAME[table], task_txt, label, paper_txt, ours, mark, section, source))
+    return rows
+
+
+def render(rows):
+    out = ["| Table | Task | Algorithm | Paper | Ours | Met | Section |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append("| " + " | ".join(r[:7]) + " |")
+    n_runs = sum(1 for r in rows if r[7] == "runs")
+    n_known = sum(1 for r in rows if r[7] == "known")
+    met = sum(1 for r in rows if r[5] == "✓")
+    out.append("")
+    out.append(f"{met} of {len(rows)} cells met; {n_runs} from run summaries, {n_known} from "
+               "docs/scorecard_known.json, the rest not run. Regenerate with `launch/scorecard.py` "
+               "(rules in its header).")
+    return "\n".join(out)
+
+
+def splice(doc_text, table, begin=BEGIN, end=END):
+    if begin not in doc_text or end not in doc_text:
+        raise SystemExit(f"scorecard: the document has no {begin} ... {end} block")
+    head, rest = doc_text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{table}\n{end}{tail}"
+
+
+RUNS_BEGIN, RUNS_END = "<!-- runs:begin -->", "<!-- runs:end -->"
+
+
+def render_runs(trains, evals):
+    """One row per train summary, with the accuracy at T = 200 of its model where evaluated."""
+    acc = {}  # by the train summary's path: NAME.json beside NAME.eval200.json
+    for e in evals:
+        if e.get("length") == 200:
+            acc[re.sub(r"\.eval\d*\.jsonl?$", ".json", e["_file"])] = e
+    part_of = lambda r: next((p for p in ("table1", "table2", "table4") if in_part(r, p)), "—")
+    order = {"table4": 0, "table1": 1, "table2": 2}
+    rows = sorted(trains, key=lambda r: (order.get(part_of(r), 9), r["_file"]))
+    out = ["| part | task | algorithm | T | seed | solved at | best error | wall (s) | accuracy at T = 200 | command |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        res = r["result"]
+        solved = fmt_int(res["solved_at"]) if res.get("solved") else f"✗ ({res.get('stop_reason', '?')}, {fmt_int(res.get('iterations', 0))} it.)"
+        e = acc.get(r["_file"])
+        a = f"{100 * e['accuracy']:.2f}%" if e else "—"
+        cmd = r["_command"].replace("|", "\\|")
+        out.append(f"| {part_of(r)} | {r['task']} | {r['algorithm']} | {r['length']} | {r.get('seed')} | {solved} | "
+                   f"{100 * res.get('best_error', 1):.2f}% | {res.get('seconds', 0):.0f} | {a} | `{cmd}` |")
+    return "\n".join(out)
+
+
+def load_known(path):
+    if not path or not os.path.exists(path):
+        return {}
+    data = json.load(open(path))
+    return {c["cell"]: c for c in data.get("cells", [])}
+
+
+def self_check():
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = os.path.join(tmp, "runs")
+        os.makedirs(os.path.join(runs, "t4"))
+        os.makedirs(os.path.join(runs, "table1"))
+        os.makedirs(os.path.join(runs, "table4"))
+
+        def train(name, task, algo, T, seed, solved_at, cmd, best=0.0, part="table1"):
+            res = {"solved": solved_at is not None, "solved_at": solved_at, "best_error": best, "final_error": best,
+                   "iterations": solved_at or 100000, "seconds": 1.0, "stop_reason": "solved" if solved_at else "max_iterations"}
+            with open(os.path.join(runs, part, name + ".json"), "w") as f:
+                f.write(json.dumps({"algorithm": algo, "task": task, "length": T, "seed": seed, "result": res}) + "\n")
+            with open(os.path.join(runs, part, name + ".cmd"), "w") as f:
+                f.write(cmd)
+
+        bptt = "tptt train --algorithm bptt --lr 1e-4 --task temporal -T 120"
+        train("b1", "temporal", "bptt", 120, 1, 40000, bptt)
+        train("b2", "temporal", "bptt", 120, 2, 50000, bptt)
+        train("b3", "temporal", "bptt", 120, 3, None, bptt, best=0.5)
+        train("a1", "adding", "tptt", 60, 1, 30000, "tptt train --task adding --alpha-i 0.5 --alpha-f 0.02 --alpha-g 0.07")
+        train("a2", "adding", "tptt", 60, 1, None, "tptt train --task adding --alpha-i 0.1")  # other rates: ignored
+        train("p1", "perm", "tptt", 100, 1, 6600, "tptt train --task perm -T 100", part="table4")  # not Table 1
+        for seed, acc in [(1, 0.30), (2, 0.20), (3, 0.25)]:
+            with open(os.path.join(runs, "t4", f"e{seed}.eval200.json"), "w") as f:
+                f.write(json.dumps({"model": "m", "trained_length": 100, "length": 200, "samples": 10000,
+                                    "accuracy": acc, "error": 1 - acc, "task": "temporal3", "algorithm": "tptt",
+                                    "seed": seed}) + "\n")
+        with open(os.path.join(runs, "t4", "c1.eval200.json"), "w") as f:  # a model trained with --clip 1
+            f.write(json.dumps({"model": "m", "trained_length": 100, "length": 200, "samples": 10000,
+                                "accuracy": 0.9, "error": 0.1, "task": "temporal3", "algorithm": "tptt", "seed": 1}) + "\n")
+        with open(os.path.join(runs, "t4", "c1.cmd"), "w") as f:
+            f.write("tptt train --task temporal3 -T 100 --clip 1")
+        with open(os.path.join(runs, "log.jsonl"), "w") as f:  # a metrics log: not a summary
+            f.write('{"iteration":100,"val_error":0.5}\n')
+        known = os.path.join(tmp, "known.json")
+        json.dump({"cells": [{"cell": "1/temporal/tptt", "ours": "150 (seed 1)", "met": True,
+                              "doc": "results.md", "section": "Table 1 at the paper's budget",
+                              "command": "tptt curriculum --task temporal"}]}, open(known, "w"))
+        doc = os.path.join(tmp, "results.md")
+        open(doc, "w").write(f"# R\n\n{BEGIN}\nold\n{END}\n\nafter\n")
+        trains, evals = load_runs([runs])
+        assert len(trains) == 6 and len(evals) == 4, (len(trains), len(evals))
+        rows = build_rows(trains, evals, load_known(known))
+        byk = {(r[0], r[1], r[2]): r for r in rows}
+        assert len(rows) == len(CELLS) == 12 + 12 + 12 + 5 + 5, len(rows)
+        r = byk[("1 / A1", "temporal", "BPTT")]
+        assert r[4].startswith("**120**") and r[5] == "✓", r
+        r = byk[("2 / A3", "temporal T = 120", "BPTT")]
+        assert r[4].startswith("**45,000**") and r[5] == "✗", r  # seed 3 not solved: not met
+        r = byk[("1 / A1", "adding", "TPTT")]
+        assert r[4].startswith("**60**") and "s1 30,000" in r[4] and r[5] == "✓", r
+        r = byk[("4 / 5", "temporal3", "TPTT")]
+        assert r[4].startswith("**25.00**") and r[5] == "✗" and r[7] == "runs", r
+        assert "`--clip 1`: 90.00 (seeds 1: 90.00)" in r[4], r
+        r = byk[("1 / A1", "temporal", "TPTT")]
+        assert r[4] == "150 (seed 1)" and r[5] == "✓" and r[7] == "known", r
+        assert "results.md#table-1-at-the-papers-budget" in r[6], r
+        r = byk[("1 / A1", "perm", "TPTT")]
+        assert r[4] == "not run", r  # a Table 4 training run is no depth claim
+        r = byk[("7", "mnist", "TPTT H = 1024")]
+        assert r[4] == "not run" and r[5] == "—", r
+        text = splice(open(doc).read(), render(rows))
+        assert text.startswith("# R\n\n" + BEGIN + "\n| Table |") and text.endswith(END + "\n\nafter\n"), text
+        assert "old" not in text
+        assert splice(text, render(rows)) == text  # idempotent
+        runs_md = render_runs(trains, evals)
+        assert runs_md.count("\n") == 2 + 6 - 1, runs_md  # header, rule, six train summaries
+        assert "| table4 | perm | tptt | 100 | 1 | 6,600 |" in runs_md, runs_md
+    print("scorecard: self-check passed")
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--runs", action="append", help="directory of run summaries (repeatable)")
+    p.add_argument("--known", default=os.path.join(ROOT, "docs", "scorecard_known.json"))
+    p.add_argument("--doc", default=os.path.join(ROOT, "docs", "results.md"))
+    p.add_argument("--print", action="store_true", help="print the table instead of writing --doc")
+    p.add_argument("--check", action="store_true", help="self-test on a fake summary directory")
+    p.add_argument("--runs-doc", help="also regenerate the runs block of this file (docs/generalisation.md)")
+    a = p.parse_args()
+    if a.check:
+        return self_check()
+    dirs = a.runs or [os.environ.get("DEPTH_RUNS", "/work/depth-runs") + "/summaries"]
+    trains, evals = load_runs([d for d in dirs if os.path.isdir(d)])
+    table = render(build_rows(trains, evals, load_known(a.known)))
+    if a.print:
+        print(table)
+        return 0
+    for path, block, begin, end in [(a.doc, table, BEGIN, END)] + (
+            [(a.runs_doc, render_runs(trains, evals), RUNS_BEGIN, RUNS_END)] if a.runs_doc else []):
+        text = open(path).read()
+        new = splice(text, block, begin, end)
+        if new != text:
+            with open(path + ".tmp", "w") as f:
+                f.write(new)
+            os.replace(path + ".tmp", path)
+    print(f"scorecard: {a.doc}: {len(CELLS)} cells ({len(trains)} train and {len(evals)} eval summaries)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
