@@ -60,4 +60,9 @@ if [[ $report_only == 0 ]]; then
     done
   done
 fi
-python3 "$here/scaling_report.py" "$out"
+# The figure needs matplotlib: the first Python that has it (Debian's python3-matplotlib is in /usr/bin).
+python=python3
+for p in python3 /usr/bin/python3; do
+  if "$p" -c 'import matplotlib' 2>/dev/null; then python=$p; break; fi
+done
+"$python" "$here/scaling_report.py" "$out"
