@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The paper's depth claims at its budget (issue 22): Table 4 (train at T = 100, evaluate at
+# The paper's depth claims at its budget: Table 4 (train at T = 100, evaluate at
 # T = 200) and the Table 1 cells tested directly at the paper's t_max. One run at a time,
 # niced, one thread, every run checkpointed and resumable.
 #
 # usage: launch/depth_claims.sh [--list] [PART ...]
 #   PART: table4-tptt table4-tptt-clip table4-bptt table4-lstm table1 table1-plus10 (default:
 #         all, in that order). table4-tptt-clip: TPTT on adding with --clip 1, where the
-#         default diverges (issue 22: --clip only where the default fails, both reported)
+#         default diverges (--clip only where the default fails, both reported)
 #   --list   print the runs (name and command) with their state, run nothing
 #
 # Environment:
