@@ -18,6 +18,9 @@
 #   SEEDS       seeds of the runs at T <= 200 (default "1 2 3"; above 200 seed 1 only)
 #   NICE        niceness (default 19); THREADS --threads (default 1)
 #   VALIDATION_SAMPLES  default 10000, the paper's protocol
+#   ONLY        an extended regex: run (or list) only the runs whose part/name matches it,
+#               e.g. ONLY='table1/perm-' (default: every run of the parts)
+#   EXTRA_ARGS  more `tptt train` options for every run, e.g. "--async-validation"
 #
 # Layout under OUT:
 #   runs/<part>/<name>.{ckpt,jsonl,err}        checkpoint, metrics log, stderr of each run
@@ -44,12 +47,14 @@ read -r -a SEEDS <<<"${SEEDS:-1 2 3}"
 NICE=${NICE:-19}
 THREADS=${THREADS:-1}
 VALIDATION_SAMPLES=${VALIDATION_SAMPLES:-10000}
+ONLY=${ONLY:-}
+read -r -a EXTRA_ARGS <<<"${EXTRA_ARGS:-}"
 list=0
 parts=()
 for a in "$@"; do
   case $a in
     --list) list=1 ;;
-    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
     table4-tptt|table4-tptt-clip|table4-bptt|table4-lstm|table1|table1-plus10) parts+=("$a") ;;
     *) echo "launch/depth_claims.sh: unknown argument '$a' (--help)" >&2; exit 2 ;;
   esac
@@ -125,12 +130,13 @@ for item in "${plan[@]}"; do
     name=$task-$algorithm-T$T-s$seed
     clip_opt=()
     if [[ -n ${clip:-} ]]; then name=$task-$algorithm-clip$clip-T$T-s$seed; clip_opt=(--clip "$clip"); fi
+    [[ -z $ONLY || $part/$name =~ $ONLY ]] || continue
     rdir=$OUT/runs/$part sdir=$OUT/summaries/$part
     summary=$sdir/$name.json ckpt=$rdir/$name.ckpt
     # shellcheck disable=SC2207
     cmd=("$TPTT" train --task "$task" --algorithm "$algorithm" -T "$T" --seed "$seed" $(rates "$task" "$algorithm")
          --max-iterations 100000 --validation-samples "$VALIDATION_SAMPLES" --threads "$THREADS" --no-progress
-         ${clip_opt[@]+"${clip_opt[@]}"} --checkpoint "$ckpt" --checkpoint-every 500 --log "$rdir/$name.jsonl")
+         ${clip_opt[@]+"${clip_opt[@]}"} ${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"} --checkpoint "$ckpt" --checkpoint-every 500 --log "$rdir/$name.jsonl")
     shown="tptt ${cmd[*]:1}"
     shown=${shown//$OUT/\$OUT}
     if [[ $list == 1 ]]; then
