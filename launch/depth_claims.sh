@@ -4,9 +4,11 @@
 # niced, one thread, every run checkpointed and resumable.
 #
 # usage: launch/depth_claims.sh [--list] [PART ...]
-#   PART: table4-tptt table4-tptt-clip table4-bptt table4-lstm table1 table1-plus10 (default:
-#         all, in that order). table4-tptt-clip: TPTT on adding with --clip 1, where the
-#         default diverges (--clip only where the default fails, both reported)
+#   PART: table4-tptt table4-tptt-clip table4-bptt table4-bptt-paper table4-lstm table1
+#         table1-plus10 table1-bptt-paper table1-bptt-paper-plus10 (default: all, in that
+#         order). table4-tptt-clip: TPTT on adding with --clip 1, where the default diverges
+#         (--clip only where the default fails, both reported). *-bptt-paper: BPTT at the
+#         paper's Table 1 rate of each task (runs named <task>-bptt_paper-...)
 #   --list   print the runs (name and command) with their state, run nothing
 #
 # Environment:
@@ -55,22 +57,28 @@ for a in "$@"; do
   case $a in
     --list) list=1 ;;
     -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
-    table4-tptt|table4-tptt-clip|table4-bptt|table4-lstm|table1|table1-plus10) parts+=("$a") ;;
+    table4-tptt|table4-tptt-clip|table4-bptt|table4-bptt-paper|table4-lstm|table1|table1-plus10|table1-bptt-paper|table1-bptt-paper-plus10)
+      parts+=("$a") ;;
     *) echo "launch/depth_claims.sh: unknown argument '$a' (--help)" >&2; exit 2 ;;
   esac
 done
-[[ ${#parts[@]} -gt 0 ]] || parts=(table4-tptt table4-tptt-clip table4-bptt table4-lstm table1 table1-plus10)
+[[ ${#parts[@]} -gt 0 ]] || parts=(table4-tptt table4-tptt-clip table4-bptt table4-bptt-paper table4-lstm table1 table1-plus10
+                                   table1-bptt-paper table1-bptt-paper-plus10)
 [[ $list == 1 || -x $TPTT ]] || { echo "launch/depth_claims.sh: no binary at $TPTT (build it or set TPTT)" >&2; exit 2; }
 
 # The rates of each algorithm (docs/results.md): TPTT's common model, adding its own;
-# TPTT_hx the common model of Table A3; BPTT --lr 1e-4 (the BPTT baseline of docs/results.md,
-# Nesterov, no clipping); LSTM the rates of the paper's Table 5 (1e-3 on temporal3, 1e-4 else).
+# TPTT_hx the common model of Table A3, on adding the rates the paper's appendix gives for it;
+# BPTT --lr 1e-4 (the BPTT baseline of docs/results.md, Nesterov, no clipping); bptt_paper the
+# paper's Table 1 rate of each task (Table 4 uses the same); LSTM the rates of the paper's
+# Table 5 (1e-3 on temporal3, 1e-4 else).
 rates() {  # task algorithm
   case $2 in
     tptt) if [[ $1 == adding ]]; then echo "--alpha-i 0.5 --alpha-f 0.02 --alpha-g 0.07"
           else echo "--alpha-i 0.1 --alpha-f 0.01 --alpha-g 0.001"; fi ;;
-    tptt_hx) echo "--alpha-i 0.1 --alpha-f 0.2 --alpha-g 0.01" ;;
+    tptt_hx) if [[ $1 == adding ]]; then echo "--alpha-i 0.02 --alpha-f 0.01 --alpha-g 0.05"
+             else echo "--alpha-i 0.1 --alpha-f 0.2 --alpha-g 0.01"; fi ;;
     bptt) echo "--lr 1e-4" ;;
+    bptt_paper) case $1 in temporal|temporal3) echo "--lr 1e-5" ;; adding) echo "--lr 1e-3" ;; perm) echo "--lr 1e-2" ;; esac ;;
     lstm) if [[ $1 == temporal3 ]]; then echo "--lr 1e-3"; else echo "--lr 1e-4"; fi ;;  # the paper's Table 5
   esac
 }
@@ -81,13 +89,17 @@ seeds_csv=$(IFS=,; echo "${SEEDS[*]}")
 plan=()
 for part in "${parts[@]}"; do
   case $part in
-    table4-tptt|table4-bptt|table4-lstm)
-      for task in temporal3 temporal perm adding; do plan+=("table4 $task ${part#table4-} 100 $seeds_csv eval"); done ;;
+    table4-tptt|table4-bptt|table4-bptt-paper|table4-lstm)
+      algorithm=${part#table4-}; algorithm=${algorithm/-/_}
+      for task in temporal3 temporal perm adding; do plan+=("table4 $task $algorithm 100 $seeds_csv eval"); done ;;
     table4-tptt-clip) plan+=("table4 adding tptt 100 $seeds_csv eval 1") ;;
-    table1|table1-plus10)
-      add=0; [[ $part == table1-plus10 ]] && add=10
-      for cell in "tptt adding 60" "bptt temporal 120" "bptt temporal3 70" "bptt adding 90" "bptt perm 70" \
-                  "tptt_hx temporal 210" "tptt_hx temporal3 160" "tptt_hx adding 60" "tptt perm 300" "tptt_hx perm 800"; do
+    table1|table1-plus10|table1-bptt-paper|table1-bptt-paper-plus10)
+      add=0; [[ $part == *-plus10 ]] && add=10
+      cells=("tptt adding 60" "bptt temporal 120" "bptt temporal3 70" "bptt adding 90" "bptt perm 70"
+             "tptt_hx temporal 210" "tptt_hx temporal3 160" "tptt_hx adding 60" "tptt perm 300" "tptt_hx perm 800")
+      [[ $part == table1-bptt-paper* ]] && cells=("bptt_paper temporal 120" "bptt_paper temporal3 70"
+                                                  "bptt_paper adding 90" "bptt_paper perm 70")
+      for cell in "${cells[@]}"; do
         read -r algorithm task T <<<"$cell"
         T=$((T + add))
         seeds=$seeds_csv
@@ -134,7 +146,7 @@ for item in "${plan[@]}"; do
     rdir=$OUT/runs/$part sdir=$OUT/summaries/$part
     summary=$sdir/$name.json ckpt=$rdir/$name.ckpt
     # shellcheck disable=SC2207
-    cmd=("$TPTT" train --task "$task" --algorithm "$algorithm" -T "$T" --seed "$seed" $(rates "$task" "$algorithm")
+    cmd=("$TPTT" train --task "$task" --algorithm "${algorithm%_paper}" -T "$T" --seed "$seed" $(rates "$task" "$algorithm")
          --max-iterations 100000 --validation-samples "$VALIDATION_SAMPLES" --threads "$THREADS" --no-progress
          ${clip_opt[@]+"${clip_opt[@]}"} ${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"} --checkpoint "$ckpt" --checkpoint-every 500 --log "$rdir/$name.jsonl")
     shown="tptt ${cmd[*]:1}"

@@ -1,20 +1,25 @@
 #!/usr/bin/env python3
 """Regenerates the scorecard of docs/results.md from the runs' JSON summaries.
 
-usage: launch/scorecard.py [--runs DIR ...] [--known FILE] [--doc FILE] [--print] [--check]
-                           [--runs-doc FILE]
+usage: launch/scorecard.py [--collect DIR] [--runs DIR ...] [--known FILE] [--doc FILE]
+                           [--runs-doc FILE] [--print] [--verify] [--check]
 
---runs-doc FILE also regenerates the block between `<!-- runs:begin -->` and `<!-- runs:end -->`
-of FILE (docs/generalisation.md): one row per train summary (table, task, algorithm, T, seed,
-solved at, best error, wall time, accuracy at T = 200 where evaluated, command).
+--collect DIR copies the summaries launch/depth_claims.sh wrote (its OUT/summaries) into
+docs/runs/, the archive in the repository that the tables are built from (default --runs).
+--verify writes nothing and exits 1 when a document is out of date with the archive (ctest
+`scorecard` runs it, so that no number in the scorecard is copied by hand).
+
+--runs-doc FILE (default docs/generalisation.md) also regenerates the block between
+`<!-- runs:begin -->` and `<!-- runs:end -->` of FILE: one row per train summary (table, task,
+algorithm, T, seed, solved at, best error, wall time, accuracy at T = 200 where evaluated,
+command).
 
 The scorecard is the block between `<!-- scorecard:begin -->` and `<!-- scorecard:end -->` of
 docs/results.md: one markdown table, Table | Task | Algorithm | Paper | Ours | Met | Section,
 with a row for every cell of the paper's Tables 1 (and A1), 2 (and A3), 4 (and 5) and 6/7.
 
 Where the numbers come from, per cell:
-  1. Run summaries under the --runs directories (searched recursively; default
-     /work/depth-runs/summaries): every line of a *.json or *.jsonl file that is the one-line
+  1. Run summaries under the --runs directories (searched recursively; default docs/runs): every line of a *.json or *.jsonl file that is the one-line
      JSON summary `tptt train` prints (it has "result") or `tptt eval` prints (it has
      "trained_length"). The command that produced a summary is read from a sibling file with
      the same name and the extension .cmd (launch/depth_claims.sh writes both); options that
@@ -51,15 +56,19 @@ BEGIN = "<!-- scorecard:begin -->"
 END = "<!-- scorecard:end -->"
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+ARCHIVE = os.path.join(ROOT, "docs", "runs")  # the runs' summaries the tables are built from
 
 # The common models of the paper (docs/method.md): rates each table's runs must use.
 COMMON = {
     "tptt": {"alpha_i": 0.1, "alpha_f": 0.01, "alpha_g": 0.001},
     "tptt_adding": {"alpha_i": 0.5, "alpha_f": 0.02, "alpha_g": 0.07},
     "tptt_hx": {"alpha_i": 0.1, "alpha_f": 0.2, "alpha_g": 0.01},
+    "tptt_hx_adding": {"alpha_i": 0.02, "alpha_f": 0.01, "alpha_g": 0.05},
     "bptt": {"lr": 1e-4},
-    "lstm": {"lr": 1e-3},
+    "lstm": {},  # the rate of the paper's Table 5 per task: any --lr counts
 }
+# BPTT's rate in the paper's Table 1 (its Table 4 uses the same).
+BPTT_PAPER_LR = {"temporal": 1e-5, "temporal3": 1e-5, "adding": 1e-3, "perm": 1e-2}
 DEFAULTS = {"alpha_i": 0.1, "alpha_f": 0.01, "alpha_g": 0.001, "lr": 0.001, "clip": 0.0}
 
 # Every cell of the paper's tables: (table, task, algorithm, paper value, kind, T or H).
@@ -166,13 +175,49 @@ def in_part(run, part):
     return part in os.path.normpath(run["_file"]).split(os.sep)[:-1]
 
 
-def rates_match(run, algorithm, task):
-    o = options_of(run["_command"])
+def rate_group(options, algorithm, task):
+    """Which of the cell's rate settings a run used: "common" (the rates the docs use for the
+    algorithm), "paper" (BPTT at the paper's Table 1 rate of the task, where that differs), or
+    None (other rates: the run does not count)."""
     if algorithm == "tptt":
-        want = COMMON["tptt_adding" if task == "adding" else "tptt"]
+        want = {"common": COMMON["tptt_adding" if task == "adding" else "tptt"]}
+    elif algorithm == "tptt_hx":
+        want = {"common": COMMON["tptt_hx_adding" if task == "adding" else "tptt_hx"]}
+    elif algorithm == "bptt":
+        want = {"common": COMMON["bptt"], "paper": {"lr": BPTT_PAPER_LR[task]}}
     else:
-        want = COMMON.get(algorithm, {})
-    return all(abs(o[k] - v) <= 1e-12 * max(1.0, abs(v)) for k, v in want.items())
+        want = {"common": COMMON.get(algorithm, {})}
+    for group, rates in want.items():
+        if all(abs(options[k] - v) <= 1e-12 * max(1.0, abs(v)) for k, v in rates.items()):
+            return group
+    return None
+
+
+def rates_match(run, algorithm, task):
+    return rate_group(options_of(run["_command"]), algorithm, task) is not None
+
+
+def groups_of(items, algorithm, task, command_key):
+    """[(label, items)] in display order: the common rates, the paper's BPTT rate, then --clip."""
+    out = {}
+    for it in items:
+        o = options_of(it.get(command_key, ""))
+        g = rate_group(o, algorithm, task)
+        if g is None:
+            continue
+        key = (o["clip"] > 0, g)
+        out.setdefault(key, []).append(it)
+    labels = []
+    for key in sorted(out, key=lambda k: (k[0], k[1] != "common")):
+        clipped, g = key
+        o = options_of(out[key][0].get(command_key, ""))
+        label = ""
+        if algorithm == "bptt":
+            label = f"`--lr {o['lr']:g}`" + (" (the paper's)" if g == "paper" else "")
+        if clipped:
+            label = (label + " " if label else "") + f"`--clip {o['clip']:g}`"
+        labels.append((label, clipped, out[key]))
+    return labels
 
 
 def fmt_int(n):
@@ -183,13 +228,11 @@ def seed_list(runs):
     return sorted(runs, key=lambda r: r.get("seed", 0))
 
 
-def ours_tmax(runs, paper):
-    """Table 1 from train runs at chosen T (no --clip first, then --clip)."""
-    parts, best, met = [], None, False
-    for clipped in (False, True):
-        group = [r for r in runs if (options_of(r["_command"])["clip"] > 0) == clipped]
-        if not group:
-            continue
+def ours_tmax(runs, paper, algorithm, task):
+    """Table 1 from train runs at chosen T: ours = the largest T solved without --clip, over the
+    rate settings; each setting's runs listed (seed, iteration solved or best error)."""
+    parts, best = [], None
+    for label, clipped, group in groups_of(runs, algorithm, task, "_command"):
         by_T = {}
         for r in group:
             by_T.setdefault(r["length"], []).append(r)
@@ -205,15 +248,9 @@ def ours_tmax(runs, paper):
                 else:
                     seeds.append(f"s{r['seed']} ✗ ({res.get('best_error', 1) * 100:.2f}% at {fmt_int(res.get('iterations', 0))})")
             texts.append(f"T = {T}: " + ", ".join(seeds))
-        if clipped:
-            clip = options_of(group[0]["_command"])["clip"]
-            parts.append(f"`--clip {clip:g}`: " + "; ".join(texts))
-        else:
-            parts.append("; ".join(texts))
-    if best is not None and best >= paper:
-        met = True
+        parts.append((f"{label}: " if label else "") + "; ".join(texts))
     head = f"**{best}**" if best is not None else "—"
-    return f"{head} ({'; '.join(parts)})", met
+    return f"{head} ({'; '.join(parts)})", best is not None and best >= paper
 
 
 def ours_iters(runs, paper):
@@ -227,22 +264,24 @@ def ours_iters(runs, paper):
     return f"**{fmt_int(med)}** ({listing})", met
 
 
-def ours_acc(evals, paper):
-    """Mean accuracy of the models trained without --clip; those with --clip listed after."""
+def ours_acc(evals, paper, algorithm, task):
+    """Mean accuracy over seeds of the first rate setting (BPTT: the paper's rate where run, as
+    the paper's Table 4 uses it), without --clip; the other settings listed after."""
     parts, mean = [], None
-    for clipped in (False, True):
-        seeds = seed_list([e for e in evals if (options_of(e.get("_train_command", ""))["clip"] > 0) == clipped])
-        if not seeds:
-            continue
+    groups = groups_of(evals, algorithm, task, "_train_command")
+    if algorithm == "bptt":  # the paper's Table 4 trains BPTT at its Table 1 rate
+        groups.sort(key=lambda g: (g[1], "paper" not in g[0]))
+    for label, clipped, group in groups:
+        seeds = seed_list(group)
         accs = [100.0 * e["accuracy"] for e in seeds]
         listing = ", ".join(f"{a:.2f}" for a in accs)
         seeds_txt = ",".join(str(e.get("seed", "?")) for e in seeds)
-        if clipped:
-            clip = options_of(seeds[0]["_train_command"])["clip"]
-            parts.append(f"`--clip {clip:g}`: {sum(accs) / len(accs):.2f} (seeds {seeds_txt}: {listing})")
+        m = sum(accs) / len(accs)
+        if mean is None and not clipped:
+            mean = m
+            parts.append((f"{label}: " if label else "") + f"seeds {seeds_txt}: {listing}; n = {seeds[0].get('samples', '?'):,}")
         else:
-            mean = sum(accs) / len(accs)
-            parts.append(f"seeds {seeds_txt}: {listing}; n = {seeds[0].get('samples', '?'):,}")
+            parts.append(f"{label}: {m:.2f} (seeds {seeds_txt}: {listing})")
     head = f"**{mean:.2f}**" if mean is not None else "—"
     return f"{head} ({'; '.join(parts)})", mean is not None and mean >= paper - 2.0
 
@@ -258,18 +297,18 @@ def build_rows(trains, evals, known):
             runs = [r for r in trains if r["task"] == task and r["algorithm"] == algorithm and rates_match(r, algorithm, task)
                     and in_part(r, "table1")]
             if runs:
-                ours, met = ours_tmax(runs, paper)
+                ours, met = ours_tmax(runs, paper, algorithm, task)
         elif kind == "iters":
             runs = [r for r in trains if r["task"] == task and r["algorithm"] == algorithm and r["length"] == extra
-                    and rates_match(r, algorithm, task) and options_of(r["_command"])["clip"] == 0
-                    and (in_part(r, "table1") or in_part(r, "table2"))]
+                    and rate_group(options_of(r["_command"]), algorithm, task) == "common"
+                    and options_of(r["_command"])["clip"] == 0 and (in_part(r, "table1") or in_part(r, "table2"))]
             if runs:
                 ours, met = ours_iters(runs, paper)
         elif kind == "acc":
             ev = [e for e in evals if e["task"] == task and e["algorithm"] == algorithm and e["trained_length"] == 100
                   and e["length"] == 200]
             if ev:
-                ours, met = ours_acc(ev, paper)
+                ours, met = ours_acc(ev, paper, algorithm, task)
         elif kind == "mnist":
             runs = [r for r in trains if r["task"] == "mnist" and r["algorithm"] == algorithm
                     and int(options_of(r["_command"])["hidden"]) == extra]
@@ -373,6 +412,7 @@ def self_check():
         train("b1", "temporal", "bptt", 120, 1, 40000, bptt)
         train("b2", "temporal", "bptt", 120, 2, 50000, bptt)
         train("b3", "temporal", "bptt", 120, 3, None, bptt, best=0.5)
+        train("bp1", "temporal", "bptt", 130, 1, 70000, "tptt train --algorithm bptt --lr 1e-5 --task temporal -T 130")
         train("a1", "adding", "tptt", 60, 1, 30000, "tptt train --task adding --alpha-i 0.5 --alpha-f 0.02 --alpha-g 0.07")
         train("a2", "adding", "tptt", 60, 1, None, "tptt train --task adding --alpha-i 0.1")  # other rates: ignored
         train("p1", "perm", "tptt", 100, 1, 6600, "tptt train --task perm -T 100", part="table4")  # not Table 1
@@ -395,12 +435,13 @@ def self_check():
         doc = os.path.join(tmp, "results.md")
         open(doc, "w").write(f"# R\n\n{BEGIN}\nold\n{END}\n\nafter\n")
         trains, evals = load_runs([runs])
-        assert len(trains) == 6 and len(evals) == 4, (len(trains), len(evals))
+        assert len(trains) == 7 and len(evals) == 4, (len(trains), len(evals))
         rows = build_rows(trains, evals, load_known(known))
         byk = {(r[0], r[1], r[2]): r for r in rows}
         assert len(rows) == len(CELLS) == 12 + 12 + 12 + 5 + 5, len(rows)
-        r = byk[("1 / A1", "temporal", "BPTT")]
-        assert r[4].startswith("**120**") and r[5] == "✓", r
+        r = byk[("1 / A1", "temporal", "BPTT")]  # the paper's rate reached 130: the best of both rates
+        assert r[4].startswith("**130** (`--lr 0.0001`: T = 120: s1 40,000") and r[5] == "✓", r
+        assert "`--lr 1e-05` (the paper's): T = 130: s1 70,000" in r[4], r
         r = byk[("2 / A3", "temporal T = 120", "BPTT")]
         assert r[4].startswith("**45,000**") and r[5] == "✗", r  # seed 3 not solved: not met
         r = byk[("1 / A1", "adding", "TPTT")]
@@ -420,7 +461,7 @@ def self_check():
         assert "old" not in text
         assert splice(text, render(rows)) == text  # idempotent
         runs_md = render_runs(trains, evals)
-        assert runs_md.count("\n") == 2 + 6 - 1, runs_md  # header, rule, six train summaries
+        assert runs_md.count("\n") == 2 + 7 - 1, runs_md  # header, rule, seven train summaries
         assert "| table4 | perm | tptt | 100 | 1 | 6,600 |" in runs_md, runs_md
     print("scorecard: self-check passed")
     return 0
@@ -433,26 +474,58 @@ def main():
     p.add_argument("--doc", default=os.path.join(ROOT, "docs", "results.md"))
     p.add_argument("--print", action="store_true", help="print the table instead of writing --doc")
     p.add_argument("--check", action="store_true", help="self-test on a fake summary directory")
-    p.add_argument("--runs-doc", help="also regenerate the runs block of this file (docs/generalisation.md)")
+    p.add_argument("--runs-doc", default=os.path.join(ROOT, "docs", "generalisation.md"),
+                   help="the file whose runs block is regenerated too ('' for none)")
+    p.add_argument("--collect", metavar="DIR",
+                   help="first copy the summaries (*.json, *.cmd) of DIR (launch/depth_claims.sh's OUT/summaries) "
+                        "into docs/runs, the archive the tables are built from")
+    p.add_argument("--verify", action="store_true",
+                   help="write nothing; exit 1 when --doc or --runs-doc differs from what the summaries give")
     a = p.parse_args()
     if a.check:
         return self_check()
-    dirs = a.runs or [os.environ.get("DEPTH_RUNS", "/work/depth-runs") + "/summaries"]
+    if a.collect:
+        collect(a.collect, ARCHIVE)
+    dirs = a.runs or [ARCHIVE]
     trains, evals = load_runs([d for d in dirs if os.path.isdir(d)])
     table = render(build_rows(trains, evals, load_known(a.known)))
     if a.print:
         print(table)
         return 0
+    stale = []
     for path, block, begin, end in [(a.doc, table, BEGIN, END)] + (
             [(a.runs_doc, render_runs(trains, evals), RUNS_BEGIN, RUNS_END)] if a.runs_doc else []):
         text = open(path).read()
         new = splice(text, block, begin, end)
-        if new != text:
+        if new != text and a.verify:
+            stale.append(path)
+        elif new != text:
             with open(path + ".tmp", "w") as f:
                 f.write(new)
             os.replace(path + ".tmp", path)
+    if stale:
+        print(f"scorecard: out of date with the summaries: {', '.join(stale)} (run launch/scorecard.py)", file=sys.stderr)
+        return 1
     print(f"scorecard: {a.doc}: {len(CELLS)} cells ({len(trains)} train and {len(evals)} eval summaries)", file=sys.stderr)
     return 0
+
+
+def collect(source, archive):
+    """Copies the summaries under source into archive (same relative paths), with the absolute
+    paths of the machine they ran on (the eval summaries' "model") made relative to OUT."""
+    out_dir = os.path.dirname(os.path.abspath(source.rstrip("/")))
+    n = 0
+    for base, _, files in os.walk(source):
+        for name in files:
+            if not (name.endswith(".json") or name.endswith(".cmd")):
+                continue
+            rel = os.path.relpath(os.path.join(base, name), source)
+            text = open(os.path.join(base, name)).read().replace(out_dir + "/", "$OUT/")
+            os.makedirs(os.path.dirname(os.path.join(archive, rel)), exist_ok=True)
+            with open(os.path.join(archive, rel), "w") as f:
+                f.write(text)
+            n += 1
+    print(f"scorecard: collected {n} files from {source} into {archive}", file=sys.stderr)
 
 
 if __name__ == "__main__":
