@@ -26,9 +26,11 @@
 #
 # Layout under OUT:
 #   runs/<part>/<name>.{ckpt,jsonl,err}        checkpoint, metrics log, stderr of each run
+#   runs/<part>/<name>.best.ckpt               the model of the run's best check (--save-best)
 #   summaries/<part>/<name>.json + .cmd         the one-line JSON summary `tptt train` prints
 #                                               and the command that produced it
-#   summaries/table4/<name>.eval200.json + .cmd `tptt eval --length 200 --samples 10000`
+#   summaries/table4/<name>.eval200.json + .cmd `tptt eval --length 200 --samples 10000` of the
+#                                               last model; <name>.best.eval200.json of the best
 #   depth_claims.tsv                            one row per finished run: part, name, seed, T,
 #                                               solved_at, best_error, seconds, command
 # launch/scorecard.py --runs OUT/summaries reads the summaries.
@@ -148,7 +150,8 @@ for item in "${plan[@]}"; do
     # shellcheck disable=SC2207
     cmd=("$TPTT" train --task "$task" --algorithm "${algorithm%_paper}" -T "$T" --seed "$seed" $(rates "$task" "$algorithm")
          --max-iterations 100000 --validation-samples "$VALIDATION_SAMPLES" --threads "$THREADS" --no-progress
-         ${clip_opt[@]+"${clip_opt[@]}"} ${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"} --checkpoint "$ckpt" --checkpoint-every 500 --log "$rdir/$name.jsonl")
+         ${clip_opt[@]+"${clip_opt[@]}"} ${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"} --checkpoint "$ckpt" --checkpoint-every 500 --save-best "$rdir/$name.best.ckpt"
+         --log "$rdir/$name.jsonl")
     shown="tptt ${cmd[*]:1}"
     shown=${shown//$OUT/\$OUT}
     if [[ $list == 1 ]]; then
@@ -184,22 +187,25 @@ EOF
       fi
     fi
     if [[ $ev == eval ]]; then
-      esum=$sdir/$name.eval200.json
-      if [[ ! -s $esum && -e $ckpt ]]; then
-        ecmd=("$TPTT" eval --model "$ckpt" --length 200 --samples 10000 --threads "$THREADS")
-        [[ $task == temporal* ]] && ecmd+=(--errors "$rdir/$name.errors200.csv")
+      # The last model and, where the run kept one, the best (a solved run's are the same model).
+      for which in last best; do
+        model=$ckpt esum=$sdir/$name.eval200.json
+        [[ $which == best ]] && model=$rdir/$name.best.ckpt esum=$sdir/$name.best.eval200.json
+        [[ ! -s $esum && -e $model ]] || continue
+        ecmd=("$TPTT" eval --model "$model" --length 200 --samples 10000 --threads "$THREADS")
+        [[ $task == temporal* ]] && ecmd+=(--errors "${model%.ckpt}.errors200.csv")
         run_bg "$esum.tmp" "$rdir/$name.err" "${ecmd[@]}"
         rc=$?
         [[ $interrupted == 1 ]] && { rm -f "$esum.tmp"; exit 130; }
         if [[ $rc == 0 && -s $esum.tmp ]]; then
           mv "$esum.tmp" "$esum"
           e="tptt ${ecmd[*]:1}"
-          echo "${e//$OUT/\$OUT}" >"$sdir/$name.eval200.cmd"
-          echo "depth_claims: eval $part/$name: $(cat "$esum")" >&2
+          echo "${e//$OUT/\$OUT}" >"${esum%.json}.cmd"
+          echo "depth_claims: eval ($which) $part/$name: $(cat "$esum")" >&2
         else
-          rm -f "$esum.tmp"; echo "depth_claims: eval of $part/$name failed (exit $rc)" >&2; status=1
+          rm -f "$esum.tmp"; echo "depth_claims: eval ($which) of $part/$name failed (exit $rc)" >&2; status=1
         fi
-      fi
+      done
     fi
   done
 done

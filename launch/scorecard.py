@@ -161,7 +161,9 @@ def load_runs(dirs):
                     obj["_file"] = path
                     if "trained_length" in obj and "accuracy" in obj:
                         # The training command of the evaluated model: NAME.cmd beside NAME.eval200.json.
-                        train_cmd = re.sub(r"\.eval\d*\.jsonl?$", ".cmd", path)
+                        train_cmd = re.sub(r"(\.best)?\.eval\d*\.jsonl?$", ".cmd", path)
+                        obj["_model"] = "best" if re.search(r"\.best\.eval\d*\.jsonl?$", path) else "last"
+                        obj["_train_file"] = re.sub(r"(\.best)?\.eval\d*\.jsonl?$", ".json", path)
                         obj["_train_command"] = (open(train_cmd).read().strip()
                                                  if train_cmd != path and os.path.exists(train_cmd) else "")
                         evals.append(obj)
@@ -307,6 +309,9 @@ def build_rows(trains, evals, known):
         elif kind == "acc":
             ev = [e for e in evals if e["task"] == task and e["algorithm"] == algorithm and e["trained_length"] == 100
                   and e["length"] == 200]
+            # The best model of a run where it was kept (--save-best), else its last.
+            with_best = {e.get("_train_file") for e in ev if e.get("_model") == "best"}
+            ev = [e for e in ev if e.get("_model") == "best" or e.get("_train_file") not in with_best]
             if ev:
                 ours, met = ours_acc(ev, paper, algorithm, task)
         elif kind == "mnist":
@@ -366,20 +371,20 @@ RUNS_BEGIN, RUNS_END = "<!-- runs:begin -->", "<!-- runs:end -->"
 
 def render_runs(trains, evals):
     """One row per train summary, with the accuracy at T = 200 of its model where evaluated."""
-    acc = {}  # by the train summary's path: NAME.json beside NAME.eval200.json
+    acc = {}  # by the train summary's path (NAME.json beside NAME[.best].eval200.json): {last, best}
     for e in evals:
         if e.get("length") == 200:
-            acc[re.sub(r"\.eval\d*\.jsonl?$", ".json", e["_file"])] = e
+            acc.setdefault(e["_train_file"], {})[e["_model"]] = e
     part_of = lambda r: next((p for p in ("table1", "table2", "table4") if in_part(r, p)), "—")
     order = {"table4": 0, "table1": 1, "table2": 2}
     rows = sorted(trains, key=lambda r: (order.get(part_of(r), 9), r["_file"]))
-    out = ["| part | task | algorithm | T | seed | solved at | best error | wall (s) | accuracy at T = 200 | command |",
+    out = ["| part | task | algorithm | T | seed | solved at | best error | wall (s) | accuracy at T = 200, last / best model | command |",
            "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         res = r["result"]
         solved = fmt_int(res["solved_at"]) if res.get("solved") else f"✗ ({res.get('stop_reason', '?')}, {fmt_int(res.get('iterations', 0))} it.)"
-        e = acc.get(r["_file"])
-        a = f"{100 * e['accuracy']:.2f}%" if e else "—"
+        e = acc.get(r["_file"], {})
+        a = " / ".join(f"{100 * e[m]['accuracy']:.2f}%" if m in e else "—" for m in ("last", "best")) if e else "—"
         cmd = r["_command"].replace("|", "\\|")
         out.append(f"| {part_of(r)} | {r['task']} | {r['algorithm']} | {r['length']} | {r.get('seed')} | {solved} | "
                    f"{100 * res.get('best_error', 1):.2f}% | {res.get('seconds', 0):.0f} | {a} | `{cmd}` |")
@@ -421,6 +426,10 @@ def self_check():
                 f.write(json.dumps({"model": "m", "trained_length": 100, "length": 200, "samples": 10000,
                                     "accuracy": acc, "error": 1 - acc, "task": "temporal3", "algorithm": "tptt",
                                     "seed": seed}) + "\n")
+        with open(os.path.join(runs, "t4", "e1.best.eval200.json"), "w") as f:  # seed 1's best model: it counts
+            f.write(json.dumps({"model": "m", "trained_length": 100, "length": 200, "samples": 10000,
+                                "accuracy": 0.31, "error": 0.69, "task": "temporal3", "algorithm": "tptt",
+                                "seed": 1}) + "\n")
         with open(os.path.join(runs, "t4", "c1.eval200.json"), "w") as f:  # a model trained with --clip 1
             f.write(json.dumps({"model": "m", "trained_length": 100, "length": 200, "samples": 10000,
                                 "accuracy": 0.9, "error": 0.1, "task": "temporal3", "algorithm": "tptt", "seed": 1}) + "\n")
@@ -435,7 +444,7 @@ def self_check():
         doc = os.path.join(tmp, "results.md")
         open(doc, "w").write(f"# R\n\n{BEGIN}\nold\n{END}\n\nafter\n")
         trains, evals = load_runs([runs])
-        assert len(trains) == 7 and len(evals) == 4, (len(trains), len(evals))
+        assert len(trains) == 7 and len(evals) == 5, (len(trains), len(evals))
         rows = build_rows(trains, evals, load_known(known))
         byk = {(r[0], r[1], r[2]): r for r in rows}
         assert len(rows) == len(CELLS) == 12 + 12 + 12 + 5 + 5, len(rows)
@@ -447,7 +456,7 @@ def self_check():
         r = byk[("1 / A1", "adding", "TPTT")]
         assert r[4].startswith("**60**") and "s1 30,000" in r[4] and r[5] == "✓", r
         r = byk[("4 / 5", "temporal3", "TPTT")]
-        assert r[4].startswith("**25.00**") and r[5] == "✗" and r[7] == "runs", r
+        assert r[4].startswith("**25.33** (seeds 1,2,3: 31.00, 20.00, 25.00") and r[5] == "✗" and r[7] == "runs", r
         assert "`--clip 1`: 90.00 (seeds 1: 90.00)" in r[4], r
         r = byk[("1 / A1", "temporal", "TPTT")]
         assert r[4] == "150 (seed 1)" and r[5] == "✓" and r[7] == "known", r

@@ -5,6 +5,7 @@
 #   4 provenance                5 complete resume, clean stop under MPI
 #   6 paths                     7 config files and numbers            8 the curriculum cap
 #   9 docs stand alone          10 per-command help
+#   11 --save-best
 # Usage: tests/cli_ux.sh TPTT SOURCE_DIR
 set -uo pipefail
 
@@ -195,6 +196,32 @@ check "10: curriculum --help: --length-cap, not train's length options" \
 run "$tptt" curriculum --task temporal -H 8 --check-every 20 --validation-samples 20 --no-progress --max-iterations 20 \
   --max-length 10 --out cur2
 check "10: curriculum's old --max-length is refused, naming --length-cap" $([[ $rc -eq 2 ]] && grep -q -- "--length-cap" .e; echo $?)
+
+# --- 11. --save-best keeps the model of the best check --------------------------------------------
+best_run=(-T 12 -H 8 --check-every 20 --validation-samples 40 --validation-batch 40 --no-progress --seed 2
+          --algorithm bptt --lr 0.2)
+run "$tptt" train "${best_run[@]}" --max-iterations 200 --save-best best.ckpt --log best.jsonl
+# The iteration of the first check with the lowest validation error, and the last check's error.
+read -r best_at best_err last_err < <(python3 -c '
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if "val_error" in l]
+b = min(recs, key=lambda r: r["val_error"])
+print(b["iteration"], b["val_error"], recs[-1]["val_error"])' best.jsonl)
+check "11: a --save-best run writes the best model (best at iteration ${best_at:-?}, error ${best_err:-?}; last ${last_err:-?})" \
+  $([[ $rc -eq 0 && -s best.ckpt && -n $best_at ]]; echo $?)
+# The same run stopped at that iteration holds the same parameters: eval gives the same numbers.
+run "$tptt" train "${best_run[@]}" --max-iterations "${best_at:-1}" --checkpoint upto.ckpt
+run "$tptt" eval --model best.ckpt --samples 200 --validation-batch 200
+eval_best=$(cat .o)
+run "$tptt" eval --model upto.ckpt --samples 200 --validation-batch 200
+eval_upto=$(cat .o)
+check "11: the best model is the model after the best check (eval: same error, cost and iterations)" \
+  $([[ -n $eval_best && $(field "$eval_best" '["cost"]') == $(field "$eval_upto" '["cost"]') && \
+       $(field "$eval_best" '["iterations"]') == "$best_at" && $(field "$eval_upto" '["iterations"]') == "$best_at" ]]; echo $?)
+run "$tptt" train "${best_run[@]}" --max-iterations 20 --save-best b.ckpt --async-validation
+check "11: --save-best with --async-validation is refused, naming --save-best" $([[ $rc -eq 2 ]] && grep -q -- "--save-best" .e; echo $?)
+run "$tptt" sweep --task temporal "${small[@]}" --grid "alpha-f=0.1" --out sw --save-best x.ckpt
+check "11: tptt sweep refuses --save-best" $([[ $rc -eq 2 ]] && grep -q -- "--save-best" .e; echo $?)
 
 echo "$((checks - failures))/$checks checks passed"
 [[ $failures -eq 0 ]]

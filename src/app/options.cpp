@@ -163,7 +163,8 @@ void describe_options(OptionGroups& g, TrainConfig& c, RunOptions& run, RawOptio
   g.ckpt.options.add_options()
       ("checkpoint", po::value(&run.checkpoint), "write a checkpoint to this file (atomically; rank 0) every --checkpoint-every iterations, at the end and on SIGINT/SIGTERM")
       ("checkpoint-every", po::value(&run.checkpoint_every)->default_value(run.checkpoint_every), "iterations between checkpoints")
-      ("resume", po::value(&run.resume), "continue the run of this checkpoint (its options are the defaults; any K)");
+      ("resume", po::value(&run.resume), "continue the run of this checkpoint (its options are the defaults; any K)")
+      ("save-best", po::value(&run.save_best), "at each check that sets a new best validation error, write the model to this file (a checkpoint, atomically; rank 0), so that `tptt eval --model` tests the best model, not the last. Not with --async-validation");
   // clang-format on
 }
 
@@ -340,6 +341,11 @@ void resolve_distributed_defaults(const po::variables_map& vm, TrainCommand& cmd
 void validate_checkpoint_options(const TrainCommand& cmd) {
   const RunOptions& run = cmd.run;
   if (run.checkpoint_every < 1) throw UsageError("--checkpoint-every: must be >= 1");
+  if (!run.save_best.empty() && cmd.config.async_validation)
+    throw UsageError("--save-best: not with --async-validation (the best check's parameters are a snapshot that "
+                     "training has moved on from)");
+  if (!run.save_best.empty() && run.save_best == run.checkpoint)
+    throw UsageError("--save-best: '" + run.save_best + "' is also the --checkpoint file; give another");
 }
 
 }  // namespace
@@ -393,7 +399,7 @@ std::string stored_run_options(const Checkpoint& ckpt, const po::variables_map& 
         (key == "sync" || key == "micro-batches" || key == "staleness" || key == "staleness-compensation" ||
          key == "dc-lambda" || key == "decoupled" || key == "decoupled-rate"))
       continue;
-    if (!own && (key == "log" || key == "checkpoint" || key == "save-params")) continue;
+    if (!own && (key == "log" || key == "checkpoint" || key == "save-params" || key == "save-best")) continue;
     kept += line + "\n";
   }
   return kept;
@@ -503,6 +509,7 @@ std::string run_options_to_ini(const TrainCommand& cmd) {
   if (!run.checkpoint.empty()) line("checkpoint", absolute(run.checkpoint));
   line("checkpoint-every", std::to_string(run.checkpoint_every));
   if (!run.save_params.empty()) line("save-params", absolute(run.save_params));
+  if (!run.save_best.empty()) line("save-best", absolute(run.save_best));
   line("threads", std::to_string(cmd.config.threads));
   line("sync", to_string(run.dist.sync));
   if (run.dist.sync != SyncMode::Exact)
@@ -628,6 +635,7 @@ JsonObject command_to_json(const TrainCommand& cmd) {
   j.add("decoupled", dist.decoupled).add("decoupled_rate", dist.decoupled_rate);
   j.add("mpi", run.mpi).add("log_all_ranks", run.log_all_ranks);
   j.add("checkpoint", run.checkpoint).add("checkpoint_every", run.checkpoint_every).add("resume", run.resume);
+  if (!run.save_best.empty()) j.add("save_best", run.save_best);
   j.add("config_file", run.config_file);
   return j;
 }

@@ -112,6 +112,7 @@ void refuse_per_run_options(const TrainCommand& cmd, const std::string& command_
     throw UsageError("--checkpoint" + in + " (train one model with tptt train --checkpoint)");
   if (!run.resume.empty()) throw UsageError("--resume" + in + " (it resumes from the results under --out)");
   if (!run.save_params.empty()) throw UsageError("--save-params" + in);
+  if (!run.save_best.empty()) throw UsageError("--save-best" + in + " (train one model with tptt train --save-best)");
   if (!run.trace.empty()) throw UsageError("--trace" + in + " (trace one run with tptt train --trace)");
   if (run.fail_at_iteration >= 0) throw UsageError("--fail-at-iteration" + in);
   if (run.overwrite) throw UsageError("--overwrite" + in);

@@ -60,14 +60,14 @@ bool replicas_identical(Communicator& comm, std::uint64_t hash) {
   return true;
 }
 
-// Creates the directory of the --checkpoint file and refuses one that could not be written
-// later (a read-only directory), so that the mistake costs nothing instead of the first
-// checkpoint's work.
-void prepare_checkpoint_path(const std::string& path) {
-  ensure_parent_directory(path, "--checkpoint");
+// Creates the directory of a checkpoint file (--checkpoint, --save-best) and refuses one that
+// could not be written later (a read-only directory), so that the mistake costs nothing instead
+// of the first checkpoint's work.
+void prepare_checkpoint_path(const std::string& path, const std::string& option) {
+  ensure_parent_directory(path, option);
   const std::string dir = std::filesystem::path(path).parent_path().string();
   if (::access(dir.empty() ? "." : dir.c_str(), W_OK | X_OK) != 0)
-    throw FileError("--checkpoint: cannot write '" + path + "': directory '" + (dir.empty() ? "." : dir) +
+    throw FileError(option + ": cannot write '" + path + "': directory '" + (dir.empty() ? "." : dir) +
                     "': " + system_reason());
 }
 
@@ -102,15 +102,20 @@ void write_trace(const std::string& path, Communicator& comm) {
   if (!out) throw FileError("--trace: cannot write '" + path + "': " + system_reason());
 }
 
-// Writes checkpoints (rank 0) and turns SIGINT/SIGTERM/SIGUSR1 into a stop agreed by every rank.
+// Writes checkpoints and the best model (rank 0), and turns SIGINT/SIGTERM/SIGUSR1 into a stop
+// agreed by every rank.
 class CheckpointWriter {
  public:
-  // `resumed_at`: the iteration of the checkpoint this run resumed (−1 for a fresh run).
-  CheckpointWriter(const TrainCommand& cmd, Learner& learner, Communicator& comm, long resumed_at)
+  // `start`: the progress of the checkpoint this run resumed (a fresh run: the default), whose
+  // best model --save-best already holds.
+  CheckpointWriter(const TrainCommand& cmd, Learner& learner, Communicator& comm, const ProtocolProgress& start)
       : cmd_(cmd),
         learner_(learner),
         comm_(comm),
-        last_written_(!cmd.run.checkpoint.empty() && cmd.run.checkpoint == cmd.run.resume ? resumed_at : -1) {}
+        last_written_(!cmd.run.checkpoint.empty() && cmd.run.checkpoint == cmd.run.resume && cmd.resume_from
+                          ? start.iteration
+                          : -1),
+        best_written_(start.best_error) {}
 
   // ProtocolHooks::after_iteration: true when any rank has been asked to stop. One small
   // blocking all-reduce per iteration so that every rank stops after the same iteration. It
@@ -122,6 +127,7 @@ class CheckpointWriter {
     double stop = stop_signal() != 0 ? 1.0 : 0.0;
     if (comm_.size() > 1) comm_.allreduce_sum(std::span<double>(&stop, 1));
     if (stop > 0 || due(p.iteration)) write(p);
+    if (p.best_error < best_written_) write_best(p);  // the check just validated these parameters
     return stop > 0;
   }
   // ProtocolHooks::checkpoint_due: the periodic checkpoints.
@@ -138,11 +144,25 @@ class CheckpointWriter {
   }
   long last_written() const { return last_written_; }
 
+  // --save-best: the model of a check that set a new best error, written right after that check
+  // (synchronous validation: the parameters are the ones validated). At the end of a run the
+  // last check's model is still in place; it is written when that check was the best.
+  void write_best(const ProtocolProgress& p) {
+    if (cmd_.run.save_best.empty() || p.check_pending) return;
+    learner_.settle();
+    if (comm_.rank() == 0) write_checkpoint_atomic(cmd_.run.save_best, make_training_checkpoint(cmd_, learner_, p));
+    best_written_ = p.best_error;
+  }
+  void write_best_at_end(const ProtocolProgress& p) {
+    if (p.best_error < best_written_ && p.final_error == p.best_error) write_best(p);
+  }
+
  private:
   const TrainCommand& cmd_;
   Learner& learner_;
   Communicator& comm_;
   long last_written_;
+  double best_written_;  // the best error of the model in --save-best
 };
 
 // What a user needs to know when a run ends early: how to resume, or what was kept.
@@ -347,7 +367,8 @@ Failure set_up(TrainCommand& parsed, Ranks& ranks, RunSetup& s) {
     // Validates, refuses K > T and a run that cannot fit in memory, sets up the distributed mode.
     s.learner = make_learner(cmd.config, trainer_comm, cmd.run.dist);
     if (cmd.resume_from) s.start = restore_training_checkpoint(*cmd.resume_from, *s.learner);
-    if (ranks.rank() == 0 && !cmd.run.checkpoint.empty()) prepare_checkpoint_path(cmd.run.checkpoint);
+    if (ranks.rank() == 0 && !cmd.run.checkpoint.empty()) prepare_checkpoint_path(cmd.run.checkpoint, "--checkpoint");
+    if (ranks.rank() == 0 && !cmd.run.save_best.empty()) prepare_checkpoint_path(cmd.run.save_best, "--save-best");
     s.config_json = command_to_json(cmd);
     s.run_json = run_description(cmd, ranks);
     if (log.writes) open_log(cmd, log.path, s);
@@ -453,11 +474,12 @@ int train(TrainCommand& parsed, RunSetup& s, Ranks& ranks) {
     if (!cmd.run.trace.empty()) start_trace(k);
     apply_automatic_choices(parsed, *s.learner, k);
     install_stop_handlers();
-    CheckpointWriter checkpoints(cmd, *s.learner, ranks.comm(), cmd.resume_from ? s.start.iteration : -1);
+    CheckpointWriter checkpoints(cmd, *s.learner, ranks.comm(), s.start);
     const RunSummary summary = run_protocol(*s.learner, s.observers, s.start,
                                             protocol_hooks(cmd, *s.learner, checkpoints, k));
     if (!diverged(summary.reason) && checkpoints.last_written() != summary.progress.iteration)
       checkpoints.write(summary.progress);  // the final checkpoint
+    if (!diverged(summary.reason)) checkpoints.write_best_at_end(summary.progress);
     if (k == 0) report_stop(cmd, summary, checkpoints.last_written());
     write_results(cmd, summary, s, ranks);
   } catch (...) {

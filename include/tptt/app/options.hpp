@@ -27,6 +27,7 @@ struct RunOptions {
   std::string checkpoint;                 // rank 0 writes training checkpoints here (atomically)
   long checkpoint_every = 1000;           // iterations between checkpoints (also at the end and on SIGINT/SIGTERM)
   std::string resume;                     // continue from this checkpoint
+  std::string save_best;                  // rank 0 writes the best-validated model here (a training checkpoint)
   bool diagnostics = false;               // per-check angle and per-step local losses (train/diagnostics.hpp)
   std::string trace;                      // Chrome trace-event timeline of the run (core/trace.hpp)
   std::string config_file;                // --config: the INI file options were read from
