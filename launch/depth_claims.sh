@@ -8,7 +8,9 @@
 #         table1-plus10 table1-bptt-paper table1-bptt-paper-plus10 (default: all, in that
 #         order). table4-tptt-clip: TPTT on adding with --clip 1, where the default diverges
 #         (--clip only where the default fails, both reported). *-bptt-paper: BPTT at the
-#         paper's Table 1 rate of each task (runs named <task>-bptt_paper-...)
+#         paper's Table 1 rate of each task (runs named <task>-bptt_paper-...). table1-hx-a2:
+#         TPTT_hx at the one row of the paper's Table A2 (α_f = 0.01, α_g = 0.01), on temporal
+#         210 and perm 800 (runs named <task>-tptt_hx_a2-...)
 #   --list   print the runs (name and command) with their state, run nothing
 #
 # Environment:
@@ -59,13 +61,13 @@ for a in "$@"; do
   case $a in
     --list) list=1 ;;
     -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
-    table4-tptt|table4-tptt-clip|table4-bptt|table4-bptt-paper|table4-lstm|table1|table1-plus10|table1-bptt-paper|table1-bptt-paper-plus10)
+    table4-tptt|table4-tptt-clip|table4-bptt|table4-bptt-paper|table4-lstm|table1|table1-plus10|table1-bptt-paper|table1-bptt-paper-plus10|table1-hx-a2)
       parts+=("$a") ;;
     *) echo "launch/depth_claims.sh: unknown argument '$a' (--help)" >&2; exit 2 ;;
   esac
 done
 [[ ${#parts[@]} -gt 0 ]] || parts=(table4-tptt table4-tptt-clip table4-bptt table4-bptt-paper table4-lstm table1 table1-plus10
-                                   table1-bptt-paper table1-bptt-paper-plus10)
+                                   table1-bptt-paper table1-bptt-paper-plus10 table1-hx-a2)
 [[ $list == 1 || -x $TPTT ]] || { echo "launch/depth_claims.sh: no binary at $TPTT (build it or set TPTT)" >&2; exit 2; }
 
 # The rates of each algorithm (docs/results.md): TPTT's common model, adding its own;
@@ -80,10 +82,14 @@ rates() {  # task algorithm
     tptt_hx) if [[ $1 == adding ]]; then echo "--alpha-i 0.02 --alpha-f 0.01 --alpha-g 0.05"
              else echo "--alpha-i 0.1 --alpha-f 0.2 --alpha-g 0.01"; fi ;;
     bptt) echo "--lr 1e-4" ;;
+    tptt_hx_a2) echo "--alpha-i 0.1 --alpha-f 0.01 --alpha-g 0.01" ;;
     bptt_paper) case $1 in temporal|temporal3) echo "--lr 1e-5" ;; adding) echo "--lr 1e-3" ;; perm) echo "--lr 1e-2" ;; esac ;;
     lstm) if [[ $1 == temporal3 ]]; then echo "--lr 1e-3"; else echo "--lr 1e-4"; fi ;;  # the paper's Table 5
   esac
 }
+
+# The algorithm a run trains: a rate variant (bptt_paper, tptt_hx_a2) is its algorithm.
+engine_of() { case $1 in bptt_paper) echo bptt ;; tptt_hx_a2) echo tptt_hx ;; *) echo "$1" ;; esac; }
 
 # The runs, in order: "part task algorithm T seeds eval [clip]". Table 4 runs adding last: the
 # paper's TPTT t_max on adding is 60, so at T = 100 it is expected to run to its patience or budget.
@@ -95,12 +101,13 @@ for part in "${parts[@]}"; do
       algorithm=${part#table4-}; algorithm=${algorithm/-/_}
       for task in temporal3 temporal perm adding; do plan+=("table4 $task $algorithm 100 $seeds_csv eval"); done ;;
     table4-tptt-clip) plan+=("table4 adding tptt 100 $seeds_csv eval 1") ;;
-    table1|table1-plus10|table1-bptt-paper|table1-bptt-paper-plus10)
+    table1|table1-plus10|table1-bptt-paper|table1-bptt-paper-plus10|table1-hx-a2)
       add=0; [[ $part == *-plus10 ]] && add=10
       cells=("tptt adding 60" "bptt temporal 120" "bptt temporal3 70" "bptt adding 90" "bptt perm 70"
              "tptt_hx temporal 210" "tptt_hx temporal3 160" "tptt_hx adding 60" "tptt perm 300" "tptt_hx perm 800")
       [[ $part == table1-bptt-paper* ]] && cells=("bptt_paper temporal 120" "bptt_paper temporal3 70"
                                                   "bptt_paper adding 90" "bptt_paper perm 70")
+      [[ $part == table1-hx-a2 ]] && cells=("tptt_hx_a2 perm 800" "tptt_hx_a2 temporal 210")
       for cell in "${cells[@]}"; do
         read -r algorithm task T <<<"$cell"
         T=$((T + add))
@@ -148,7 +155,7 @@ for item in "${plan[@]}"; do
     rdir=$OUT/runs/$part sdir=$OUT/summaries/$part
     summary=$sdir/$name.json ckpt=$rdir/$name.ckpt
     # shellcheck disable=SC2207
-    cmd=("$TPTT" train --task "$task" --algorithm "${algorithm%_paper}" -T "$T" --seed "$seed" $(rates "$task" "$algorithm")
+    cmd=("$TPTT" train --task "$task" --algorithm "$(engine_of "$algorithm")" -T "$T" --seed "$seed" $(rates "$task" "$algorithm")
          --max-iterations 100000 --validation-samples "$VALIDATION_SAMPLES" --threads "$THREADS" --no-progress
          ${clip_opt[@]+"${clip_opt[@]}"} ${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"} --checkpoint "$ckpt" --checkpoint-every 500 --save-best "$rdir/$name.best.ckpt"
          --log "$rdir/$name.jsonl")

@@ -67,6 +67,8 @@ COMMON = {
     "bptt": {"lr": 1e-4},
     "lstm": {},  # the rate of the paper's Table 5 per task: any --lr counts
 }
+# The one row of the paper's Table A2 (TPTT_hx) that is legible: temporal order's rates.
+TPTT_HX_A2 = {"alpha_i": 0.1, "alpha_f": 0.01, "alpha_g": 0.01}
 # BPTT's rate in the paper's Table 1 (its Table 4 uses the same).
 BPTT_PAPER_LR = {"temporal": 1e-5, "temporal3": 1e-5, "adding": 1e-3, "perm": 1e-2}
 DEFAULTS = {"alpha_i": 0.1, "alpha_f": 0.01, "alpha_g": 0.001, "lr": 0.001, "clip": 0.0}
@@ -184,7 +186,7 @@ def rate_group(options, algorithm, task):
     if algorithm == "tptt":
         want = {"common": COMMON["tptt_adding" if task == "adding" else "tptt"]}
     elif algorithm == "tptt_hx":
-        want = {"common": COMMON["tptt_hx_adding" if task == "adding" else "tptt_hx"]}
+        want = {"common": COMMON["tptt_hx_adding" if task == "adding" else "tptt_hx"], "a2": TPTT_HX_A2}
     elif algorithm == "bptt":
         want = {"common": COMMON["bptt"], "paper": {"lr": BPTT_PAPER_LR[task]}}
     else:
@@ -216,6 +218,9 @@ def groups_of(items, algorithm, task, command_key):
         label = ""
         if algorithm == "bptt":
             label = f"`--lr {o['lr']:g}`" + (" (the paper's)" if g == "paper" else "")
+        if algorithm == "tptt_hx":
+            label = f"α_f = {o['alpha_f']:g}, α_g = {o['alpha_g']:g}" + (
+                " (Table A2)" if g == "a2" else " (the appendix's adding rates)" if task == "adding" else " (Table A3)")
         if clipped:
             label = (label + " " if label else "") + f"`--clip {o['clip']:g}`"
         labels.append((label, clipped, out[key]))
@@ -342,6 +347,21 @@ def build_rows(trains, evals, known):
         section = f"[{title}]({doc}#{anchor(title)})"
         rows.append((TABLE_NAME[table], task_txt, label, paper_txt, ours, mark, section, source))
     return rows
+
+
+def broken_links(rows, docs_dir):
+    """The section links of the table whose document or heading does not exist."""
+    broken = []
+    for r in rows:
+        m = re.search(r"\]\(([^#)]+)#([^)]+)\)", r[6])
+        if not m:
+            continue
+        path = os.path.join(docs_dir, m.group(1))
+        heads = ([anchor(l.lstrip("#")) for l in open(path).read().splitlines() if l.startswith("#")]
+                 if os.path.exists(path) else [])
+        if m.group(2) not in heads:
+            broken.append(f"{m.group(1)}#{m.group(2)}")
+    return sorted(set(broken))
 
 
 def render(rows):
@@ -497,7 +517,12 @@ def main():
         collect(a.collect, ARCHIVE)
     dirs = a.runs or [ARCHIVE]
     trains, evals = load_runs([d for d in dirs if os.path.isdir(d)])
-    table = render(build_rows(trains, evals, load_known(a.known)))
+    rows = build_rows(trains, evals, load_known(a.known))
+    table = render(rows)
+    broken = broken_links(rows, os.path.dirname(os.path.abspath(a.doc)))
+    if broken:
+        print(f"scorecard: links to no heading: {', '.join(broken)} (fix --known's sections or the docs)", file=sys.stderr)
+        return 1
     if a.print:
         print(table)
         return 0
