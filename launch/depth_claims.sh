@@ -25,6 +25,9 @@
 #   ONLY        an extended regex: run (or list) only the runs whose part/name matches it,
 #               e.g. ONLY='table1/perm-' (default: every run of the parts)
 #   EXTRA_ARGS  more `tptt train` options for every run, e.g. "--async-validation"
+#   BISECT      "TASK ALGORITHM LO HI [SEED]": instead of the parts, find our t_max between LO
+#               (solved, or 0) and HI (not solved) by bisection on the grid of 10, each probe a
+#               run at the paper's budget under runs/bisect/ (e.g. BISECT="perm tptt_hx 0 800")
 #
 # Layout under OUT:
 #   runs/<part>/<name>.{ckpt,jsonl,err}        checkpoint, metrics log, stderr of each run
@@ -35,7 +38,8 @@
 #                                               last model; <name>.best.eval200.json of the best
 #   depth_claims.tsv                            one row per finished run: part, name, seed, T,
 #                                               solved_at, best_error, seconds, command
-# launch/scorecard.py --runs OUT/summaries reads the summaries.
+# launch/scorecard.py --collect OUT/summaries archives the summaries in docs/runs/ and regenerates
+# the scorecard of docs/results.md and the runs table of docs/generalisation.md from them.
 #
 # Resuming: a run whose summary exists is skipped; a run with a checkpoint but no summary
 # continues from it (--resume); so rerunning the same command carries on where it stopped.
@@ -54,13 +58,14 @@ NICE=${NICE:-19}
 THREADS=${THREADS:-1}
 VALIDATION_SAMPLES=${VALIDATION_SAMPLES:-10000}
 ONLY=${ONLY:-}
+BISECT=${BISECT:-}
 read -r -a EXTRA_ARGS <<<"${EXTRA_ARGS:-}"
 list=0
 parts=()
 for a in "$@"; do
   case $a in
     --list) list=1 ;;
-    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     table4-tptt|table4-tptt-clip|table4-bptt|table4-bptt-paper|table4-lstm|table1|table1-plus10|table1-bptt-paper|table1-bptt-paper-plus10|table1-hx-a2)
       parts+=("$a") ;;
     *) echo "launch/depth_claims.sh: unknown argument '$a' (--help)" >&2; exit 2 ;;
@@ -145,75 +150,111 @@ mkdir -p "$OUT"
 tsv=$OUT/depth_claims.tsv
 [[ -s $tsv ]] || printf 'part\tname\tseed\tT\tsolved_at\tbest_error\tseconds\tcommand\n' >"$tsv"
 status=0
-for item in "${plan[@]}"; do
-  read -r part task algorithm T seeds ev clip <<<"$item"
-  for seed in ${seeds//,/ }; do
-    name=$task-$algorithm-T$T-s$seed
-    clip_opt=()
-    if [[ -n ${clip:-} ]]; then name=$task-$algorithm-clip$clip-T$T-s$seed; clip_opt=(--clip "$clip"); fi
-    [[ -z $ONLY || $part/$name =~ $ONLY ]] || continue
-    rdir=$OUT/runs/$part sdir=$OUT/summaries/$part
-    summary=$sdir/$name.json ckpt=$rdir/$name.ckpt
-    # shellcheck disable=SC2207
-    cmd=("$TPTT" train --task "$task" --algorithm "$(engine_of "$algorithm")" -T "$T" --seed "$seed" $(rates "$task" "$algorithm")
-         --max-iterations 100000 --validation-samples "$VALIDATION_SAMPLES" --threads "$THREADS" --no-progress
-         ${clip_opt[@]+"${clip_opt[@]}"} ${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"} --checkpoint "$ckpt" --checkpoint-every 500 --save-best "$rdir/$name.best.ckpt"
-         --log "$rdir/$name.jsonl")
-    shown="tptt ${cmd[*]:1}"
-    shown=${shown//$OUT/\$OUT}
-    if [[ $list == 1 ]]; then
-      state=pending; [[ -e $ckpt ]] && state=started; [[ -s $summary ]] && state='done'
-      printf '%-8s %-32s %s\n' "$state" "$part/$name" "$shown"
-      continue
+
+# run_one PART TASK ALGORITHM T SEED EVAL [CLIP]: trains one run (skipped when its summary
+# exists, resumed when its checkpoint does), then evaluates it at T = 200 when EVAL is "eval".
+# Returns 0 when the run solved, 1 when it did not, 2 when it failed (status set).
+run_one() {
+  local part=$1 task=$2 algorithm=$3 T=$4 seed=$5 ev=$6 clip=${7:-}
+  local name=$task-$algorithm-T$T-s$seed clip_opt=()
+  if [[ -n $clip ]]; then name=$task-$algorithm-clip$clip-T$T-s$seed; clip_opt=(--clip "$clip"); fi
+  [[ -z $ONLY || $part/$name =~ $ONLY ]] || return 1
+  local rdir=$OUT/runs/$part sdir=$OUT/summaries/$part
+  local summary=$sdir/$name.json ckpt=$rdir/$name.ckpt
+  local cmd
+  # shellcheck disable=SC2207
+  cmd=("$TPTT" train --task "$task" --algorithm "$(engine_of "$algorithm")" -T "$T" --seed "$seed" $(rates "$task" "$algorithm")
+       --max-iterations 100000 --validation-samples "$VALIDATION_SAMPLES" --threads "$THREADS" --no-progress
+       ${clip_opt[@]+"${clip_opt[@]}"} ${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"} --checkpoint "$ckpt" --checkpoint-every 500
+       --save-best "$rdir/$name.best.ckpt" --log "$rdir/$name.jsonl")
+  local shown="tptt ${cmd[*]:1}"
+  shown=${shown//$OUT/\$OUT}
+  if [[ $list == 1 ]]; then
+    local state=pending; [[ -e $ckpt ]] && state=started; [[ -s $summary ]] && state='done'
+    printf '%-8s %-32s %s\n' "$state" "$part/$name" "$shown"
+    return 1
+  fi
+  mkdir -p "$rdir" "$sdir"
+  if [[ ! -s $summary ]]; then
+    local extra rc
+    if [[ -e $ckpt ]]; then extra=(--resume "$ckpt"); else extra=(--overwrite); fi
+    echo "depth_claims: $(date -u +%FT%TZ) start $part/$name ${extra[0]}" >&2
+    run_bg "$summary.tmp" "$rdir/$name.err" "${cmd[@]}" "${extra[@]}"
+    rc=$?
+    if [[ $interrupted == 1 || $rc == 130 || $rc == 143 ]]; then  # stopped by a signal: checkpoint written
+      rm -f "$summary.tmp"; echo "depth_claims: interrupted during $part/$name (rerun to resume)" >&2; exit 130
     fi
-    mkdir -p "$rdir" "$sdir"
-    if [[ ! -s $summary ]]; then
-      if [[ -e $ckpt ]]; then extra=(--resume "$ckpt"); else extra=(--overwrite); fi
-      echo "depth_claims: $(date -u +%FT%TZ) start $part/$name ${extra[0]}" >&2
-      run_bg "$summary.tmp" "$rdir/$name.err" "${cmd[@]}" "${extra[@]}"
-      rc=$?
-      if [[ $interrupted == 1 || $rc == 130 || $rc == 143 ]]; then  # stopped by a signal: checkpoint written
-        rm -f "$summary.tmp"; echo "depth_claims: interrupted during $part/$name (rerun to resume)" >&2; exit 130
-      fi
-      if grep -q '"result"' "$summary.tmp" 2>/dev/null; then
-        mv "$summary.tmp" "$summary"
-        echo "$shown" >"$sdir/$name.cmd"
-        python3 - "$summary" "$part" "$name" "$seed" "$T" "$shown" >>"$tsv" <<'EOF'
+    if ! grep -q '"result"' "$summary.tmp" 2>/dev/null; then
+      rm -f "$summary.tmp"
+      echo "depth_claims: $part/$name failed (exit $rc; $rdir/$name.err)" >&2
+      status=1
+      return 2
+    fi
+    mv "$summary.tmp" "$summary"
+    echo "$shown" >"$sdir/$name.cmd"
+    python3 - "$summary" "$part" "$name" "$seed" "$T" "$shown" >>"$tsv" <<'EOF'
 import json, sys
 s = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 r = s["result"]
 print("\t".join([sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], str(r.get("solved_at")),
                  str(r.get("best_error")), "%.0f" % r.get("seconds", 0), sys.argv[6]]))
 EOF
-        echo "depth_claims: $(date -u +%FT%TZ) done $part/$name: $(tail -1 "$summary")" >&2
-      else
-        rm -f "$summary.tmp"
-        echo "depth_claims: $part/$name failed (exit $rc; $rdir/$name.err)" >&2
-        status=1
-        continue
-      fi
+    echo "depth_claims: $(date -u +%FT%TZ) done $part/$name: $(tail -1 "$summary")" >&2
+  fi
+  [[ $ev == eval ]] && evaluate "$task" "$ckpt" "$rdir/$name.best.ckpt" "$sdir/$name" "$rdir/$name.err"
+  grep -q '"solved":true' "$summary"
+}
+
+# evaluate TASK LAST_MODEL BEST_MODEL SUMMARY_STEM ERRFILE: `tptt eval` at T = 200 of the last
+# model and, where the run kept one, the best (a solved run's are the same model).
+evaluate() {
+  local task=$1 stem=$4 err=$5 which model esum ecmd rc e
+  for which in last best; do
+    model=$2 esum=$stem.eval200.json
+    [[ $which == best ]] && model=$3 esum=$stem.best.eval200.json
+    [[ ! -s $esum && -e $model ]] || continue
+    ecmd=("$TPTT" eval --model "$model" --length 200 --samples 10000 --threads "$THREADS")
+    [[ $task == temporal* ]] && ecmd+=(--errors "${model%.ckpt}.errors200.csv")
+    run_bg "$esum.tmp" "$err" "${ecmd[@]}"
+    rc=$?
+    [[ $interrupted == 1 ]] && { rm -f "$esum.tmp"; exit 130; }
+    if [[ $rc == 0 && -s $esum.tmp ]]; then
+      mv "$esum.tmp" "$esum"
+      e="tptt ${ecmd[*]:1}"
+      echo "${e//$OUT/\$OUT}" >"${esum%.json}.cmd"
+      echo "depth_claims: eval ($which) ${stem#"$OUT"/summaries/}: $(cat "$esum")" >&2
+    else
+      rm -f "$esum.tmp"; echo "depth_claims: eval ($which) of ${stem#"$OUT"/summaries/} failed (exit $rc)" >&2; status=1
     fi
-    if [[ $ev == eval ]]; then
-      # The last model and, where the run kept one, the best (a solved run's are the same model).
-      for which in last best; do
-        model=$ckpt esum=$sdir/$name.eval200.json
-        [[ $which == best ]] && model=$rdir/$name.best.ckpt esum=$sdir/$name.best.eval200.json
-        [[ ! -s $esum && -e $model ]] || continue
-        ecmd=("$TPTT" eval --model "$model" --length 200 --samples 10000 --threads "$THREADS")
-        [[ $task == temporal* ]] && ecmd+=(--errors "${model%.ckpt}.errors200.csv")
-        run_bg "$esum.tmp" "$rdir/$name.err" "${ecmd[@]}"
-        rc=$?
-        [[ $interrupted == 1 ]] && { rm -f "$esum.tmp"; exit 130; }
-        if [[ $rc == 0 && -s $esum.tmp ]]; then
-          mv "$esum.tmp" "$esum"
-          e="tptt ${ecmd[*]:1}"
-          echo "${e//$OUT/\$OUT}" >"${esum%.json}.cmd"
-          echo "depth_claims: eval ($which) $part/$name: $(cat "$esum")" >&2
-        else
-          rm -f "$esum.tmp"; echo "depth_claims: eval ($which) of $part/$name failed (exit $rc)" >&2; status=1
-        fi
-      done
-    fi
+  done
+}
+
+# bisect TASK ALGORITHM LO HI SEED: our t_max between LO (solved, or 0) and HI (failed), on the
+# grid of 10: trains at the midpoint until the two are 10 apart. Each probe is a run of part
+# "bisect" (resumable like the others); prints the result.
+bisect() {
+  local task=$1 algorithm=$2 lo=$3 hi=$4 seed=$5 mid rc
+  while (( hi - lo > 10 )); do
+    mid=$(( (lo + hi) / 20 * 10 ))
+    (( mid <= lo )) && mid=$((lo + 10))
+    run_one bisect "$task" "$algorithm" "$mid" "$seed" -; rc=$?
+    [[ $list == 1 ]] && { lo=$mid; continue; }
+    (( rc == 2 )) && return 1
+    if (( rc == 0 )); then lo=$mid; else hi=$mid; fi
+  done
+  [[ $list == 1 ]] || echo "depth_claims: bisect $task $algorithm seed $seed: t_max = $lo (T = $hi not solved)" >&2
+}
+
+if [[ -n $BISECT ]]; then
+  read -r b_task b_algorithm b_lo b_hi b_seed <<<"$BISECT"
+  bisect "$b_task" "$b_algorithm" "$b_lo" "$b_hi" "${b_seed:-1}"
+  exit "$status"
+fi
+
+for item in "${plan[@]}"; do
+  read -r part task algorithm T seeds ev clip <<<"$item"
+  for seed in ${seeds//,/ }; do
+    run_one "$part" "$task" "$algorithm" "$T" "$seed" "$ev" "${clip:-}"
   done
 done
 exit "$status"
