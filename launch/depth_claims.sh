@@ -10,7 +10,8 @@
 #         (--clip only where the default fails, both reported). *-bptt-paper: BPTT at the
 #         paper's Table 1 rate of each task (runs named <task>-bptt_paper-...). table1-hx-a2:
 #         TPTT_hx at the one row of the paper's Table A2 (α_f = 0.01, α_g = 0.01), on temporal
-#         210 and perm 800 (runs named <task>-tptt_hx_a2-...)
+#         210 and perm 800 (runs named <task>-tptt_hx_a2-...). table1-clip: the cells of table1
+#         with --clip 1, for those where the default fails (select them with ONLY)
 #   --list   print the runs (name and command) with their state, run nothing
 #
 # Environment:
@@ -66,7 +67,7 @@ for a in "$@"; do
   case $a in
     --list) list=1 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-    table4-tptt|table4-tptt-clip|table4-bptt|table4-bptt-paper|table4-lstm|table1|table1-plus10|table1-bptt-paper|table1-bptt-paper-plus10|table1-hx-a2)
+    table4-tptt|table4-tptt-clip|table4-bptt|table4-bptt-paper|table4-lstm|table1|table1-plus10|table1-clip|table1-bptt-paper|table1-bptt-paper-plus10|table1-hx-a2)
       parts+=("$a") ;;
     *) echo "launch/depth_claims.sh: unknown argument '$a' (--help)" >&2; exit 2 ;;
   esac
@@ -106,7 +107,7 @@ for part in "${parts[@]}"; do
       algorithm=${part#table4-}; algorithm=${algorithm/-/_}
       for task in temporal3 temporal perm adding; do plan+=("table4 $task $algorithm 100 $seeds_csv eval"); done ;;
     table4-tptt-clip) plan+=("table4 adding tptt 100 $seeds_csv eval 1") ;;
-    table1|table1-plus10|table1-bptt-paper|table1-bptt-paper-plus10|table1-hx-a2)
+    table1|table1-plus10|table1-clip|table1-bptt-paper|table1-bptt-paper-plus10|table1-hx-a2)
       add=0; [[ $part == *-plus10 ]] && add=10
       cells=("tptt adding 60" "bptt temporal 120" "bptt temporal3 70" "bptt adding 90" "bptt perm 70"
              "tptt_hx temporal 210" "tptt_hx temporal3 160" "tptt_hx adding 60" "tptt perm 300" "tptt_hx perm 800")
@@ -118,7 +119,8 @@ for part in "${parts[@]}"; do
         T=$((T + add))
         seeds=$seeds_csv
         (( T > 200 )) && seeds=1
-        plan+=("table1 $task $algorithm $T $seeds -")
+        if [[ $part == table1-clip ]]; then plan+=("table1 $task $algorithm $T $seeds - 1")
+        else plan+=("table1 $task $algorithm $T $seeds -"); fi
       done ;;
   esac
 done
