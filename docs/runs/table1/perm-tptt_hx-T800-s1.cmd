@@ -1,0 +1,1 @@
+tptt train --task perm --algorithm tptt_hx -T 800 --seed 1 --alpha-i 0.1 --alpha-f 0.2 --alpha-g 0.01 --max-iterations 100000 --validation-samples 10000 --threads 1 --no-progress --checkpoint $OUT/runs/table1/perm-tptt_hx-T800-s1.ckpt --checkpoint-every 500 --log $OUT/runs/table1/perm-tptt_hx-T800-s1.jsonl

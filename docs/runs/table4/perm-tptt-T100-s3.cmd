@@ -1,0 +1,1 @@
+tptt train --task perm --algorithm tptt -T 100 --seed 3 --alpha-i 0.1 --alpha-f 0.01 --alpha-g 0.001 --max-iterations 100000 --validation-samples 10000 --threads 1 --no-progress --checkpoint $OUT/runs/table4/perm-tptt-T100-s3.ckpt --checkpoint-every 500 --log $OUT/runs/table4/perm-tptt-T100-s3.jsonl
