@@ -183,7 +183,8 @@ run_one() {
     echo "depth_claims: $(date -u +%FT%TZ) start $part/$name ${extra[0]}" >&2
     run_bg "$summary.tmp" "$rdir/$name.err" "${cmd[@]}" "${extra[@]}"
     rc=$?
-    if [[ $interrupted == 1 || $rc == 130 || $rc == 143 ]]; then  # stopped by a signal: checkpoint written
+    if [[ $interrupted == 1 || $rc == 130 || $rc == 143 ]] || grep -q '"stop_reason":"interrupted"' "$summary.tmp"; then
+      # stopped by a signal (to the driver or to tptt): the checkpoint is written
       rm -f "$summary.tmp"; echo "depth_claims: interrupted during $part/$name (rerun to resume)" >&2; exit 130
     fi
     if ! grep -q '"result"' "$summary.tmp" 2>/dev/null; then

@@ -239,6 +239,8 @@ def unsolved_text(res):
     """How a run that did not solve ended: its best error, and why and where it stopped."""
     why = {"nonfinite_cost": "diverged", "spectral_radius": "diverged", "no_improvement": "patience",
            "max_iterations": "budget", "interrupted": "interrupted"}.get(res.get("stop_reason"), res.get("stop_reason"))
+    if why == "interrupted":
+        why = "stopped by hand"
     return f"best {res.get('best_error', 1) * 100:.2f}%, {why} at {fmt_int(res.get('iterations', 0))}"
 
 
