@@ -11,7 +11,7 @@
 #         paper's Table 1 rate of each task (runs named <task>-bptt_paper-...). table1-hx-a2:
 #         TPTT_hx at the one row of the paper's Table A2 (α_f = 0.01, α_g = 0.01), on temporal
 #         210 and perm 800 (runs named <task>-tptt_hx_a2-...). table1-clip: the cells of table1
-#         with --clip 1, for those where the default fails (select them with ONLY)
+#         with --clip $CLIP (default 1), for those where the default fails (select with ONLY)
 #   --list   print the runs (name and command) with their state, run nothing
 #
 # Environment:
@@ -59,6 +59,7 @@ NICE=${NICE:-19}
 THREADS=${THREADS:-1}
 VALIDATION_SAMPLES=${VALIDATION_SAMPLES:-10000}
 ONLY=${ONLY:-}
+CLIP=${CLIP:-1}
 BISECT=${BISECT:-}
 read -r -a EXTRA_ARGS <<<"${EXTRA_ARGS:-}"
 list=0
@@ -119,7 +120,7 @@ for part in "${parts[@]}"; do
         T=$((T + add))
         seeds=$seeds_csv
         (( T > 200 )) && seeds=1
-        if [[ $part == table1-clip ]]; then plan+=("table1 $task $algorithm $T $seeds - 1")
+        if [[ $part == table1-clip ]]; then plan+=("table1 $task $algorithm $T $seeds - $CLIP")
         else plan+=("table1 $task $algorithm $T $seeds -"); fi
       done ;;
   esac
