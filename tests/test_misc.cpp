@@ -5,6 +5,8 @@
 #include <unistd.h>
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -16,11 +18,14 @@
 #include <string>
 #include <vector>
 
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 #include "temp_file.hpp"
 #include "tptt/algo/segment.hpp"
 #include "tptt/algo/work_count.hpp"
 #include "tptt/app/options.hpp"
 #include "tptt/core/error.hpp"
+#include "tptt/core/float_mode.hpp"
 #include "tptt/core/rng.hpp"
 #include "tptt/io/checkpoint.hpp"
 #include "tptt/io/json.hpp"
@@ -684,4 +689,24 @@ TEST_CASE("iteration_work: chain, span and batched products of each algorithm") 
   CHECK(bptt.total() == 3 * unit + 2 * input + output);
   CHECK(iteration_work(Algorithm::TpttHx, s).total() == 5 * unit + 2 * input + output);
   CHECK(iteration_work(Algorithm::Lstm, s).total() == 12 * unit + 8 * input + output);
+}
+
+// main sets flush-to-zero and denormals-are-zero (core/float_mode.hpp): subnormal floats become
+// zero, and oneTBB's worker threads run in the same mode as the thread that started them, so
+// that results do not depend on the number of threads.
+TEST_CASE("FloatMode: subnormals flush to zero on the calling thread and on oneTBB's workers") {
+  tptt::flush_subnormals_to_zero();
+  CHECK(tptt::subnormals_flushed());
+  volatile float tiny = 1e-30f;
+  volatile float product = tiny * 1e-10f;  // 1e-40: subnormal in IEEE arithmetic
+  CHECK(product == 0.0f);
+  std::atomic<int> unflushed{0};
+  tbb::task_arena arena(2);
+  arena.execute([&] {
+    tbb::parallel_for(0, 64, [&](int) {
+      if (!tptt::subnormals_flushed()) ++unflushed;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // so that a worker takes some
+    });
+  });
+  CHECK(unflushed.load() == 0);
 }

@@ -635,7 +635,7 @@ JsonObject command_to_json(const TrainCommand& cmd) {
   j.add("decoupled", dist.decoupled).add("decoupled_rate", dist.decoupled_rate);
   j.add("mpi", run.mpi).add("log_all_ranks", run.log_all_ranks);
   j.add("checkpoint", run.checkpoint).add("checkpoint_every", run.checkpoint_every).add("resume", run.resume);
-  if (!run.save_best.empty()) j.add("save_best", run.save_best);
+  j.add("save_best", run.save_best);
   j.add("config_file", run.config_file);
   return j;
 }

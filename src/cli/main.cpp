@@ -8,6 +8,7 @@
 #include "cli_commands.hpp"
 #include "stderr_lines.hpp"
 #include "tptt/core/error.hpp"
+#include "tptt/core/float_mode.hpp"
 #include "tptt/io/provenance.hpp"
 
 namespace {
@@ -32,6 +33,7 @@ void print_version() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tptt::flush_subnormals_to_zero();
   tptt::install_line_buffered_stderr();
   tptt::record_command_line(argc, argv);
   if (argc < 2) {
