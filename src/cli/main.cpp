@@ -33,7 +33,7 @@ void print_version() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  tptt::flush_subnormals_to_zero();
+  tptt::set_float_mode_from_environment();
   tptt::install_line_buffered_stderr();
   tptt::record_command_line(argc, argv);
   if (argc < 2) {

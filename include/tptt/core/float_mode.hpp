@@ -10,6 +10,10 @@ namespace tptt {
 // result that matters: an update of 1e-38 is lost against weights of order 0.1 anyway.
 void flush_subnormals_to_zero();
 
+// main's mode: flush_subnormals_to_zero() unless the environment has TPTT_SUBNORMALS=keep, which
+// keeps IEEE subnormals (to measure what they cost, docs/performance.md).
+void set_float_mode_from_environment();
+
 // Whether flush-to-zero and denormals-are-zero are on for the calling thread.
 bool subnormals_flushed();
 
