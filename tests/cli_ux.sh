@@ -5,7 +5,7 @@
 #   4 provenance                5 complete resume, clean stop under MPI
 #   6 paths                     7 config files and numbers            8 the curriculum cap
 #   9 docs stand alone          10 per-command help
-#   11 --save-best
+#   11 --save-best             12 the float mode
 # Usage: tests/cli_ux.sh TPTT SOURCE_DIR
 set -uo pipefail
 
@@ -222,6 +222,13 @@ run "$tptt" train "${best_run[@]}" --max-iterations 20 --save-best b.ckpt --asyn
 check "11: --save-best with --async-validation is refused, naming --save-best" $([[ $rc -eq 2 ]] && grep -q -- "--save-best" .e; echo $?)
 run "$tptt" sweep --task temporal "${small[@]}" --grid "alpha-f=0.1" --out sw --save-best x.ckpt
 check "11: tptt sweep refuses --save-best" $([[ $rc -eq 2 ]] && grep -q -- "--save-best" .e; echo $?)
+
+# --- 12. Flushing subnormals changes nothing in a run that has none --------------------------------
+run "$tptt" train "${small[@]}" --param-hash
+flushed=$(grep -o "param_hash [0-9a-f]*" .e)
+run env TPTT_SUBNORMALS=keep "$tptt" train "${small[@]}" --param-hash
+check "12: a run without subnormals gives the same parameters with TPTT_SUBNORMALS=keep" \
+  $([[ -n $flushed && $flushed == $(grep -o "param_hash [0-9a-f]*" .e) ]]; echo $?)
 
 echo "$((checks - failures))/$checks checks passed"
 [[ $failures -eq 0 ]]
