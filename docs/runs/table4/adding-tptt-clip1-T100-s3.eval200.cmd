@@ -1,1 +1,0 @@
-tptt eval --model $OUT/runs/table4/adding-tptt-clip1-T100-s3.ckpt --length 200 --samples 10000 --threads 1
