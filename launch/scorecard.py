@@ -217,7 +217,7 @@ def groups_of(items, algorithm, task, command_key):
         o = options_of(out[key][0].get(command_key, ""))
         label = ""
         if algorithm == "bptt":
-            label = f"`--lr {o['lr']:g}`" + (" (the paper's)" if g == "paper" else "")
+            label = f"`--lr {fmt_rate(o['lr'])}`" + (" (the paper's)" if g == "paper" else "")
         if algorithm == "tptt_hx":
             label = f"α_f = {o['alpha_f']:g}, α_g = {o['alpha_g']:g}" + (
                 " (Table A2)" if g == "a2" else " (the appendix's adding rates)" if task == "adding" else " (Table A3)")
@@ -225,6 +225,11 @@ def groups_of(items, algorithm, task, command_key):
             label = (label + " " if label else "") + f"`--clip {o['clip']:g}`"
         labels.append((label, clipped, out[key]))
     return labels
+
+
+def fmt_rate(v):
+    """A learning rate as it is written on a command line: 1e-4, 0.01."""
+    return f"{v:.0e}".replace("e-0", "e-") if 0 < v < 1e-3 else f"{v:g}"
 
 
 def fmt_int(n):
@@ -509,10 +514,10 @@ def self_check():
         byk = {(r[0], r[1], r[2]): r for r in rows}
         assert len(rows) == len(CELLS) == 12 + 12 + 12 + 5 + 5, len(rows)
         r = byk[("1 / A1", "temporal", "BPTT")]  # the paper's rate reached 130: the best of both rates
-        assert r[4].startswith("**130** (`--lr 0.0001`: T = 120: s1 40,000") and r[5] == "✓", r
-        assert "`--lr 1e-05` (the paper's): T = 130: s1 70,000" in r[4], r
+        assert r[4].startswith("**130** (`--lr 1e-4`: T = 120: s1 40,000") and r[5] == "✓", r
+        assert "`--lr 1e-5` (the paper's): T = 130: s1 70,000" in r[4], r
         r = byk[("2 / A3", "temporal T = 120", "BPTT")]
-        assert r[4].startswith("`--lr 0.0001`: **45,000**") and r[5] == "✗", r  # seed 3 not solved: not met
+        assert r[4].startswith("`--lr 1e-4`: **45,000**") and r[5] == "✗", r  # seed 3 not solved: not met
         r = byk[("1 / A1", "adding", "TPTT")]
         assert r[4].startswith("**60**") and "s1 30,000" in r[4] and r[5] == "✓", r
         r = byk[("4 / 5", "temporal3", "TPTT")]

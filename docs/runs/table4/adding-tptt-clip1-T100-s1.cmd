@@ -1,0 +1,1 @@
+tptt train --task adding --algorithm tptt -T 100 --seed 1 --alpha-i 0.5 --alpha-f 0.02 --alpha-g 0.07 --max-iterations 100000 --validation-samples 10000 --threads 1 --no-progress --clip 1 --checkpoint $OUT/pre-ftz/runs/table4/adding-tptt-clip1-T100-s1.ckpt --checkpoint-every 500 --log $OUT/pre-ftz/runs/table4/adding-tptt-clip1-T100-s1.jsonl
