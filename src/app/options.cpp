@@ -342,8 +342,9 @@ void validate_checkpoint_options(const TrainCommand& cmd) {
   const RunOptions& run = cmd.run;
   if (run.checkpoint_every < 1) throw UsageError("--checkpoint-every: must be >= 1");
   if (!run.save_best.empty() && cmd.config.async_validation)
-    throw UsageError("--save-best: not with --async-validation (the best check's parameters are a snapshot that "
-                     "training has moved on from)");
+    throw UsageError(
+        "--save-best: not with --async-validation (the best check's parameters are a snapshot that "
+        "training has moved on from)");
   if (!run.save_best.empty() && run.save_best == run.checkpoint)
     throw UsageError("--save-best: '" + run.save_best + "' is also the --checkpoint file; give another");
 }
