@@ -16,9 +16,9 @@
 #
 # Environment:
 #   TPTT        the binary (default: build/tptt of this tree)
-#   OUT         where everything goes (default: /work/depth-runs)
+#   OUT         where everything goes (default: out/depth-claims of this tree)
 #   PIDFILE     holds the PID of the running training/eval process, one per line (default:
-#               /work/depth-runs.pids), so that it can be paused with SIGSTOP and resumed with
+#               $OUT.pids), so that it can be paused with SIGSTOP and resumed with
 #               SIGCONT while timings are taken; emptied when the driver ends
 #   SEEDS       seeds of the runs at T <= 200 (default "1 2 3"; above 200 seed 1 only)
 #   NICE        niceness (default 19); THREADS --threads (default 1)
@@ -52,8 +52,9 @@ CALLER_DIR=$PWD
 cd "$(dirname "$0")/.." || exit 2
 TPTT=${TPTT:-$PWD/build/tptt}
 [[ $TPTT == /* ]] || TPTT=$CALLER_DIR/$TPTT
-OUT=${OUT:-/work/depth-runs}
-PIDFILE=${PIDFILE:-/work/depth-runs.pids}
+OUT=${OUT:-$PWD/out/depth-claims}
+[[ $OUT == /* ]] || OUT=$CALLER_DIR/$OUT
+PIDFILE=${PIDFILE:-$OUT.pids}
 read -r -a SEEDS <<<"${SEEDS:-1 2 3}"
 NICE=${NICE:-19}
 THREADS=${THREADS:-1}
