@@ -29,7 +29,7 @@ Where the numbers come from, per cell:
   3. Otherwise "not run".
 
 Which runs count for a cell, and when it is met (a train summary counts for Table 1 when it lies
-under a directory named table1, for Table 2 under table1 or table2):
+under a directory named table1 or bisect, for Table 2 under table1 or table2):
   Table 1 (t_max)     train runs of the task and algorithm at the paper's rates, no --clip;
                       ours = the largest T any seed solved; met when that T >= the paper's
                       t_max. Runs with --clip are listed after it.
@@ -316,7 +316,7 @@ def build_rows(trains, evals, known):
         ours, met, source = None, None, None
         if kind == "tmax":
             runs = [r for r in trains if r["task"] == task and r["algorithm"] == algorithm and rates_match(r, algorithm, task)
-                    and in_part(r, "table1")]
+                    and (in_part(r, "table1") or in_part(r, "bisect"))]
             if runs:
                 ours, met = ours_tmax(runs, paper, algorithm, task)
         elif kind == "iters":
@@ -440,8 +440,8 @@ def render_runs(trains, evals):
     for e in evals:
         if e.get("length") == 200:
             acc.setdefault(e["_train_file"], {})[e["_model"]] = e
-    part_of = lambda r: next((p for p in ("table1", "table2", "table4") if in_part(r, p)), "—")
-    order = {"table4": 0, "table1": 1, "table2": 2}
+    part_of = lambda r: next((p for p in ("table1", "bisect", "table2", "table4") if in_part(r, p)), "—")
+    order = {"table4": 0, "table1": 1, "bisect": 2, "table2": 3}
     rows = sorted(trains, key=lambda r: (order.get(part_of(r), 9), r["_file"]))
     out = ["| part | task | algorithm | T | seed | solved at | best error | wall (s) | accuracy at T = 200, last / best model | command |",
            "|---|---|---|---|---|---|---|---|---|---|"]
@@ -486,6 +486,10 @@ def self_check():
         train("a1", "adding", "tptt", 60, 1, 30000, "tptt train --task adding --alpha-i 0.5 --alpha-f 0.02 --alpha-g 0.07")
         train("a2", "adding", "tptt", 60, 1, None, "tptt train --task adding --alpha-i 0.1")  # other rates: ignored
         train("p1", "perm", "tptt", 100, 1, 6600, "tptt train --task perm -T 100", part="table4")  # not Table 1
+        os.makedirs(os.path.join(runs, "bisect"))
+        bperm = "tptt train --algorithm bptt --lr 1e-4 --task perm -T "
+        train("q1", "perm", "bptt", 30, 1, 9000, bperm + "30", part="bisect")  # bisection probes count for Table 1
+        train("q2", "perm", "bptt", 50, 1, None, bperm + "50", best=0.48, part="bisect")
         for seed, acc in [(1, 0.30), (2, 0.20), (3, 0.25)]:
             with open(os.path.join(runs, "t4", f"e{seed}.eval200.json"), "w") as f:
                 f.write(json.dumps({"model": "m", "trained_length": 100, "length": 200, "samples": 10000,
@@ -509,7 +513,7 @@ def self_check():
         doc = os.path.join(tmp, "results.md")
         open(doc, "w").write(f"# R\n\n{BEGIN}\nold\n{END}\n\nafter\n")
         trains, evals = load_runs([runs])
-        assert len(trains) == 7 and len(evals) == 5, (len(trains), len(evals))
+        assert len(trains) == 9 and len(evals) == 5, (len(trains), len(evals))
         rows = build_rows(trains, evals, load_known(known))
         byk = {(r[0], r[1], r[2]): r for r in rows}
         assert len(rows) == len(CELLS) == 12 + 12 + 12 + 5 + 5, len(rows)
@@ -526,6 +530,8 @@ def self_check():
         r = byk[("1 / A1", "temporal", "TPTT")]
         assert r[4] == "150 (seed 1)" and r[5] == "✓" and r[7] == "known", r
         assert "results.md#table-1-at-the-papers-budget" in r[6], r
+        r = byk[("1 / A1", "perm", "BPTT")]
+        assert r[4].startswith("**30** (`--lr 1e-4`: T = 30: s1 9,000; T = 50: s1 ✗ (best 48.00%") and r[5] == "✗", r
         r = byk[("1 / A1", "perm", "TPTT")]
         assert r[4] == "not run", r  # a Table 4 training run is no depth claim
         r = byk[("7", "mnist", "TPTT H = 1024")]
@@ -535,7 +541,8 @@ def self_check():
         assert "old" not in text
         assert splice(text, render(rows)) == text  # idempotent
         runs_md = render_runs(trains, evals)
-        assert runs_md.count("\n") == 2 + 7 - 1, runs_md  # header, rule, seven train summaries
+        assert runs_md.count("\n") == 2 + 9 - 1, runs_md  # header, rule, nine train summaries
+        assert "| bisect | perm | bptt | 30 | 1 | 9,000 |" in runs_md, runs_md
         assert "| table4 | perm | tptt | 100 | 1 | 6,600 |" in runs_md, runs_md
         assert short_command("tptt train --task adding -T 60 --max-iterations 100000 --threads 2 --no-progress "
                              "--checkpoint $OUT/a.ckpt --checkpoint-every 500 --save-best b --log c") == \
