@@ -29,7 +29,8 @@ Where the numbers come from, per cell:
   3. Otherwise "not run".
 
 Which runs count for a cell, and when it is met (a train summary counts for Table 1 when it lies
-under a directory named table1 or bisect, for Table 2 under table1 or table2):
+under a directory named table1 or bisect, and, for a cell that has such runs, under table4 when it
+solved: a fresh model solved at T = 100 is a depth point too; for Table 2 under table1 or table2):
   Table 1 (t_max)     train runs of the task and algorithm at the paper's rates, no --clip;
                       ours = the largest T any seed solved; met when that T >= the paper's
                       t_max. Runs with --clip are listed after it.
@@ -316,8 +317,9 @@ def build_rows(trains, evals, known):
         ours, met, source = None, None, None
         if kind == "tmax":
             runs = [r for r in trains if r["task"] == task and r["algorithm"] == algorithm and rates_match(r, algorithm, task)
-                    and (in_part(r, "table1") or in_part(r, "bisect"))]
-            if runs:
+                    and (in_part(r, "table1") or in_part(r, "bisect") or in_part(r, "table4"))]
+            if any(not in_part(r, "table4") for r in runs):  # a depth claim was run: T = 100 solved counts too
+                runs = [r for r in runs if not in_part(r, "table4") or r["result"].get("solved")]
                 ours, met = ours_tmax(runs, paper, algorithm, task)
         elif kind == "iters":
             runs = [r for r in trains if r["task"] == task and r["algorithm"] == algorithm and r["length"] == extra
@@ -533,7 +535,11 @@ def self_check():
         r = byk[("1 / A1", "perm", "BPTT")]
         assert r[4].startswith("**30** (`--lr 1e-4`: T = 30: s1 9,000; T = 50: s1 ✗ (best 48.00%") and r[5] == "✗", r
         r = byk[("1 / A1", "perm", "TPTT")]
-        assert r[4] == "not run", r  # a Table 4 training run is no depth claim
+        assert r[4] == "not run", r  # a Table 4 run alone is no depth claim
+        train("p3", "perm", "tptt", 300, 1, None, "tptt train --task perm -T 300", best=0.49)
+        r = {(r[0], r[1], r[2]): r for r in build_rows(*load_runs([runs]), {})}[("1 / A1", "perm", "TPTT")]
+        assert r[4].startswith("**100** (T = 100: s1 6,600; T = 300: s1 ✗") and r[5] == "✗", r  # but a depth point
+        os.remove(os.path.join(runs, "table1", "p3.json"))
         r = byk[("7", "mnist", "TPTT H = 1024")]
         assert r[4] == "not run" and r[5] == "—", r
         text = splice(open(doc).read(), render(rows))
