@@ -1,0 +1,1 @@
+tptt train --task adding --algorithm tptt -T 50 --seed 1 --alpha-i 0.5 --alpha-f 0.02 --alpha-g 0.07 --max-iterations 100000 --validation-samples 10000 --threads 1 --no-progress --checkpoint $OUT/runs/bisect/adding-tptt-T50-s1.ckpt --checkpoint-every 500 --save-best $OUT/runs/bisect/adding-tptt-T50-s1.best.ckpt --log $OUT/runs/bisect/adding-tptt-T50-s1.jsonl

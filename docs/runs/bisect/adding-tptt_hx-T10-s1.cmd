@@ -1,0 +1,1 @@
+tptt train --task adding --algorithm tptt_hx -T 10 --seed 1 --alpha-i 0.02 --alpha-f 0.01 --alpha-g 0.05 --max-iterations 100000 --validation-samples 10000 --threads 1 --no-progress --checkpoint $OUT/runs/bisect/adding-tptt_hx-T10-s1.ckpt --checkpoint-every 500 --save-best $OUT/runs/bisect/adding-tptt_hx-T10-s1.best.ckpt --log $OUT/runs/bisect/adding-tptt_hx-T10-s1.jsonl

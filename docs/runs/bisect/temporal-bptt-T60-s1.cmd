@@ -1,0 +1,1 @@
+tptt train --task temporal --algorithm bptt -T 60 --seed 1 --lr 1e-4 --max-iterations 100000 --validation-samples 10000 --threads 1 --no-progress --checkpoint $OUT/runs/bisect/temporal-bptt-T60-s1.ckpt --checkpoint-every 500 --save-best $OUT/runs/bisect/temporal-bptt-T60-s1.best.ckpt --log $OUT/runs/bisect/temporal-bptt-T60-s1.jsonl

@@ -1,0 +1,1 @@
+tptt train --task adding --algorithm tptt_hx -T 60 --seed 3 --alpha-i 0.02 --alpha-f 0.01 --alpha-g 0.05 --max-iterations 100000 --validation-samples 10000 --threads 1 --no-progress --checkpoint $OUT/runs/table1/adding-tptt_hx-T60-s3.ckpt --checkpoint-every 500 --save-best $OUT/runs/table1/adding-tptt_hx-T60-s3.best.ckpt --log $OUT/runs/table1/adding-tptt_hx-T60-s3.jsonl
