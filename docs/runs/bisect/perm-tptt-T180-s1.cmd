@@ -1,0 +1,1 @@
+tptt train --task perm --algorithm tptt -T 180 --seed 1 --alpha-i 0.1 --alpha-f 0.01 --alpha-g 0.001 --max-iterations 100000 --validation-samples 10000 --threads 2 --no-progress --checkpoint $OUT/runs/bisect/perm-tptt-T180-s1.ckpt --checkpoint-every 500 --save-best $OUT/runs/bisect/perm-tptt-T180-s1.best.ckpt --log $OUT/runs/bisect/perm-tptt-T180-s1.jsonl
