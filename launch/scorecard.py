@@ -231,7 +231,7 @@ def groups_of(items, algorithm, task, command_key):
 def fmt_rate(v):
     """A learning rate as the launch scripts write it: a power of ten below 1 as 1e-N, else %g."""
     power = f"{v:.0e}".replace("e-0", "e-")
-    return power if 0 < v < 1 and float(power) == v else f"{v:g}"
+    return power if 0 < v < 1 and power.startswith("1e") and float(power) == v else f"{v:g}"
 
 
 def fmt_int(n):
