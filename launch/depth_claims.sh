@@ -5,8 +5,10 @@
 #
 # usage: launch/depth_claims.sh [--list] [PART ...]
 #   PART: table4-tptt table4-tptt-clip table4-bptt table4-bptt-paper table4-lstm table1
-#         table1-plus10 table1-bptt-paper table1-bptt-paper-plus10 (default: all, in that
-#         order). table4-tptt-clip: TPTT on adding with --clip 1, where the default diverges
+#         table1-plus10 table1-bptt-paper table1-bptt-paper-plus10 table2-hx (default: all, in
+#         that order). table2-hx: TPTT_hx at the T of each of the paper's Table 2 cells where
+#         its Table A3 gives a count (temporal 120, temporal3 70, perm 70; runs under
+#         runs/table2/). table4-tptt-clip: TPTT on adding with --clip 1, where the default diverges
 #         (--clip only where the default fails, both reported). *-bptt-paper: BPTT at the
 #         paper's Table 1 rate of each task (runs named <task>-bptt_paper-...). table1-hx-a2:
 #         TPTT_hx at the one row of the paper's Table A2 (α_f = 0.01, α_g = 0.01), on temporal
@@ -69,13 +71,13 @@ for a in "$@"; do
   case $a in
     --list) list=1 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-    table4-tptt|table4-tptt-clip|table4-bptt|table4-bptt-paper|table4-lstm|table1|table1-plus10|table1-clip|table1-bptt-paper|table1-bptt-paper-plus10|table1-hx-a2)
+    table4-tptt|table4-tptt-clip|table4-bptt|table4-bptt-paper|table4-lstm|table1|table1-plus10|table1-clip|table1-bptt-paper|table1-bptt-paper-plus10|table1-hx-a2|table2-hx)
       parts+=("$a") ;;
     *) echo "launch/depth_claims.sh: unknown argument '$a' (--help)" >&2; exit 2 ;;
   esac
 done
 [[ ${#parts[@]} -gt 0 ]] || parts=(table4-tptt table4-tptt-clip table4-bptt table4-bptt-paper table4-lstm table1 table1-plus10
-                                   table1-bptt-paper table1-bptt-paper-plus10 table1-hx-a2)
+                                   table1-bptt-paper table1-bptt-paper-plus10 table1-hx-a2 table2-hx)
 [[ $list == 1 || -x $TPTT ]] || { echo "launch/depth_claims.sh: no binary at $TPTT (build it or set TPTT)" >&2; exit 2; }
 
 # The rates of each algorithm (docs/results.md): TPTT's common model, adding its own;
@@ -109,6 +111,9 @@ for part in "${parts[@]}"; do
       algorithm=${part#table4-}; algorithm=${algorithm/-/_}
       for task in temporal3 temporal perm adding; do plan+=("table4 $task $algorithm 100 $seeds_csv eval"); done ;;
     table4-tptt-clip) plan+=("table4 adding tptt 100 $seeds_csv eval 1") ;;
+    table2-hx) for cell in "temporal 120" "temporal3 70" "perm 70"; do
+                 read -r task T <<<"$cell"; plan+=("table2 $task tptt_hx $T $seeds_csv -")
+               done ;;
     table1|table1-plus10|table1-clip|table1-bptt-paper|table1-bptt-paper-plus10|table1-hx-a2)
       add=0; [[ $part == *-plus10 ]] && add=10
       cells=("tptt adding 60" "bptt temporal 120" "bptt temporal3 70" "bptt adding 90" "bptt perm 70"
