@@ -1,0 +1,1 @@
+tptt train --task perm --algorithm lstm -T 100 --seed 3 --lr 1e-4 --max-iterations 100000 --validation-samples 10000 --threads 1 --no-progress --checkpoint $OUT/runs/table4/perm-lstm-T100-s3.ckpt --checkpoint-every 500 --save-best $OUT/runs/table4/perm-lstm-T100-s3.best.ckpt --log $OUT/runs/table4/perm-lstm-T100-s3.jsonl
