@@ -29,8 +29,9 @@ Where the numbers come from, per cell:
   3. Otherwise "not run".
 
 Which runs count for a cell, and when it is met (a train summary counts for Table 1 when it lies
-under a directory named table1 or bisect, and, for a cell that has such runs, under table4 when it
-solved: a fresh model solved at T = 100 is a depth point too; for Table 2 under table1 or table2):
+under a directory named table1 or bisect, and, for a cell that has such runs, under table2 or table4
+when it solved: a fresh model solved at the paper's budget is a depth point too; for Table 2 under
+table1 or table2):
   Table 1 (t_max)     train runs of the task and algorithm at the paper's rates, no --clip;
                       ours = the largest T any seed solved; met when that T >= the paper's
                       t_max. Runs with --clip are listed after it.
@@ -180,6 +181,11 @@ def in_part(run, part):
     return part in os.path.normpath(run["_file"]).split(os.sep)[:-1]
 
 
+def is_depth_claim(run):
+    """Whether a train summary is a Table 1 run: a cell at a chosen T, or a probe of a bisection."""
+    return in_part(run, "table1") or in_part(run, "bisect")
+
+
 def rate_group(options, algorithm, task):
     """Which of the cell's rate settings a run used: "common" (the rates the docs use for the
     algorithm), "paper" (BPTT at the paper's Table 1 rate of the task, where that differs), or
@@ -261,8 +267,11 @@ def ours_tmax(runs, paper, algorithm, task):
             by_T.setdefault(r["length"], []).append(r)
         texts = []
         for T in sorted(by_T):
-            seeds = []
+            seeds, seen = [], set()
             for r in seed_list(by_T[T]):
+                if r["seed"] in seen:  # the same run again for another table (a bisection probe at a Table 2 T)
+                    continue
+                seen.add(r["seed"])
                 res = r["result"]
                 if res.get("solved"):
                     seeds.append(f"s{r['seed']} {fmt_int(res['solved_at'])}")
@@ -318,9 +327,9 @@ def build_rows(trains, evals, known):
         ours, met, source = None, None, None
         if kind == "tmax":
             runs = [r for r in trains if r["task"] == task and r["algorithm"] == algorithm and rates_match(r, algorithm, task)
-                    and (in_part(r, "table1") or in_part(r, "bisect") or in_part(r, "table4"))]
-            if any(not in_part(r, "table4") for r in runs):  # a depth claim was run: T = 100 solved counts too
-                runs = [r for r in runs if not in_part(r, "table4") or r["result"].get("solved")]
+                    and any(in_part(r, p) for p in ("table1", "bisect", "table2", "table4"))]
+            if any(is_depth_claim(r) for r in runs):  # a depth claim was run: a T solved for Table 2 or 4 counts too
+                runs = [r for r in runs if is_depth_claim(r) or r["result"].get("solved")]
                 ours, met = ours_tmax(runs, paper, algorithm, task)
         elif kind == "iters":
             runs = [r for r in trains if r["task"] == task and r["algorithm"] == algorithm and r["length"] == extra
@@ -493,6 +502,9 @@ def self_check():
         bperm = "tptt train --algorithm bptt --lr 1e-4 --task perm -T "
         train("q1", "perm", "bptt", 30, 1, 9000, bperm + "30", part="bisect")  # bisection probes count for Table 1
         train("q2", "perm", "bptt", 50, 1, None, bperm + "50", best=0.48, part="bisect")
+        os.makedirs(os.path.join(runs, "table2"))
+        train("q3", "perm", "bptt", 40, 1, 8000, bperm + "40", part="table2")  # solved for Table 2: a depth point
+        train("q4", "perm", "bptt", 60, 1, None, bperm + "60", best=0.47, part="table2")  # not solved: not listed
         for seed, acc in [(1, 0.30), (2, 0.20), (3, 0.25)]:
             with open(os.path.join(runs, "t4", f"e{seed}.eval200.json"), "w") as f:
                 f.write(json.dumps({"model": "m", "trained_length": 100, "length": 200, "samples": 10000,
@@ -516,7 +528,7 @@ def self_check():
         doc = os.path.join(tmp, "results.md")
         open(doc, "w").write(f"# R\n\n{BEGIN}\nold\n{END}\n\nafter\n")
         trains, evals = load_runs([runs])
-        assert len(trains) == 9 and len(evals) == 5, (len(trains), len(evals))
+        assert len(trains) == 11 and len(evals) == 5, (len(trains), len(evals))
         rows = build_rows(trains, evals, load_known(known))
         byk = {(r[0], r[1], r[2]): r for r in rows}
         assert len(rows) == len(CELLS) == 12 + 12 + 12 + 5 + 5, len(rows)
@@ -534,7 +546,8 @@ def self_check():
         assert r[4] == "150 (seed 1)" and r[5] == "✓" and r[7] == "known", r
         assert "results.md#table-1-at-the-papers-budget" in r[6], r
         r = byk[("1 / A1", "perm", "BPTT")]
-        assert r[4].startswith("**30** (`--lr 1e-4`: T = 30: s1 9,000; T = 50: s1 ✗ (best 48.00%") and r[5] == "✗", r
+        assert r[4].startswith("**40** (`--lr 1e-4`: T = 30: s1 9,000; T = 40: s1 8,000; T = 50: s1 ✗ (best 48.00%") \
+            and "T = 60" not in r[4] and r[5] == "✗", r
         r = byk[("1 / A1", "perm", "TPTT")]
         assert r[4] == "not run", r  # a Table 4 run alone is no depth claim
         train("p3", "perm", "tptt", 300, 1, None, "tptt train --task perm -T 300", best=0.49)
@@ -548,7 +561,7 @@ def self_check():
         assert "old" not in text
         assert splice(text, render(rows)) == text  # idempotent
         runs_md = render_runs(trains, evals)
-        assert runs_md.count("\n") == 2 + 9 - 1, runs_md  # header, rule, nine train summaries
+        assert runs_md.count("\n") == 2 + 11 - 1, runs_md  # header, rule, eleven train summaries
         assert "| bisect | perm | bptt | 30 | 1 | 9,000 |" in runs_md, runs_md
         assert "| table4 | perm | tptt | 100 | 1 | 6,600 |" in runs_md, runs_md
         assert short_command("tptt train --task adding -T 60 --max-iterations 100000 --threads 2 --no-progress "

@@ -1,0 +1,1 @@
+tptt train --task perm --algorithm tptt_hx -T 70 --seed 3 --alpha-i 0.1 --alpha-f 0.2 --alpha-g 0.01 --max-iterations 100000 --validation-samples 10000 --threads 1 --no-progress --checkpoint $OUT/runs/table2/perm-tptt_hx-T70-s3.ckpt --checkpoint-every 500 --save-best $OUT/runs/table2/perm-tptt_hx-T70-s3.best.ckpt --log $OUT/runs/table2/perm-tptt_hx-T70-s3.jsonl
