@@ -1,0 +1,1 @@
+tptt train --task adding --algorithm bptt -T 100 --seed 3 --lr 1e-3 --max-iterations 100000 --validation-samples 10000 --threads 1 --no-progress --checkpoint $OUT/runs/table1/adding-bptt_paper-T100-s3.ckpt --checkpoint-every 500 --save-best $OUT/runs/table1/adding-bptt_paper-T100-s3.best.ckpt --log $OUT/runs/table1/adding-bptt_paper-T100-s3.jsonl
