@@ -1,0 +1,1 @@
+tptt train --task adding --algorithm bptt -T 100 --seed 1 --lr 1e-3 --max-iterations 100000 --validation-samples 10000 --threads 1 --no-progress --checkpoint $OUT/runs/table4/adding-bptt_paper-T100-s1.ckpt --checkpoint-every 500 --save-best $OUT/runs/table4/adding-bptt_paper-T100-s1.best.ckpt --log $OUT/runs/table4/adding-bptt_paper-T100-s1.jsonl

@@ -1,0 +1,1 @@
+tptt eval --model $OUT/runs/table4/adding-bptt_paper-T100-s2.ckpt --length 200 --samples 10000 --threads 1

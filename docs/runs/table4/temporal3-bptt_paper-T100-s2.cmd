@@ -1,0 +1,1 @@
+tptt train --task temporal3 --algorithm bptt -T 100 --seed 2 --lr 1e-5 --max-iterations 100000 --validation-samples 10000 --threads 1 --no-progress --checkpoint $OUT/runs/table4/temporal3-bptt_paper-T100-s2.ckpt --checkpoint-every 500 --save-best $OUT/runs/table4/temporal3-bptt_paper-T100-s2.best.ckpt --log $OUT/runs/table4/temporal3-bptt_paper-T100-s2.jsonl
